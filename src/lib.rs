@@ -1,0 +1,20 @@
+//! # oidc-worker
+//!
+//! An OpenID Connect client for single-page apps whose protocol core runs in a Web Worker.
+//!
+//! - [`protocol`] is the sans-IO core: plain Rust, no clock, no randomness, no network.
+//!   Time and random bytes are arguments; HTTP requests are returned as values and
+//!   responses are processed as values. It is unit-tested natively with `cargo test`.
+//! - `worker` (wasm32 only) is the thin shell that performs the I/O the core asks for:
+//!   the worker's message loop, `fetch`, IndexedDB for the pending login, randomness, the clock.
+//!
+//! The flow is the authorization code grant with PKCE
+//! ([RFC 6749 §4.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1),
+//! [RFC 7636](https://www.rfc-editor.org/rfc/rfc7636)) as profiled by
+//! [OpenID Connect Core 1.0 §3.1](https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth).
+#![warn(missing_docs)]
+
+pub mod protocol;
+
+#[cfg(target_arch = "wasm32")]
+mod worker;

@@ -1,0 +1,193 @@
+//! The authorization request and the callback
+//! ([RFC 6749 §4.1.1–4.1.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1),
+//! [RFC 9207](https://www.rfc-editor.org/rfc/rfc9207), OIDC Core §3.1.2).
+
+use crate::protocol::config::ClientConfig;
+use crate::protocol::discovery::ProviderMetadata;
+use crate::protocol::error::{oauth_error_text, Error};
+use crate::protocol::secret::constant_time_eq;
+use crate::protocol::transaction::{pending_key, PendingLogin};
+use crate::protocol::url::{parse_query, with_query, Url};
+use crate::protocol::{base64url, pkce};
+
+/// Random bytes per login attempt: PKCE verifier, `state` and `nonce`, 32 bytes (256 bits) each.
+pub const ENTROPY_LEN: usize = 96;
+
+/// A started login: where to send the browser, and what to persist until it comes back.
+pub struct LoginStart {
+    /// The authorization request URL.
+    pub url: String,
+    /// The pending login to persist under [`PendingLogin`]'s key.
+    pub pending: PendingLogin,
+}
+
+/// Builds a fresh authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1).
+/// `extra_params` come after the configured extra parameters and replace those of the same name.
+pub fn authorization_request(
+    config: &ClientConfig,
+    metadata: &ProviderMetadata,
+    extra_params: &[(String, String)],
+    app_state: Option<String>,
+    entropy: &[u8; ENTROPY_LEN],
+    now: u64,
+) -> LoginStart {
+    let mut verifier_bytes = [0u8; pkce::VERIFIER_BYTES];
+    verifier_bytes.copy_from_slice(&entropy[..32]);
+    let code_verifier = pkce::verifier(&verifier_bytes);
+    let state = base64url::encode(&entropy[32..64]);
+    let nonce = base64url::encode(&entropy[64..96]);
+    let challenge = pkce::s256_challenge(&code_verifier);
+
+    let mut params: Vec<(&str, &str)> = vec![
+        ("response_type", "code"),
+        ("client_id", &config.client_id),
+        ("redirect_uri", &config.redirect_uri),
+        ("scope", &config.scope),
+        ("state", &state),
+        ("nonce", &nonce),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    for (name, value) in &config.extra_auth_params {
+        if !extra_params.iter().any(|(n, _)| n == name) {
+            params.push((name, value));
+        }
+    }
+    params.extend(extra_params.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+
+    LoginStart {
+        url: with_query(&metadata.authorization_endpoint, &params),
+        pending: PendingLogin {
+            state,
+            nonce,
+            code_verifier,
+            issuer: config.issuer.clone(),
+            client_id: config.client_id.clone(),
+            redirect_uri: config.redirect_uri.clone(),
+            app_state,
+            created_at: now,
+        },
+    }
+}
+
+/// The authorization response parameters, read from the callback URL but not yet trusted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Callback {
+    state: String,
+    code: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+impl core::fmt::Debug for Callback {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Callback { .. }")
+    }
+}
+
+impl Callback {
+    /// The key under which the pending login for this callback's `state` is stored.
+    pub fn pending_key(&self) -> String {
+        pending_key(&self.state)
+    }
+}
+
+/// The response parameters that carry meaning; each may appear at most once (RFC 6749 §3.1).
+const RESPONSE_PARAMS: [&str; 6] = ["code", "state", "iss", "error", "error_description", "error_uri"];
+
+/// Reads the callback URL (query response mode). It must be the configured redirect URI.
+pub fn parse_callback(config: &ClientConfig, url: &str) -> Result<Callback, Error> {
+    let invalid = |reason| Error::InvalidCallback { reason };
+    let url = Url::parse(url).ok_or(invalid("url"))?;
+    let registered = Url::parse(&config.redirect_uri).ok_or(invalid("redirect_uri"))?;
+    if url.without_query_and_fragment() != registered.without_query_and_fragment() {
+        return Err(invalid("redirect_uri"));
+    }
+    let params = parse_query(url.query.as_deref().unwrap_or("")).ok_or(invalid("encoding"))?;
+    let mut found: [Option<String>; 6] = Default::default();
+    for (name, value) in params {
+        if let Some(i) = RESPONSE_PARAMS.iter().position(|p| *p == name) {
+            if found[i].is_some() {
+                return Err(invalid("duplicate_parameter"));
+            }
+            found[i] = Some(value);
+        }
+    }
+    let [code, state, iss, error, error_description, _error_uri] = found;
+    Ok(Callback {
+        // No state: nothing can be matched, whatever else the callback says.
+        state: state.filter(|s| !s.is_empty()).ok_or(Error::StateMismatch)?,
+        code,
+        iss,
+        error,
+        error_description,
+    })
+}
+
+/// A callback whose `state`, `iss` and `code` were checked against the pending login.
+/// Only [`validate_callback`] makes one, so a code exchange cannot skip those checks.
+pub struct ValidatedCallback {
+    pub(crate) code: String,
+    pub(crate) pending: PendingLogin,
+}
+
+impl core::fmt::Debug for ValidatedCallback {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("ValidatedCallback { .. }")
+    }
+}
+
+impl ValidatedCallback {
+    /// The app's state saved at login, as JSON text.
+    pub fn app_state(&self) -> Option<&str> {
+        self.pending.app_state.as_deref()
+    }
+}
+
+/// Checks a callback in the order that keeps a forged response from being trusted:
+/// `state` first (RFC 6749 §10.12), then the issuer (RFC 9207 §2.4), then `error`
+/// (RFC 6749 §4.1.2.1), then `code`.
+///
+/// `pending` is what the store held under [`Callback::pending_key`], already removed from it.
+pub fn validate_callback(
+    config: &ClientConfig,
+    metadata: &ProviderMetadata,
+    callback: Callback,
+    pending: Option<&str>,
+    now: u64,
+) -> Result<ValidatedCallback, Error> {
+    let pending = pending.and_then(PendingLogin::from_record).ok_or(Error::StateMismatch)?;
+    let fresh = now < pending.expires_at() && pending.created_at <= now + config.clock_skew;
+    let same_client = pending.issuer == config.issuer
+        && pending.client_id == config.client_id
+        && pending.redirect_uri == config.redirect_uri;
+    if !fresh || !same_client || !constant_time_eq(pending.state.as_bytes(), callback.state.as_bytes()) {
+        return Err(Error::StateMismatch);
+    }
+
+    // RFC 9207 §2.4: compare `iss` when present; require it when the provider advertises it.
+    match &callback.iss {
+        Some(iss) if *iss != metadata.issuer => return Err(Error::IssuerMismatch { reason: "callback" }),
+        None if metadata.authorization_response_iss_parameter_supported => {
+            return Err(Error::IssuerMismatch { reason: "callback" })
+        }
+        _ => {}
+    }
+
+    if let Some(error) = callback.error {
+        return Err(Error::AuthorizationError {
+            error: oauth_error_text(&error).ok_or(Error::InvalidCallback { reason: "error" })?,
+            error_description: callback.error_description.as_deref().and_then(oauth_error_text),
+        });
+    }
+
+    let code = callback
+        .code
+        .filter(|c| !c.is_empty())
+        .ok_or(Error::InvalidCallback { reason: "missing_code" })?;
+    Ok(ValidatedCallback { code, pending })
+}
+
+#[cfg(test)]
+mod tests;

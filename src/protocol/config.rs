@@ -1,0 +1,241 @@
+//! The client's options, validated once when the worker is configured.
+
+use crate::protocol::error::Error;
+use crate::protocol::json::Value;
+use crate::protocol::url::{is_secure_or_loopback, Url};
+
+/// Secure default: 60 seconds of tolerated clock difference with the provider.
+pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 60;
+/// Larger tolerances would make `exp` and `iat` checks meaningless.
+pub const MAX_CLOCK_SKEW_SECONDS: u64 = 600;
+
+/// Authorization request parameters the client sets itself; `extraAuthParams` and
+/// `extraParams` may not override them (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1).
+/// `request` and `request_uri` are refused too: a request object would replace them all.
+const RESERVED_AUTH_PARAMS: [&str; 10] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "request",
+    "request_uri",
+];
+
+/// Validated client options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// The issuer identifier, exactly as the provider's metadata must state it.
+    pub issuer: String,
+    /// The OAuth `client_id` of this public client.
+    pub client_id: String,
+    /// The registered redirect URI, sent verbatim.
+    pub redirect_uri: String,
+    /// Space-separated scopes; always contains `openid`.
+    pub scope: String,
+    /// Where the provider returns the browser after logout.
+    pub post_logout_redirect_uri: Option<String>,
+    /// Tolerated clock difference in seconds.
+    pub clock_skew: u64,
+    /// Extra authorization request parameters sent with every login (e.g. `prompt`).
+    pub extra_auth_params: Vec<(String, String)>,
+}
+
+impl ClientConfig {
+    /// Validates the `config` object the main thread sent:
+    /// `{ issuer, clientId, redirectUri, scope?, postLogoutRedirectUri?, clockSkewSeconds?, extraAuthParams? }`.
+    /// Unknown options are refused: a misspelt option silently ignored is a security bug.
+    pub fn from_json(value: &Value) -> Result<ClientConfig, Error> {
+        let members = value.as_object().ok_or(config("options"))?;
+        const KNOWN: [&str; 7] = [
+            "issuer",
+            "clientId",
+            "redirectUri",
+            "scope",
+            "postLogoutRedirectUri",
+            "clockSkewSeconds",
+            "extraAuthParams",
+        ];
+        if members.iter().any(|(k, _)| !KNOWN.contains(&k.as_str())) {
+            return Err(config("unknown_option"));
+        }
+        let optional = |key: &str| value.get(key).filter(|v| !v.is_null());
+
+        let issuer = optional("issuer").and_then(Value::as_str).ok_or(config("issuer"))?;
+        let issuer_url = Url::parse(issuer).ok_or(config("issuer"))?;
+        // RFC 8414 §2: an issuer is an https URL with no query or fragment.
+        if !is_secure_or_loopback(&issuer_url)
+            || issuer_url.query.is_some()
+            || issuer_url.fragment.is_some()
+        {
+            return Err(config("issuer"));
+        }
+
+        let client_id = optional("clientId").and_then(Value::as_str).ok_or(config("client_id"))?;
+        if client_id.is_empty() || client_id.len() > 255 || !is_vschar(client_id) {
+            return Err(config("client_id"));
+        }
+
+        let redirect_uri = optional("redirectUri")
+            .and_then(Value::as_str)
+            .filter(|u| is_redirect_uri(u))
+            .ok_or(config("redirect_uri"))?;
+
+        let post_logout_redirect_uri = match optional("postLogoutRedirectUri") {
+            None => None,
+            Some(v) => Some(
+                v.as_str()
+                    .filter(|u| is_redirect_uri(u))
+                    .ok_or(config("post_logout_redirect_uri"))?
+                    .to_owned(),
+            ),
+        };
+
+        let scope = match optional("scope") {
+            None => "openid".to_owned(),
+            Some(v) => normalize_scope(v.as_str().ok_or(config("scope"))?)?,
+        };
+
+        let clock_skew = match optional("clockSkewSeconds") {
+            None => DEFAULT_CLOCK_SKEW_SECONDS,
+            Some(v) => v
+                .as_i64()
+                .filter(|s| (0..=MAX_CLOCK_SKEW_SECONDS as i64).contains(s))
+                .ok_or(config("clock_skew_seconds"))? as u64,
+        };
+
+        let extra_auth_params = match optional("extraAuthParams") {
+            None => Vec::new(),
+            Some(v) => auth_params(v).ok_or(config("extra_auth_params"))?,
+        };
+
+        Ok(ClientConfig {
+            issuer: issuer.to_owned(),
+            client_id: client_id.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            scope,
+            post_logout_redirect_uri,
+            clock_skew,
+            extra_auth_params,
+        })
+    }
+}
+
+fn config(reason: &'static str) -> Error {
+    Error::Config { reason }
+}
+
+/// RFC 6749 Appendix A: `VSCHAR = %x20-7E`.
+fn is_vschar(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
+/// RFC 6749 §3.1.2: absolute, no fragment; https unless on a loopback host (RFC 8252 §7.3).
+fn is_redirect_uri(text: &str) -> bool {
+    Url::parse(text).is_some_and(|u| u.fragment.is_none() && is_secure_or_loopback(&u))
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, space-separated.
+/// Duplicates are dropped and `openid` is added first when missing (OIDC Core §3.1.2.1).
+fn normalize_scope(text: &str) -> Result<String, Error> {
+    let mut tokens: Vec<&str> = vec!["openid"];
+    for token in text.split(' ').filter(|t| !t.is_empty()) {
+        if !token.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)) {
+            return Err(config("scope"));
+        }
+        if !tokens.contains(&token) {
+            tokens.push(token);
+        }
+    }
+    Ok(tokens.join(" "))
+}
+
+/// An object of string values whose names are not [`RESERVED_AUTH_PARAMS`].
+pub(crate) fn auth_params(value: &Value) -> Option<Vec<(String, String)>> {
+    let mut params = Vec::new();
+    for (name, v) in value.as_object()? {
+        if name.is_empty() || RESERVED_AUTH_PARAMS.contains(&name.as_str()) {
+            return None;
+        }
+        params.push((name.clone(), v.as_str()?.to_owned()));
+    }
+    Some(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::json::parse;
+
+    fn cfg(json: &str) -> Result<ClientConfig, Error> {
+        ClientConfig::from_json(&parse(json.as_bytes()).unwrap())
+    }
+
+    const BASE: &str = r#""issuer":"https://op.example","clientId":"spa","redirectUri":"https://app.example/cb""#;
+
+    #[test]
+    fn minimal_options_get_secure_defaults() {
+        let c = cfg(&format!("{{{BASE}}}")).unwrap();
+        assert_eq!(c.scope, "openid");
+        assert_eq!(c.clock_skew, 60);
+        assert_eq!(c.post_logout_redirect_uri, None);
+        assert!(c.extra_auth_params.is_empty());
+    }
+
+    #[test]
+    fn scope_always_contains_openid_once() {
+        let c = cfg(&format!(r#"{{{BASE},"scope":"profile  openid email profile"}}"#)).unwrap();
+        assert_eq!(c.scope, "openid profile email");
+        assert_eq!(cfg(&format!(r#"{{{BASE},"scope":"a\"b"}}"#)), Err(config("scope")));
+    }
+
+    #[test]
+    fn loopback_http_is_allowed_elsewhere_https_is_required() {
+        assert!(cfg(r#"{"issuer":"http://127.0.0.1:3000","clientId":"spa","redirectUri":"http://localhost:8080/cb"}"#).is_ok());
+        assert!(cfg(r#"{"issuer":"http://[::1]:3000/","clientId":"spa","redirectUri":"http://127.0.0.1/cb"}"#).is_ok());
+        assert_eq!(
+            cfg(r#"{"issuer":"http://op.example","clientId":"spa","redirectUri":"https://app.example/cb"}"#),
+            Err(config("issuer"))
+        );
+        assert_eq!(
+            cfg(r#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"http://app.example/cb"}"#),
+            Err(config("redirect_uri"))
+        );
+    }
+
+    #[test]
+    fn rejects_each_bad_option() {
+        let cases: [(&str, &str); 11] = [
+            (r#"{"clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
+            (r#"{"issuer":"https://op.example?x=1","clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
+            (r#"{"issuer":"https://op.example#f","clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
+            (r#"{"issuer":"https://op.example","redirectUri":"https://a/cb"}"#, "client_id"),
+            (r#"{"issuer":"https://op.example","clientId":"","redirectUri":"https://a/cb"}"#, "client_id"),
+            (r#"{"issuer":"https://op.example","clientId":"spa"}"#, "redirect_uri"),
+            (r#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"https://a/cb#x"}"#, "redirect_uri"),
+            (&format!(r#"{{{BASE},"clockSkewSeconds":601}}"#), "clock_skew_seconds"),
+            (&format!(r#"{{{BASE},"extraAuthParams":{{"state":"x"}}}}"#), "extra_auth_params"),
+            (&format!(r#"{{{BASE},"extraAuthParams":{{"prompt":1}}}}"#), "extra_auth_params"),
+            (&format!(r#"{{{BASE},"clientSecret":"s"}}"#), "unknown_option"),
+        ];
+        for (json, reason) in cases {
+            assert_eq!(cfg(json), Err(config(reason)), "{json}");
+        }
+    }
+
+    #[test]
+    fn keeps_extra_auth_params_in_order() {
+        let c = cfg(&format!(
+            r#"{{{BASE},"extraAuthParams":{{"prompt":"consent","ui_locales":"de"}},"postLogoutRedirectUri":"https://app.example/"}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            c.extra_auth_params,
+            vec![("prompt".into(), "consent".into()), ("ui_locales".into(), "de".into())]
+        );
+        assert_eq!(c.post_logout_redirect_uri.as_deref(), Some("https://app.example/"));
+    }
+}

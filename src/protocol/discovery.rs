@@ -1,0 +1,200 @@
+//! Provider metadata from OpenID Connect Discovery 1.0 and RFC 8414.
+
+use crate::protocol::config::ClientConfig;
+use crate::protocol::error::Error;
+use crate::protocol::http::{HttpRequest, HttpResponse, Method};
+use crate::protocol::json::Value;
+use crate::protocol::url::{is_secure_or_loopback, Url};
+
+/// The validated parts of the provider's metadata the client uses. Every endpoint the client
+/// ever calls comes from here (or the configuration), never from the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderMetadata {
+    /// `issuer`, equal to the configured issuer.
+    pub issuer: String,
+    /// `authorization_endpoint`.
+    pub authorization_endpoint: String,
+    /// `token_endpoint`.
+    pub token_endpoint: String,
+    /// `jwks_uri` (signature verification uses it).
+    pub jwks_uri: Option<String>,
+    /// `userinfo_endpoint`.
+    pub userinfo_endpoint: Option<String>,
+    /// `end_session_endpoint` (OIDC RP-Initiated Logout 1.0 §2.1).
+    pub end_session_endpoint: Option<String>,
+    /// `revocation_endpoint` (RFC 7009 via RFC 8414 §2).
+    pub revocation_endpoint: Option<String>,
+    /// RFC 9207 §3: the provider promises `iss` in every authorization response.
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// Builds the discovery request. OIDC Discovery §4: a trailing `/` of the issuer is removed
+/// before `/.well-known/openid-configuration` is appended.
+pub fn discovery_request(config: &ClientConfig) -> HttpRequest {
+    let base = config.issuer.strip_suffix('/').unwrap_or(&config.issuer);
+    HttpRequest {
+        method: Method::Get,
+        url: format!("{base}/.well-known/openid-configuration"),
+        headers: vec![("Accept".into(), "application/json".into())],
+        body: None,
+    }
+}
+
+/// Validates the discovery response.
+///
+/// OIDC Discovery §4.3 and RFC 8414 §3.3: the `issuer` must be identical to the configured one,
+/// or the document must not be used (it could be an attacker's mix-up).
+pub fn process_discovery_response(
+    config: &ClientConfig,
+    res: &HttpResponse,
+) -> Result<ProviderMetadata, Error> {
+    if res.is_redirect() {
+        return Err(Error::InvalidResponse { reason: "redirect" });
+    }
+    if res.status != 200 {
+        return Err(Error::InvalidResponse { reason: "status" });
+    }
+    let doc = res.json_object()?;
+
+    match doc.get("issuer") {
+        Some(Value::String(issuer)) if *issuer == config.issuer => {}
+        Some(Value::String(_)) => return Err(Error::IssuerMismatch { reason: "discovery" }),
+        _ => return Err(field()),
+    }
+
+    // RFC 6749 §3.1.1: the server MUST support `code`; we use nothing else.
+    if let Some(types) = doc.get("response_types_supported") {
+        let types = types.as_array().ok_or_else(field)?;
+        if !types.iter().any(|t| t.as_str() == Some("code")) {
+            return Err(field());
+        }
+    }
+    // RFC 8414 §2: when advertised, S256 must be among the PKCE methods.
+    if let Some(methods) = doc.get("code_challenge_methods_supported") {
+        let methods = methods.as_array().ok_or_else(field)?;
+        if !methods.iter().any(|m| m.as_str() == Some("S256")) {
+            return Err(field());
+        }
+    }
+
+    let iss_supported = match doc.get("authorization_response_iss_parameter_supported") {
+        None | Some(Value::Null) => false,
+        Some(v) => v.as_bool().ok_or_else(field)?,
+    };
+
+    Ok(ProviderMetadata {
+        issuer: config.issuer.clone(),
+        authorization_endpoint: endpoint(&doc, "authorization_endpoint")?.ok_or_else(field)?,
+        token_endpoint: endpoint(&doc, "token_endpoint")?.ok_or_else(field)?,
+        jwks_uri: endpoint(&doc, "jwks_uri")?,
+        userinfo_endpoint: endpoint(&doc, "userinfo_endpoint")?,
+        end_session_endpoint: endpoint(&doc, "end_session_endpoint")?,
+        revocation_endpoint: endpoint(&doc, "revocation_endpoint")?,
+        authorization_response_iss_parameter_supported: iss_supported,
+    })
+}
+
+fn field() -> Error {
+    Error::InvalidResponse { reason: "field" }
+}
+
+/// An optional endpoint: an absolute https URL (http only on loopback hosts) without fragment.
+fn endpoint(doc: &Value, name: &str) -> Result<Option<String>, Error> {
+    match doc.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => {
+            let text = v.as_str().ok_or_else(field)?;
+            let url = Url::parse(text).ok_or_else(field)?;
+            if url.fragment.is_some() || !is_secure_or_loopback(&url) {
+                return Err(field());
+            }
+            Ok(Some(text.to_owned()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::json::parse;
+
+    fn config(issuer: &str) -> ClientConfig {
+        ClientConfig::from_json(
+            &parse(
+                format!(r#"{{"issuer":"{issuer}","clientId":"spa","redirectUri":"https://app.example/cb"}}"#)
+                    .as_bytes(),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn response(body: &str) -> HttpResponse {
+        HttpResponse {
+            status: 200,
+            content_type: Some("application/json; charset=utf-8".into()),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    const DOC: &str = r#"{"issuer":"https://op.example/","authorization_endpoint":"https://op.example/auth","token_endpoint":"https://op.example/token","jwks_uri":"https://op.example/jwks","end_session_endpoint":"https://op.example/session/end","response_types_supported":["code"],"code_challenge_methods_supported":["S256"],"authorization_response_iss_parameter_supported":true}"#;
+
+    #[test]
+    fn well_known_url_drops_the_trailing_slash() {
+        assert_eq!(
+            discovery_request(&config("https://op.example/")).url,
+            "https://op.example/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            discovery_request(&config("https://op.example/tenant")).url,
+            "https://op.example/tenant/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn accepts_a_valid_document() {
+        let m = process_discovery_response(&config("https://op.example/"), &response(DOC)).unwrap();
+        assert_eq!(m.token_endpoint, "https://op.example/token");
+        assert_eq!(m.end_session_endpoint.as_deref(), Some("https://op.example/session/end"));
+        assert!(m.authorization_response_iss_parameter_supported);
+        assert_eq!(m.revocation_endpoint, None);
+    }
+
+    #[test]
+    fn issuer_must_match_exactly() {
+        // Without the trailing slash it is a different issuer (RFC 8414 §3.3).
+        let e = process_discovery_response(&config("https://op.example"), &response(DOC));
+        assert_eq!(e, Err(Error::IssuerMismatch { reason: "discovery" }));
+    }
+
+    #[test]
+    fn rejects_malformed_documents() {
+        let c = config("https://op.example/");
+        let bad = [
+            (DOC.replace(r#""token_endpoint":"https://op.example/token","#, ""), "field"),
+            (DOC.replace("https://op.example/token", "http://op.example/token"), "field"),
+            (DOC.replace(r#"["S256"]"#, r#"["plain"]"#), "field"),
+            (DOC.replace(r#"["code"]"#, r#"["token"]"#), "field"),
+            (DOC.replace("true}", r#""yes"}"#), "field"),
+            (DOC.replace(r#""issuer":"https://op.example/","#, ""), "field"),
+            ("[]".to_owned(), "json"),
+            ("{".to_owned(), "json"),
+        ];
+        for (body, reason) in bad {
+            assert_eq!(
+                process_discovery_response(&c, &response(&body)),
+                Err(Error::InvalidResponse { reason }),
+                "{body}"
+            );
+        }
+        let mut html = response(DOC);
+        html.content_type = Some("text/html".into());
+        assert_eq!(process_discovery_response(&c, &html), Err(Error::InvalidResponse { reason: "content_type" }));
+        let mut moved = response(DOC);
+        moved.status = 302;
+        assert_eq!(process_discovery_response(&c, &moved), Err(Error::InvalidResponse { reason: "redirect" }));
+        let mut failed = response(DOC);
+        failed.status = 500;
+        assert_eq!(process_discovery_response(&c, &failed), Err(Error::InvalidResponse { reason: "status" }));
+    }
+}

@@ -1,0 +1,195 @@
+//! The one error type of the core, with the stable codes the TypeScript `AuthError` carries.
+//!
+//! No variant ever holds a token, an authorization code, a PKCE verifier, a nonce or a state:
+//! only fixed reasons and the provider's own OAuth `error` / `error_description`.
+
+use crate::protocol::json::ObjectWriter;
+
+/// Everything that can go wrong, grouped by the stable `code` the app sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Invalid options. `reason` names the option or rule (`client_id`, `issuer`, `redirect_uri`, ...).
+    Config {
+        /// Which option or rule was violated.
+        reason: &'static str,
+    },
+    /// A request failed, timed out, or its response exceeded the size cap.
+    Network {
+        /// `failed`, `timeout` or `too_large`.
+        reason: &'static str,
+    },
+    /// A provider response is malformed.
+    InvalidResponse {
+        /// `json`, `field`, `token_type`, `redirect`, `content_type`, `status`.
+        reason: &'static str,
+    },
+    /// The issuer is not the configured one (RFC 8414 §3.3, RFC 9207 §2.4).
+    IssuerMismatch {
+        /// `discovery` (metadata `issuer`) or `callback` (the `iss` response parameter).
+        reason: &'static str,
+    },
+    /// The callback's `state` is absent, unknown, expired or already used.
+    StateMismatch,
+    /// A malformed callback. `reason`: `missing_code`, `duplicate_parameter`, `redirect_uri`, ...
+    InvalidCallback {
+        /// Which rule the callback broke.
+        reason: &'static str,
+    },
+    /// The provider redirected back with `error=` (RFC 6749 §4.1.2.1).
+    AuthorizationError {
+        /// The OAuth error code, e.g. `access_denied`.
+        error: String,
+        /// The provider's `error_description`, when it sent a well-formed one.
+        error_description: Option<String>,
+    },
+    /// The token endpoint answered with an OAuth error (RFC 6749 §5.2).
+    TokenError {
+        /// The OAuth error code, e.g. `invalid_grant`.
+        error: String,
+        /// The provider's `error_description`, when it sent a well-formed one.
+        error_description: Option<String>,
+        /// The HTTP status of the error response.
+        status: u16,
+    },
+    /// The ID token failed validation (OIDC Core §3.1.3.7). `reason` names the check.
+    InvalidIdToken {
+        /// `format`, `iss`, `aud`, `azp`, `exp`, `iat`, `nbf`, `nonce`, `sub`.
+        reason: &'static str,
+    },
+    /// There is no session (or no longer one).
+    LoginRequired,
+}
+
+impl Error {
+    /// The stable machine-readable code; never changes once published.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Config { .. } => "config",
+            Error::Network { .. } => "network",
+            Error::InvalidResponse { .. } => "invalid_response",
+            Error::IssuerMismatch { .. } => "issuer_mismatch",
+            Error::StateMismatch => "state_mismatch",
+            Error::InvalidCallback { .. } => "invalid_callback",
+            Error::AuthorizationError { .. } => "authorization_error",
+            Error::TokenError { .. } => "token_error",
+            Error::InvalidIdToken { .. } => "invalid_id_token",
+            Error::LoginRequired => "login_required",
+        }
+    }
+
+    /// Which check failed, where the code has several.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Error::Config { reason }
+            | Error::Network { reason }
+            | Error::InvalidResponse { reason }
+            | Error::IssuerMismatch { reason }
+            | Error::InvalidCallback { reason }
+            | Error::InvalidIdToken { reason } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// A human-readable message. Built only from fixed text and the provider's OAuth error
+    /// fields, so it can be logged.
+    pub fn message(&self) -> String {
+        match self {
+            Error::Config { reason } => format!("invalid configuration: {reason}"),
+            Error::Network { reason } => format!("request to the provider failed: {reason}"),
+            Error::InvalidResponse { reason } => format!("malformed provider response: {reason}"),
+            Error::IssuerMismatch { reason } => {
+                format!("issuer does not match the configured issuer ({reason})")
+            }
+            Error::StateMismatch => {
+                "callback state is absent, unknown, expired or already used".into()
+            }
+            Error::InvalidCallback { reason } => format!("malformed callback: {reason}"),
+            Error::AuthorizationError { error, .. } => {
+                format!("the provider returned an authorization error: {error}")
+            }
+            Error::TokenError { error, status, .. } => {
+                format!("the token endpoint returned an error: {error} (HTTP {status})")
+            }
+            Error::InvalidIdToken { reason } => format!("ID token failed validation: {reason}"),
+            Error::LoginRequired => "no session: login required".into(),
+        }
+    }
+
+    /// The error as the JSON object the worker posts to the main thread:
+    /// `{ code, message, reason?, error?, errorDescription?, status? }`.
+    pub fn to_json(&self) -> String {
+        let mut o = ObjectWriter::new();
+        o.string("code", self.code());
+        o.string("message", &self.message());
+        if let Some(reason) = self.reason() {
+            o.string("reason", reason);
+        }
+        match self {
+            Error::AuthorizationError { error, error_description }
+            | Error::TokenError { error, error_description, .. } => {
+                o.string("error", error);
+                if let Some(d) = error_description {
+                    o.string("errorDescription", d);
+                }
+            }
+            _ => {}
+        }
+        if let Error::TokenError { status, .. } = self {
+            o.number("status", i64::from(*status));
+        }
+        o.finish()
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+/// RFC 6749 §5.2 / §4.1.2.1: `error` and `error_description` are limited to
+/// `%x20-21 / %x23-5B / %x5D-7E`. Values outside it (or absurdly long) are not passed on.
+pub(crate) fn oauth_error_text(value: &str) -> Option<String> {
+    let ok = !value.is_empty()
+        && value.len() <= 512
+        && value
+            .bytes()
+            .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+    ok.then(|| value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        assert_eq!(Error::StateMismatch.code(), "state_mismatch");
+        assert_eq!(Error::InvalidIdToken { reason: "nonce" }.reason(), Some("nonce"));
+        assert_eq!(Error::LoginRequired.reason(), None);
+    }
+
+    #[test]
+    fn token_error_serializes_its_fields() {
+        let e = Error::TokenError {
+            error: "invalid_grant".into(),
+            error_description: Some("grant request is invalid".into()),
+            status: 400,
+        };
+        assert_eq!(
+            e.to_json(),
+            r#"{"code":"token_error","message":"the token endpoint returned an error: invalid_grant (HTTP 400)","error":"invalid_grant","errorDescription":"grant request is invalid","status":400}"#
+        );
+    }
+
+    #[test]
+    fn oauth_error_text_rejects_quotes_backslashes_and_controls() {
+        assert_eq!(oauth_error_text("access_denied").as_deref(), Some("access_denied"));
+        assert_eq!(oauth_error_text("a\"b"), None);
+        assert_eq!(oauth_error_text("a\\b"), None);
+        assert_eq!(oauth_error_text("a\nb"), None);
+        assert_eq!(oauth_error_text(""), None);
+        assert_eq!(oauth_error_text(&"x".repeat(513)), None);
+    }
+}

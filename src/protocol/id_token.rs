@@ -1,0 +1,194 @@
+//! ID token validation ([OIDC Core §3.1.3.7](https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation)).
+//!
+//! The token is a compact JWS ([RFC 7515 §7.1](https://www.rfc-editor.org/rfc/rfc7515#section-7.1)).
+//! Its claims are checked here, in the order of §3.1.3.7; the signature is checked by the
+//! caller before any claim is trusted (steps 6–8, see [`IdToken::signing_input`]).
+
+use crate::protocol::base64url;
+use crate::protocol::error::Error;
+use crate::protocol::json::{self, Value};
+use crate::protocol::secret::constant_time_eq;
+
+/// OIDC Core §2: `sub` "MUST NOT exceed 255 ASCII characters in length".
+const MAX_SUB_LEN: usize = 255;
+
+/// A parsed (not yet validated) ID token.
+pub struct IdToken<'a> {
+    raw: &'a str,
+    header: Value,
+    claims: Value,
+    claims_json: String,
+    signature: Vec<u8>,
+}
+
+impl core::fmt::Debug for IdToken<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("IdToken { .. }")
+    }
+}
+
+fn invalid(reason: &'static str) -> Error {
+    Error::InvalidIdToken { reason }
+}
+
+impl<'a> IdToken<'a> {
+    /// Splits and decodes the compact JWS. Encrypted ID tokens (five parts) are not supported.
+    pub fn parse(raw: &'a str) -> Result<IdToken<'a>, Error> {
+        let mut parts = raw.split('.');
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(invalid("format"));
+        };
+        let object = |part: &str| {
+            let bytes = base64url::decode(part).ok_or(invalid("format"))?;
+            let value = json::parse(&bytes).map_err(|_| invalid("format"))?;
+            value.as_object().ok_or(invalid("format"))?;
+            Ok::<_, Error>((value, bytes))
+        };
+        let (header, _) = object(h)?;
+        let (claims, claims_bytes) = object(p)?;
+        let signature = base64url::decode(s).ok_or(invalid("format"))?;
+        // RFC 8725 §3.1: `none` is never acceptable, and an empty signature is not a signature.
+        match header.get("alg").and_then(Value::as_str) {
+            Some("none") | None => return Err(invalid("alg")),
+            Some(_) if signature.is_empty() => return Err(invalid("format")),
+            Some(_) => {}
+        }
+        let claims_json = String::from_utf8(claims_bytes).map_err(|_| invalid("format"))?;
+        Ok(IdToken { raw, header, claims, claims_json, signature })
+    }
+
+    /// The JOSE header's `alg`.
+    pub fn alg(&self) -> &str {
+        self.header.get("alg").and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// The bytes the signature covers: `BASE64URL(header) '.' BASE64URL(payload)` (RFC 7515 §5.2).
+    pub fn signing_input(&self) -> &str {
+        &self.raw[..self.raw.rfind('.').unwrap_or(0)]
+    }
+
+    /// The decoded signature.
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
+    /// The claims, as the JSON object text the provider signed.
+    pub fn claims_json(&self) -> &str {
+        &self.claims_json
+    }
+
+    /// A claim.
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.claims.get(name)
+    }
+}
+
+/// What the claims must match.
+#[derive(Debug, Clone, Copy)]
+pub struct Expectations<'a> {
+    /// The configured issuer.
+    pub issuer: &'a str,
+    /// This client's `client_id`.
+    pub client_id: &'a str,
+    /// The nonce rule for this token.
+    pub nonce: NonceRule<'a>,
+    /// Current time, Unix seconds.
+    pub now: u64,
+    /// Tolerated clock difference, seconds.
+    pub clock_skew: u64,
+}
+
+/// How the `nonce` claim is checked.
+#[derive(Debug, Clone, Copy)]
+pub enum NonceRule<'a> {
+    /// After a login: the claim must be present and equal the one sent (§3.1.3.7 step 11).
+    Required(&'a str),
+    /// After a refresh: if present it must equal the original one (§12.2).
+    IfPresent(Option<&'a str>),
+}
+
+/// Validates the claims of an ID token whose signature the caller has verified.
+pub fn validate_claims(token: &IdToken<'_>, expect: &Expectations<'_>) -> Result<(), Error> {
+    let now = i64::try_from(expect.now).unwrap_or(i64::MAX);
+    let skew = i64::try_from(expect.clock_skew).unwrap_or(0);
+
+    // Step 2: the issuer must exactly match.
+    if token.claim("iss").and_then(Value::as_str) != Some(expect.issuer) {
+        return Err(invalid("iss"));
+    }
+
+    // Step 3: `aud` must contain the client_id; a string or an array of strings.
+    let audiences: Vec<&str> = match token.claim("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().ok_or(invalid("aud")))
+            .collect::<Result<_, _>>()?,
+        _ => return Err(invalid("aud")),
+    };
+    if !audiences.contains(&expect.client_id) {
+        return Err(invalid("aud"));
+    }
+
+    // Steps 4–5: with several audiences `azp` is required; when present it must be us.
+    match token.claim("azp") {
+        None if audiences.len() > 1 => return Err(invalid("azp")),
+        None => {}
+        Some(azp) if azp.as_str() == Some(expect.client_id) => {}
+        Some(_) => return Err(invalid("azp")),
+    }
+
+    // Steps 6–8 (signature, `alg`) are the caller's, before this function runs.
+
+    // Step 9: the current time must be before `exp` (within the skew).
+    let exp = numeric_date(token, "exp")?.ok_or(invalid("exp"))?;
+    if now >= exp.saturating_add(skew) {
+        return Err(invalid("exp"));
+    }
+
+    // Step 10: `iat` is required and must not be in the future (beyond the skew).
+    let iat = numeric_date(token, "iat")?.ok_or(invalid("iat"))?;
+    if iat > now.saturating_add(skew) {
+        return Err(invalid("iat"));
+    }
+
+    // RFC 7519 §4.1.5: not before `nbf`.
+    if let Some(nbf) = numeric_date(token, "nbf")? {
+        if nbf > now.saturating_add(skew) {
+            return Err(invalid("nbf"));
+        }
+    }
+
+    // Step 11: the nonce sent in the authentication request.
+    let nonce = match token.claim("nonce") {
+        None => None,
+        Some(v) => Some(v.as_str().ok_or(invalid("nonce"))?),
+    };
+    let nonce_ok = match (expect.nonce, nonce) {
+        (NonceRule::Required(sent), Some(got)) => constant_time_eq(sent.as_bytes(), got.as_bytes()),
+        (NonceRule::Required(_), None) => false,
+        (NonceRule::IfPresent(_), None) => true,
+        (NonceRule::IfPresent(Some(original)), Some(got)) => original == got,
+        (NonceRule::IfPresent(None), Some(_)) => false,
+    };
+    if !nonce_ok {
+        return Err(invalid("nonce"));
+    }
+
+    // OIDC Core §2: `sub` is required, at most 255 ASCII characters.
+    match token.claim("sub").and_then(Value::as_str) {
+        Some(sub) if !sub.is_empty() && sub.len() <= MAX_SUB_LEN && sub.is_ascii() => Ok(()),
+        _ => Err(invalid("sub")),
+    }
+}
+
+/// A NumericDate claim (RFC 7519 §2): absent is `None`, anything but a number is an error.
+fn numeric_date(token: &IdToken<'_>, name: &'static str) -> Result<Option<i64>, Error> {
+    match token.claim(name) {
+        None => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or(invalid(name)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

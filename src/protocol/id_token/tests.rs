@@ -1,0 +1,139 @@
+use super::*;
+use crate::protocol::testing::{claims, id_token, jws, nonce, NOW};
+
+fn expect(nonce: &str) -> Expectations<'_> {
+    Expectations { issuer: "https://op.example", client_id: "spa", nonce: NonceRule::Required(nonce), now: NOW, clock_skew: 60 }
+}
+
+fn check(claims: &str) -> Result<(), Error> {
+    let raw = id_token(claims);
+    let token = IdToken::parse(&raw)?;
+    let n = nonce();
+    validate_claims(&token, &expect(&n))
+}
+
+/// Replaces one claim's JSON value (or removes it with `None`) in the valid claims.
+fn with(name: &str, value: Option<&str>) -> String {
+    let v = crate::protocol::json::parse(claims().as_bytes()).unwrap();
+    let mut o = crate::protocol::json::ObjectWriter::new();
+    for (k, old) in v.as_object().unwrap() {
+        if k != name {
+            o.raw(k, &old.to_json());
+        }
+    }
+    if let Some(value) = value {
+        o.raw(name, value);
+    }
+    o.finish()
+}
+
+fn reason(r: &'static str) -> Result<(), Error> {
+    Err(Error::InvalidIdToken { reason: r })
+}
+
+#[test]
+fn valid_token_passes_and_exposes_its_parts() {
+    assert_eq!(check(&claims()), Ok(()));
+    let raw = id_token(&claims());
+    let t = IdToken::parse(&raw).unwrap();
+    assert_eq!(t.alg(), "RS256");
+    assert_eq!(t.signature(), b"signature");
+    assert_eq!(t.claims_json(), claims());
+    assert_eq!(t.signing_input(), &raw[..raw.rfind('.').unwrap()]);
+}
+
+#[test]
+fn format_rejections() {
+    let good = id_token(&claims());
+    let parts: Vec<&str> = good.split('.').collect();
+    let cases = [
+        "".to_owned(),
+        "a.b".to_owned(),
+        format!("{good}.x.y"),
+        format!("{}.{}.", parts[0], parts[1]),
+        format!("{}.{}!.{}", parts[0], parts[1], parts[2]),
+        format!("{}.{}.{}", parts[0], crate::protocol::base64url::encode(b"[1]"), parts[2]),
+        format!("{}.{}.{}", parts[0], crate::protocol::base64url::encode(br#"{"a":1,"a":2}"#), parts[2]),
+        format!("{}.{}.{}", crate::protocol::base64url::encode(b"nope"), parts[1], parts[2]),
+    ];
+    for raw in cases {
+        assert_eq!(IdToken::parse(&raw).map(|_| ()), reason("format"), "{raw}");
+    }
+}
+
+#[test]
+fn alg_none_and_missing_alg_are_refused() {
+    assert_eq!(IdToken::parse(&jws(r#"{"alg":"none"}"#, &claims())).map(|_| ()), reason("alg"));
+    assert_eq!(IdToken::parse(&jws(r#"{"typ":"JWT"}"#, &claims())).map(|_| ()), reason("alg"));
+}
+
+#[test]
+fn iss_must_match_exactly() {
+    assert_eq!(check(&with("iss", Some(r#""https://op.example/""#))), reason("iss"));
+    assert_eq!(check(&with("iss", Some(r#""https://evil.example""#))), reason("iss"));
+    assert_eq!(check(&with("iss", None)), reason("iss"));
+}
+
+#[test]
+fn aud_must_contain_client_id() {
+    assert_eq!(check(&with("aud", Some(r#""other""#))), reason("aud"));
+    assert_eq!(check(&with("aud", Some("[]"))), reason("aud"));
+    assert_eq!(check(&with("aud", Some(r#"["spa",7]"#))), reason("aud"));
+    assert_eq!(check(&with("aud", None)), reason("aud"));
+    assert_eq!(check(&with("aud", Some(r#"["spa"]"#))), Ok(()));
+}
+
+#[test]
+fn several_audiences_need_azp_equal_to_client_id() {
+    let multi = with("aud", Some(r#"["spa","api"]"#));
+    assert_eq!(check(&multi), reason("azp"));
+    let with_azp = multi.replacen('{', r#"{"azp":"spa","#, 1);
+    assert_eq!(check(&with_azp), Ok(()));
+    let wrong_azp = multi.replacen('{', r#"{"azp":"api","#, 1);
+    assert_eq!(check(&wrong_azp), reason("azp"));
+    assert_eq!(check(&with("azp", Some(r#""api""#))), reason("azp"));
+}
+
+#[test]
+fn exp_iat_nbf_respect_the_skew() {
+    let n = |v: u64| Some(v.to_string());
+    assert_eq!(check(&with("exp", n(NOW - 59).as_deref())), Ok(()));
+    assert_eq!(check(&with("exp", n(NOW - 60).as_deref())), reason("exp"));
+    assert_eq!(check(&with("exp", None)), reason("exp"));
+    assert_eq!(check(&with("exp", Some(r#""soon""#))), reason("exp"));
+    assert_eq!(check(&with("iat", n(NOW + 60).as_deref())), Ok(()));
+    assert_eq!(check(&with("iat", n(NOW + 61).as_deref())), reason("iat"));
+    assert_eq!(check(&with("iat", n(NOW - 86_400 * 365).as_deref())), Ok(()));
+    assert_eq!(check(&with("iat", None)), reason("iat"));
+    assert_eq!(check(&with("nbf", n(NOW + 60).as_deref())), Ok(()));
+    assert_eq!(check(&with("nbf", n(NOW + 61).as_deref())), reason("nbf"));
+    assert_eq!(check(&with("nbf", Some("null"))), reason("nbf"));
+}
+
+#[test]
+fn nonce_is_required_and_compared() {
+    assert_eq!(check(&with("nonce", Some(r#""other""#))), reason("nonce"));
+    assert_eq!(check(&with("nonce", None)), reason("nonce"));
+    assert_eq!(check(&with("nonce", Some("1"))), reason("nonce"));
+}
+
+#[test]
+fn nonce_after_refresh_may_be_absent_but_not_different() {
+    let raw = id_token(&with("nonce", None));
+    let t = IdToken::parse(&raw).unwrap();
+    let n = nonce();
+    let e = Expectations { nonce: NonceRule::IfPresent(Some(&n)), ..expect(&n) };
+    assert_eq!(validate_claims(&t, &e), Ok(()));
+    let raw = id_token(&with("nonce", Some(r#""other""#)));
+    let t = IdToken::parse(&raw).unwrap();
+    assert_eq!(validate_claims(&t, &e), reason("nonce"));
+}
+
+#[test]
+fn sub_is_required_ascii_and_short() {
+    assert_eq!(check(&with("sub", None)), reason("sub"));
+    assert_eq!(check(&with("sub", Some(r#""""#))), reason("sub"));
+    assert_eq!(check(&with("sub", Some(&format!(r#""{}""#, "a".repeat(256))))), reason("sub"));
+    assert_eq!(check(&with("sub", Some(r#""é""#))), reason("sub"));
+    assert_eq!(check(&with("sub", Some("42"))), reason("sub"));
+}

@@ -1,0 +1,54 @@
+//! RP-Initiated Logout ([OpenID Connect RP-Initiated Logout 1.0 §2](https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout)).
+
+use crate::protocol::config::ClientConfig;
+use crate::protocol::discovery::ProviderMetadata;
+use crate::protocol::url::with_query;
+
+/// The URL that ends the session at the provider, when it has an `end_session_endpoint`.
+/// `id_token_hint` is the session's ID token (absent without a session); `state` is fresh.
+pub fn end_session_url(
+    config: &ClientConfig,
+    metadata: &ProviderMetadata,
+    id_token_hint: Option<&str>,
+    state: &str,
+) -> Option<String> {
+    let endpoint = metadata.end_session_endpoint.as_deref()?;
+    let mut params: Vec<(&str, &str)> = Vec::with_capacity(4);
+    if let Some(hint) = id_token_hint {
+        params.push(("id_token_hint", hint));
+    }
+    params.push(("client_id", &config.client_id));
+    if let Some(uri) = config.post_logout_redirect_uri.as_deref() {
+        params.push(("post_logout_redirect_uri", uri));
+        // §3: `state` only means something when the provider redirects back.
+        params.push(("state", state));
+    }
+    Some(with_query(endpoint, &params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::testing::{config, metadata};
+
+    #[test]
+    fn carries_hint_client_and_redirect() {
+        let mut c = config();
+        c.post_logout_redirect_uri = Some("https://app.example/".into());
+        assert_eq!(
+            end_session_url(&c, &metadata(), Some("h.p.s"), "st").as_deref(),
+            Some("https://op.example/session/end?id_token_hint=h.p.s&client_id=spa&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2F&state=st")
+        );
+    }
+
+    #[test]
+    fn without_endpoint_there_is_no_url() {
+        let mut m = metadata();
+        m.end_session_endpoint = None;
+        assert_eq!(end_session_url(&config(), &m, Some("h.p.s"), "st"), None);
+        assert_eq!(
+            end_session_url(&config(), &metadata(), None, "st").as_deref(),
+            Some("https://op.example/session/end?client_id=spa")
+        );
+    }
+}

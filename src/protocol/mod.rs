@@ -1,0 +1,29 @@
+//! The sans-IO protocol core.
+//!
+//! Nothing in here performs I/O or reads a clock or a random source: the shell passes the
+//! current time (`now`, Unix seconds) and fresh random bytes in, and performs the
+//! [`http::HttpRequest`]s the core builds.
+
+pub mod base64url;
+pub mod json;
+pub mod url;
+
+pub mod error;
+pub mod http;
+
+pub mod config;
+pub mod discovery;
+pub mod pkce;
+pub mod transaction;
+pub mod authorization;
+pub mod token;
+pub mod id_token;
+pub mod session;
+pub mod logout;
+pub mod client;
+
+mod secret;
+#[cfg(test)]
+mod testing;
+
+pub use error::Error;

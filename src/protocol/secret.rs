@@ -1,0 +1,35 @@
+//! Helpers for values that must not leak: constant-time comparison and hashing.
+
+use sha2::{Digest, Sha256};
+
+/// Compares two byte strings in time that depends only on their lengths, so a mismatch
+/// position cannot be learned from timing (used for `state` and `nonce`).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut diff = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        diff |= x ^ y;
+    }
+    // A volatile-ish read keeps the optimiser from turning the loop into an early exit.
+    core::hint::black_box(diff) == 0
+}
+
+/// SHA-256 of `data`.
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compares_equal_and_different_values() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}

@@ -1,0 +1,153 @@
+//! The signed-in session: the tokens, held only in the worker's memory.
+
+use crate::protocol::error::Error;
+use crate::protocol::id_token::{validate_claims, Expectations, IdToken, NonceRule};
+use crate::protocol::json::Value;
+use crate::protocol::token::TokenResponse;
+
+/// The tokens of one signed-in user. `Debug` prints no token.
+pub struct Session {
+    access_token: String,
+    /// When the access token stops being handed out (Unix seconds); `None`: no `expires_in`.
+    access_token_valid_until: Option<u64>,
+    refresh_token: Option<String>,
+    id_token: String,
+    claims_json: String,
+    scope: Option<String>,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("access_token_valid_until", &self.access_token_valid_until)
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// When an access token received at `now` with `expires_in` stops being handed out: the skew
+/// before its expiry, but never more than half its lifetime, so that a provider issuing
+/// tokens shorter than the skew does not cause a refresh on every call.
+fn valid_until(now: u64, expires_in: Option<u64>, clock_skew: u64) -> Option<u64> {
+    expires_in.map(|lifetime| now + lifetime - clock_skew.min(lifetime / 2))
+}
+
+impl Session {
+    /// Starts a session from a code exchange whose ID token passed validation.
+    pub(crate) fn new(tokens: TokenResponse, id_token: String, claims_json: String, now: u64, clock_skew: u64) -> Session {
+        Session {
+            access_token_valid_until: valid_until(now, tokens.expires_in, clock_skew),
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            id_token,
+            claims_json,
+            scope: tokens.scope,
+        }
+    }
+
+    /// The access token while it is valid.
+    pub fn access_token(&self, now: u64) -> Option<&str> {
+        match self.access_token_valid_until {
+            Some(until) if now >= until => None,
+            _ => Some(&self.access_token),
+        }
+    }
+
+    /// The refresh token, when the provider issued one.
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_deref()
+    }
+
+    /// The raw ID token (for `id_token_hint`).
+    pub fn id_token(&self) -> &str {
+        &self.id_token
+    }
+
+    /// The validated ID token claims as JSON object text.
+    pub fn claims_json(&self) -> &str {
+        &self.claims_json
+    }
+
+    /// Applies a successful refresh response (RFC 6749 §6). A new refresh token replaces the
+    /// old one (rotation); a new ID token must pass validation and keep the identity
+    /// (OIDC Core §12.2) before anything is replaced.
+    pub(crate) fn apply_refresh(
+        &mut self,
+        tokens: TokenResponse,
+        expect: Expectations<'_>,
+        verify_signature: impl Fn(&IdToken<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut refreshed_id_token = None;
+        if let Some(raw) = tokens.id_token.as_deref() {
+            let previous = IdToken::parse(&self.id_token)?;
+            let token = IdToken::parse(raw)?;
+            verify_signature(&token)?;
+            let original_nonce = previous.claim("nonce").and_then(Value::as_str);
+            validate_claims(&token, &Expectations { nonce: NonceRule::IfPresent(original_nonce), ..expect })?;
+            // OIDC Core §12.2: same iss, sub, aud, azp and auth_time as the original.
+            for (claim, reason) in [("iss", "iss"), ("sub", "sub"), ("aud", "aud"), ("azp", "azp"), ("auth_time", "auth_time")] {
+                if previous.claim(claim) != token.claim(claim) {
+                    return Err(Error::InvalidIdToken { reason });
+                }
+            }
+            refreshed_id_token = Some((raw.to_owned(), token.claims_json().to_owned()));
+        }
+        self.access_token_valid_until = valid_until(expect.now, tokens.expires_in, expect.clock_skew);
+        self.access_token = tokens.access_token;
+        if let Some(rotated) = tokens.refresh_token {
+            self.refresh_token = Some(rotated);
+        }
+        if let Some((raw, claims)) = refreshed_id_token {
+            self.id_token = raw;
+            self.claims_json = claims;
+        }
+        if tokens.scope.is_some() {
+            self.scope = tokens.scope;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(expires_in: Option<u64>, refresh: Option<&str>) -> TokenResponse {
+        TokenResponse {
+            access_token: "at-1".into(),
+            expires_in,
+            refresh_token: refresh.map(Into::into),
+            id_token: None,
+            scope: None,
+        }
+    }
+
+    #[test]
+    fn access_token_expires_skew_before_expires_in() {
+        let s = Session::new(tokens(Some(3600), None), "h.p.s".into(), "{}".into(), 1000, 60);
+        assert_eq!(s.access_token(1000), Some("at-1"));
+        assert_eq!(s.access_token(1000 + 3600 - 61), Some("at-1"));
+        assert_eq!(s.access_token(1000 + 3600 - 60), None);
+    }
+
+    #[test]
+    fn short_lived_tokens_keep_half_their_lifetime() {
+        let s = Session::new(tokens(Some(30), None), "h.p.s".into(), "{}".into(), 1000, 60);
+        assert_eq!(s.access_token(1014), Some("at-1"));
+        assert_eq!(s.access_token(1015), None);
+    }
+
+    #[test]
+    fn without_expires_in_the_token_is_kept() {
+        let s = Session::new(tokens(None, None), "h.p.s".into(), "{}".into(), 1000, 60);
+        assert_eq!(s.access_token(u64::MAX), Some("at-1"));
+    }
+
+    #[test]
+    fn debug_prints_no_token() {
+        let s = Session::new(tokens(Some(60), Some("rt-1")), "h.p.s".into(), "{}".into(), 0, 60);
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("at-1") && !shown.contains("rt-1") && !shown.contains("h.p.s"));
+    }
+}

@@ -1,0 +1,221 @@
+//! The token endpoint: code exchange and refresh
+//! ([RFC 6749 §4.1.3–4.1.4, §5, §6](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3)).
+
+use crate::protocol::authorization::ValidatedCallback;
+use crate::protocol::config::ClientConfig;
+use crate::protocol::discovery::ProviderMetadata;
+use crate::protocol::error::{oauth_error_text, Error};
+use crate::protocol::http::{HttpRequest, HttpResponse, Method};
+use crate::protocol::json::Value;
+use crate::protocol::url::form_encode;
+
+/// A successful token response, parsed strictly (RFC 6749 §5.1). `Debug` redacts the tokens.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenResponse {
+    /// `access_token`: opaque to the client, never parsed.
+    pub access_token: String,
+    /// `expires_in` in seconds, when sent.
+    pub expires_in: Option<u64>,
+    /// `refresh_token`, when sent.
+    pub refresh_token: Option<String>,
+    /// `id_token`, not yet validated.
+    pub id_token: Option<String>,
+    /// `scope`, when sent.
+    pub scope: Option<String>,
+}
+
+impl core::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+fn token_request(metadata: &ProviderMetadata, params: &[(&str, &str)]) -> HttpRequest {
+    HttpRequest {
+        method: Method::Post,
+        url: metadata.token_endpoint.clone(),
+        headers: vec![
+            ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
+            ("Accept".into(), "application/json".into()),
+        ],
+        body: Some(form_encode(params)),
+    }
+}
+
+/// The authorization code grant request of a public client: no secret, the PKCE verifier
+/// instead (RFC 6749 §4.1.3, RFC 7636 §4.5).
+pub fn code_exchange_request(
+    config: &ClientConfig,
+    metadata: &ProviderMetadata,
+    callback: &ValidatedCallback,
+) -> HttpRequest {
+    token_request(
+        metadata,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &callback.code),
+            ("redirect_uri", &callback.pending.redirect_uri),
+            ("client_id", &config.client_id),
+            ("code_verifier", &callback.pending.code_verifier),
+        ],
+    )
+}
+
+/// The refresh token grant request (RFC 6749 §6); the scope is left out so it stays the same.
+pub fn refresh_request(
+    config: &ClientConfig,
+    metadata: &ProviderMetadata,
+    refresh_token: &str,
+) -> HttpRequest {
+    token_request(
+        metadata,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", &config.client_id),
+        ],
+    )
+}
+
+/// Parses a token endpoint response (RFC 6749 §5.1, §5.2). A 3xx is never followed.
+pub fn process_token_response(res: &HttpResponse) -> Result<TokenResponse, Error> {
+    if res.is_redirect() {
+        return Err(Error::InvalidResponse { reason: "redirect" });
+    }
+    if res.status != 200 {
+        return Err(token_error(res));
+    }
+    let body = res.json_object()?;
+    let field = || Error::InvalidResponse { reason: "field" };
+    let optional_string = |name: &str| -> Result<Option<String>, Error> {
+        match body.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            Some(_) => Err(field()),
+        }
+    };
+
+    let access_token = optional_string("access_token")?.ok_or_else(field)?;
+    // RFC 6750: only Bearer tokens are usable by this client; the name is case-insensitive.
+    match body.get("token_type") {
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
+        Some(Value::String(_)) => return Err(Error::InvalidResponse { reason: "token_type" }),
+        _ => return Err(field()),
+    }
+    let expires_in = match body.get("expires_in") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_i64().and_then(|n| u64::try_from(n).ok()).ok_or_else(field)?),
+    };
+    Ok(TokenResponse {
+        access_token,
+        expires_in,
+        refresh_token: optional_string("refresh_token")?,
+        id_token: optional_string("id_token")?,
+        scope: optional_string("scope")?,
+    })
+}
+
+/// RFC 6749 §5.2: an error response is a JSON object with `error`. Anything else at a
+/// non-200 status is reported by its status.
+fn token_error(res: &HttpResponse) -> Error {
+    let parsed = res.json_object().ok();
+    let text = |name| parsed.as_ref().and_then(|b| b.get(name)).and_then(Value::as_str);
+    match text("error").and_then(oauth_error_text) {
+        Some(error) => Error::TokenError {
+            error,
+            error_description: text("error_description").and_then(oauth_error_text),
+            status: res.status,
+        },
+        None => Error::InvalidResponse { reason: "status" },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(status: u16, body: &str) -> HttpResponse {
+        HttpResponse { status, content_type: Some("application/json".into()), body: body.as_bytes().to_vec() }
+    }
+
+    const OK: &str = r#"{"access_token":"at","token_type":"Bearer","expires_in":3600,"refresh_token":"rt","id_token":"a.b.c","scope":"openid profile"}"#;
+
+    #[test]
+    fn parses_a_complete_response() {
+        let t = process_token_response(&json(200, OK)).unwrap();
+        assert_eq!(t.access_token, "at");
+        assert_eq!(t.expires_in, Some(3600));
+        assert_eq!(t.refresh_token.as_deref(), Some("rt"));
+        assert_eq!(t.id_token.as_deref(), Some("a.b.c"));
+        assert_eq!(t.scope.as_deref(), Some("openid profile"));
+        assert!(!format!("{t:?}").contains("\"at\""));
+    }
+
+    #[test]
+    fn token_type_is_case_insensitive_bearer_only() {
+        assert!(process_token_response(&json(200, &OK.replace("Bearer", "bEaReR"))).is_ok());
+        assert_eq!(
+            process_token_response(&json(200, &OK.replace("Bearer", "DPoP"))),
+            Err(Error::InvalidResponse { reason: "token_type" })
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_responses() {
+        let cases = [
+            (OK.replace(r#""access_token":"at","#, ""), "field"),
+            (OK.replace(r#""at""#, "7"), "field"),
+            (OK.replace(r#""at""#, r#""""#), "field"),
+            (OK.replace(r#""token_type":"Bearer","#, ""), "field"),
+            (OK.replace("3600", r#""3600""#), "field"),
+            (OK.replace("3600", "-1"), "field"),
+            (OK.replace("3600", "1e3"), "field"),
+            (OK.replace(r#""rt""#, "true"), "field"),
+            ("not json".into(), "json"),
+            ("[1]".into(), "json"),
+            (r#"{"a":1,"a":2}"#.into(), "json"),
+        ];
+        for (body, reason) in cases {
+            assert_eq!(process_token_response(&json(200, &body)), Err(Error::InvalidResponse { reason }), "{body}");
+        }
+        let mut text = json(200, OK);
+        text.content_type = Some("text/plain".into());
+        assert_eq!(process_token_response(&text), Err(Error::InvalidResponse { reason: "content_type" }));
+        let mut huge = json(200, OK);
+        huge.body = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1 << 20)).into_bytes();
+        assert_eq!(process_token_response(&huge), Err(Error::InvalidResponse { reason: "field" }));
+    }
+
+    #[test]
+    fn never_follows_redirects() {
+        assert_eq!(process_token_response(&json(302, OK)), Err(Error::InvalidResponse { reason: "redirect" }));
+    }
+
+    #[test]
+    fn oauth_errors_keep_error_and_status() {
+        let e = process_token_response(&json(400, r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#));
+        assert_eq!(
+            e,
+            Err(Error::TokenError {
+                error: "invalid_grant".into(),
+                error_description: Some("grant request is invalid".into()),
+                status: 400
+            })
+        );
+        assert_eq!(process_token_response(&json(503, "<html>")), Err(Error::InvalidResponse { reason: "status" }));
+    }
+
+    #[test]
+    fn requests_are_form_encoded_without_secrets_in_the_url() {
+        let config = crate::protocol::testing::config();
+        let metadata = crate::protocol::testing::metadata();
+        let r = refresh_request(&config, &metadata, "rt/1+2");
+        assert_eq!(r.method, Method::Post);
+        assert_eq!(r.url, "https://op.example/token");
+        assert_eq!(r.body.as_deref(), Some("grant_type=refresh_token&refresh_token=rt%2F1%2B2&client_id=spa"));
+        assert!(!format!("{r:?}").contains("rt%2F1"));
+    }
+}

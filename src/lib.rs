@@ -18,3 +18,10 @@ pub mod protocol;
 
 #[cfg(target_arch = "wasm32")]
 mod worker;
+
+/// Test surface of the wasm shell, for `tests/web.rs`. Not public API.
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub mod __shell {
+    pub use crate::worker::{io, single_flight, store, WorkerHost};
+}

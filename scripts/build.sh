@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/:
+#   cargo (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz (npm binaryen, never
+#   Debian's: its wasm-opt 108 breaks wasm-bindgen 0.2.130 output) → tsc (src/js → pkg/).
+# pkg/ is wiped first so stale files never ship. Prints raw and gzip -9 sizes at the end.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+for tool in node_modules/.bin/wasm-opt node_modules/.bin/tsc; do
+  [ -x "$tool" ] || { echo "build: $tool is missing (run npm ci / scripts/setup.sh)" >&2; exit 1; }
+done
+
+rm -rf pkg
+cargo build --target wasm32-unknown-unknown --release
+wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/oidc_worker.wasm
+rm -f pkg/oidc_worker_bg.wasm.d.ts # types for direct wasm imports: nothing here uses them
+node_modules/.bin/wasm-opt -Oz pkg/oidc_worker_bg.wasm -o pkg/oidc_worker_bg.wasm
+node_modules/.bin/tsc -p tsconfig.json                                                # .js (+ bare .d.ts)
+node_modules/.bin/tsc -p tsconfig.json --removeComments false --emitDeclarationOnly   # .d.ts with TSDoc
+
+# The main-thread bundle: index.js and every module it imports, transitively (relative imports).
+main_thread() {
+  local queue=(pkg/index.js) seen=() file dep
+  while [ "${#queue[@]}" -gt 0 ]; do
+    file=${queue[0]}
+    queue=("${queue[@]:1}")
+    [[ " ${seen[*]-} " == *" $file "* ]] && continue
+    seen+=("$file")
+    echo "$file"
+    while read -r dep; do
+      [ -n "$dep" ] && queue+=("$(dirname "$file")/${dep#./}")
+    done < <(grep -oE "(from|import)[[:space:]]*['\"]\./[^'\"]+['\"]" "$file" | grep -oE "\./[^'\"]+" || true)
+  done
+}
+
+raw() { cat "$@" | wc -c; }
+gz() { cat "$@" | gzip -9 | wc -c; }
+row() { printf '  %-34s %9s B raw %8s B gzip -9\n' "$1" "$2" "$3"; }
+
+mapfile -t index_files < <(main_thread)
+worker_files=(pkg/worker.js pkg/oidc_worker.js pkg/oidc_worker_bg.wasm)
+echo
+echo "pkg/ sizes:"
+row "index.js (+ imports: ${#index_files[@]} file(s))" "$(raw "${index_files[@]}")" "$(gz "${index_files[@]}")"
+for f in "${worker_files[@]}"; do row "${f#pkg/}" "$(raw "$f")" "$(gz "$f")"; done
+total_gz=$(( $(gz "${index_files[@]}") + $(gz pkg/worker.js) + $(gz pkg/oidc_worker.js) + $(gz pkg/oidc_worker_bg.wasm) ))
+row "total (each file gzipped)" "$(raw "${index_files[@]}" "${worker_files[@]}")" "$total_gz"
+echo "  budget: main thread <= 4096 B gzip, everything <= 61440 B gzip"

@@ -1,0 +1,272 @@
+/**
+ * oidc-worker: an OpenID Connect client for single-page apps.
+ *
+ * The protocol (authorization code flow with PKCE, ID token validation, refresh) runs in
+ * a module Web Worker compiled from Rust to wasm. Tokens live only in the worker's memory:
+ * the page can ask for an access token or the ID token claims, never for the refresh token.
+ *
+ * @example
+ * ```ts
+ * const auth = await createAuthClient({ issuer, clientId, redirectUri });
+ * if (location.search.includes('state=')) await auth.handleRedirectCallback();
+ * if (!(await auth.isAuthenticated())) await auth.loginWithRedirect();
+ * const token = await auth.getAccessToken();
+ * ```
+ *
+ * @see {@link https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth | OIDC Core 1.0 §3.1}
+ * @see {@link https://www.rfc-editor.org/rfc/rfc7636 | RFC 7636 (PKCE)}
+ * @packageDocumentation
+ */
+
+/**
+ * The stable machine-readable code of an {@link AuthError}; `switch (e.code)` narrows.
+ *
+ * - `config`: invalid options, a client used before it is ready or after {@link AuthClient.close}.
+ * - `network`: a request failed, timed out or its response was too large (`reason`).
+ * - `invalid_response`: a malformed provider response.
+ * - `issuer_mismatch`: the provider is not the configured issuer.
+ * - `state_mismatch`: the callback's `state` is absent, unknown, expired or already used.
+ * - `invalid_callback`: a malformed callback URL.
+ * - `authorization_error`: the provider redirected back with `error=` (see `error`).
+ * - `token_error`: the token endpoint answered with an OAuth error (see `error`, `status`).
+ * - `invalid_id_token`: the ID token failed validation (`reason` names the check).
+ * - `login_required`: there is no session (or no longer one).
+ */
+export type AuthErrorCode =
+  | 'config'
+  | 'network'
+  | 'invalid_response'
+  | 'issuer_mismatch'
+  | 'state_mismatch'
+  | 'invalid_callback'
+  | 'authorization_error'
+  | 'token_error'
+  | 'invalid_id_token'
+  | 'login_required';
+
+/** The plain error object the worker sends, from which an {@link AuthError} is built. */
+export interface AuthErrorData {
+  /** The stable code. */
+  code: AuthErrorCode;
+  /** A human-readable message; it never contains a token, code or other secret. */
+  message: string;
+  /** Which check failed, where the code has several (e.g. `timeout` for `network`). */
+  reason?: string;
+  /** The provider's OAuth `error` (`authorization_error`, `token_error`). */
+  error?: string;
+  /** The provider's OAuth `error_description`, when it sent a well-formed one. */
+  errorDescription?: string;
+  /** The HTTP status of a `token_error` response. */
+  status?: number;
+}
+
+/**
+ * Every failure of the client. Check `code` (stable), and `reason`, `error`,
+ * `errorDescription`, `status` where they apply.
+ *
+ * @see {@link https://www.rfc-editor.org/rfc/rfc6749#section-5.2 | RFC 6749 §5.2} for `error`.
+ */
+export class AuthError extends Error {
+  /** The stable machine-readable code. */
+  declare readonly code: AuthErrorCode;
+  /** Which check failed, where the code has several. */
+  declare readonly reason?: string;
+  /** The provider's OAuth `error` code. */
+  declare readonly error?: string;
+  /** The provider's OAuth `error_description`. */
+  declare readonly errorDescription?: string;
+  /** The HTTP status of a `token_error` response. */
+  declare readonly status?: number;
+
+  /** Builds the error from the worker's plain error object. */
+  constructor({ code, message, reason, error, errorDescription, status }: AuthErrorData) {
+    super(message);
+    this.name = 'AuthError';
+    Object.assign(this, { code, reason, error, errorDescription, status });
+  }
+}
+
+/** Options of {@link createAuthClient}. Everything but `workerUrl` configures the worker. */
+export interface AuthClientOptions {
+  /** The issuer identifier: `https://` (`http://` only for loopback hosts). */
+  issuer: string;
+  /** The client identifier registered with the provider (a public client). */
+  clientId: string;
+  /** The registered redirect URI, where {@link AuthClient.handleRedirectCallback} runs. */
+  redirectUri: string;
+  /** Space-separated scopes; `openid` is always included. Default: `openid`. */
+  scope?: string;
+  /** Where the provider sends the browser after logout (must be registered). */
+  postLogoutRedirectUri?: string;
+  /** Allowed clock difference with the provider, in seconds. */
+  clockSkewSeconds?: number;
+  /** Extra parameters added to every authorization request. */
+  extraAuthParams?: Record<string, string>;
+  /**
+   * Where to load the worker from, instead of the package's `worker.js` (e.g. to satisfy a
+   * strict `worker-src` CSP). It must be a module worker built from this package.
+   */
+  workerUrl?: string | URL;
+}
+
+/** Options of {@link AuthClient.loginWithRedirect}. */
+export interface LoginOptions {
+  /**
+   * Any JSON value, handed back by {@link AuthClient.handleRedirectCallback}. It is stored
+   * with the pending login (IndexedDB) until the callback.
+   */
+  appState?: unknown;
+  /** Extra authorization request parameters for this login (e.g. `prompt`). */
+  extraParams?: Record<string, string>;
+}
+
+/** The outcome of a successful {@link AuthClient.handleRedirectCallback}. */
+export interface RedirectResult<S = unknown> {
+  /** The `appState` given to {@link AuthClient.loginWithRedirect}, or `null`. */
+  appState: S | null;
+}
+
+/** Options of {@link AuthClient.getAccessToken}. */
+export interface GetAccessTokenOptions {
+  /** Refresh even if the current access token is still valid. */
+  forceRefresh?: boolean;
+}
+
+/** Options of {@link AuthClient.logout}. */
+export interface LogoutOptions {
+  /** `false` to stay on the page instead of going to the provider's logout URL. */
+  redirect?: boolean;
+}
+
+/**
+ * Validated ID token claims.
+ *
+ * @see {@link https://openid.net/specs/openid-connect-core-1_0.html#IDToken | OIDC Core 1.0 §2}
+ */
+export interface UserClaims {
+  /** The subject identifier. */
+  sub: string;
+  /** Any other claim. */
+  [claim: string]: unknown;
+}
+
+/** A client bound to one provider, returned by {@link createAuthClient}. */
+export interface AuthClient {
+  /** Starts a login: sends the browser to the provider's authorization endpoint. */
+  loginWithRedirect(options?: LoginOptions): Promise<void>;
+  /**
+   * Completes a login on the redirect URI: validates the callback, redeems the code and
+   * starts the session. `url` defaults to the current location; when it is the current
+   * location, the OAuth parameters are removed from the address bar afterwards (on
+   * success or failure).
+   */
+  handleRedirectCallback<S = unknown>(url?: string): Promise<RedirectResult<S>>;
+  /** Whether there is a session. */
+  isAuthenticated(): Promise<boolean>;
+  /** The validated ID token claims, or `null` without a session. */
+  getUser<T extends UserClaims = UserClaims>(): Promise<T | null>;
+  /**
+   * A valid access token, refreshed first when it expired (or when `forceRefresh`).
+   * Concurrent calls share one refresh. Rejects with `login_required` without a session.
+   */
+  getAccessToken(options?: GetAccessTokenOptions): Promise<string>;
+  /**
+   * Ends the session in the worker, then (unless `redirect: false`) sends the browser to
+   * the provider's end-session endpoint when it has one. Resolves with that URL. If the
+   * provider metadata cannot be fetched it rejects (`network`), the session ended all the same.
+   *
+   * @see {@link https://openid.net/specs/openid-connect-rpinitiated-1_0.html | RP-Initiated Logout 1.0}
+   */
+  logout(options?: LogoutOptions): Promise<{ url: string | null }>;
+  /** Terminates the worker; pending and later calls reject with `config`. */
+  close(): void;
+}
+
+/** OAuth parameters a callback URL may carry (RFC 6749 §4.1.2, RFC 9207, OIDC Session). */
+const CALLBACK_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri'];
+
+/**
+ * Starts the worker, waits until its wasm is ready and configures it.
+ * Rejects with an {@link AuthError} `config` on invalid options or if the worker fails to load.
+ */
+export async function createAuthClient(options: AuthClientOptions): Promise<AuthClient> {
+  const { workerUrl, ...config } = options;
+  let worker: Worker;
+  // Bundlers recognise only this literal form; keep it in its own branch.
+  if (workerUrl === undefined) {
+    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  } else {
+    worker = new Worker(workerUrl, { type: 'module' });
+  }
+
+  const pending = new Set<(error: AuthError) => void>();
+  let failure: AuthError | undefined;
+  const fail = (reason: string, message: string): void => {
+    failure ??= new AuthError({ code: 'config', reason, message });
+    worker.terminate();
+    for (const reject of pending) reject(failure);
+    pending.clear();
+  };
+  worker.onerror = () => fail('worker_failed', 'the worker failed');
+
+  const call = <T>(type: string, args?: object): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (failure) return reject(failure);
+      const { port1, port2 } = new MessageChannel();
+      port1.onmessage = ({ data }) => {
+        pending.delete(reject);
+        port1.close();
+        if (data.ok) resolve(data.value);
+        else reject(new AuthError(data.error));
+      };
+      try {
+        worker.postMessage({ type, ...args }, [port2]);
+      } catch {
+        return reject(new AuthError({ code: 'config', reason: 'invalid_call', message: 'the call could not be sent to the worker' }));
+      }
+      pending.add(reject);
+    });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      pending.add(reject);
+      worker.onmessage = ({ data }) => {
+        pending.delete(reject);
+        if (data?.ready) resolve();
+        else fail('worker_failed', 'the worker could not load its wasm');
+      };
+    });
+    await call('configure', { config });
+  } catch (error) {
+    fail('closed', 'the client is closed');
+    throw error;
+  }
+
+  return {
+    async loginWithRedirect(options = {}) {
+      const { url } = await call<{ url: string }>('login', { options });
+      location.assign(url);
+    },
+    async handleRedirectCallback(url) {
+      const current = url === undefined || url === location.href;
+      try {
+        return await call('handleCallback', { url: url ?? location.href });
+      } finally {
+        if (current) {
+          const clean = new URL(location.href);
+          for (const name of CALLBACK_PARAMS) clean.searchParams.delete(name);
+          if (clean.href !== location.href) history.replaceState(history.state, '', clean);
+        }
+      }
+    },
+    isAuthenticated: () => call('isAuthenticated'),
+    getUser: () => call('getUser'),
+    getAccessToken: (options = {}) => call('getAccessToken', { options }),
+    async logout(options = {}) {
+      const value = await call<{ url: string | null }>('logout');
+      if (value.url && options.redirect !== false) location.assign(value.url);
+      return value;
+    },
+    close: () => fail('closed', 'the client is closed'),
+  };
+}

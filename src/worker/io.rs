@@ -1,0 +1,176 @@
+//! The I/O the core asks for: `fetch`, the clock and randomness.
+//!
+//! Nothing here logs: requests and responses carry codes, verifiers and tokens.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::rc::Rc;
+
+use js_sys::Uint8Array;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    AbortController, Headers, ReadableStream, ReadableStreamDefaultReader,
+    ReadableStreamReadResult, RequestCache, RequestCredentials, RequestInit, RequestMode,
+    RequestRedirect, Response, ResponseType, WorkerGlobalScope,
+};
+
+use crate::protocol::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, REQUEST_TIMEOUT_MS};
+use crate::protocol::Error;
+
+const FAILED: Error = Error::Network { reason: "failed" };
+const TIMEOUT: Error = Error::Network { reason: "timeout" };
+const TOO_LARGE: Error = Error::Network {
+    reason: "too_large",
+};
+
+/// The current time in Unix seconds, as the core expects `now`.
+pub fn now() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// Fills `buf` from the platform CSPRNG (`crypto.getRandomValues`).
+pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
+    getrandom::fill(buf).map_err(|_| Error::Config {
+        reason: "randomness_unavailable",
+    })
+}
+
+/// The worker's global scope (the shell only ever runs in a dedicated worker).
+pub(crate) fn scope() -> WorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// Performs `req` with `fetch`: CORS, no credentials, no cache, redirects not followed (an
+/// opaque redirect is reported as status 302), aborted after
+/// [`REQUEST_TIMEOUT_MS`], and refused beyond [`MAX_RESPONSE_BYTES`].
+pub async fn fetch(req: &HttpRequest) -> Result<HttpResponse, Error> {
+    fetch_within(req, REQUEST_TIMEOUT_MS).await
+}
+
+/// [`fetch`] with an explicit timeout in milliseconds.
+pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<HttpResponse, Error> {
+    let controller = AbortController::new().map_err(|_| FAILED)?;
+    let init = RequestInit::new();
+    init.set_method(req.method.as_str());
+    init.set_mode(RequestMode::Cors);
+    init.set_credentials(RequestCredentials::Omit);
+    init.set_cache(RequestCache::NoStore);
+    init.set_redirect(RequestRedirect::Manual);
+    let headers = Headers::new().map_err(|_| FAILED)?;
+    for (name, value) in &req.headers {
+        headers.append(name, value).map_err(|_| FAILED)?;
+    }
+    init.set_headers(&headers);
+    if let Some(body) = &req.body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_signal(Some(&controller.signal()));
+    with_deadline(
+        &controller,
+        timeout_ms,
+        perform(&req.url, &init, &controller),
+    )
+    .await
+}
+
+/// Runs `work`, aborting `controller` after `timeout_ms`; a failure after the deadline
+/// fired is reported as `Network { timeout }`. `work` must observe the controller's signal.
+pub async fn with_deadline<T>(
+    controller: &AbortController,
+    timeout_ms: u32,
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let expired = Rc::new(Cell::new(false));
+    let on_timeout = Closure::<dyn FnMut()>::new({
+        let expired = expired.clone();
+        let controller = controller.clone();
+        move || {
+            expired.set(true);
+            controller.abort();
+        }
+    });
+    let scope = scope();
+    let timer = scope
+        .set_timeout_with_callback_and_timeout_and_arguments_0(
+            on_timeout.as_ref().unchecked_ref(),
+            i32::try_from(timeout_ms).unwrap_or(i32::MAX),
+        )
+        .map_err(|_| FAILED)?;
+    let result = work.await;
+    scope.clear_timeout_with_handle(timer);
+    drop(on_timeout);
+    match result {
+        Err(_) if expired.get() => Err(TIMEOUT),
+        result => result,
+    }
+}
+
+async fn perform(
+    url: &str,
+    init: &RequestInit,
+    controller: &AbortController,
+) -> Result<HttpResponse, Error> {
+    // `fetch` resolves with a Response, and a body stream yields Uint8Arrays (Fetch, Streams
+    // standards): unchecked casts spare the glue an `instanceof` import each.
+    let response: Response = JsFuture::from(scope().fetch_with_str_and_init(url, init))
+        .await
+        .map_err(|_| FAILED)?
+        .unchecked_into();
+    // `redirect: "manual"` yields an opaque redirect with status 0; the core rejects 3xx.
+    if response.type_() == ResponseType::Opaqueredirect {
+        return Ok(HttpResponse {
+            status: 302,
+            content_type: None,
+            body: Vec::new(),
+        });
+    }
+    let headers = response.headers();
+    let declared = headers.get("content-length").ok().flatten();
+    if declared.is_some_and(|n| {
+        n.trim()
+            .parse::<u64>()
+            .is_ok_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    }) {
+        controller.abort();
+        return Err(TOO_LARGE);
+    }
+    let content_type = headers.get("content-type").ok().flatten();
+    let body = match response.body() {
+        Some(stream) => read_capped(&stream, controller).await?,
+        None => Vec::new(),
+    };
+    Ok(HttpResponse {
+        status: response.status(),
+        content_type,
+        body,
+    })
+}
+
+/// Reads the body chunk by chunk, so an oversized body is refused without being buffered.
+async fn read_capped(
+    stream: &ReadableStream,
+    controller: &AbortController,
+) -> Result<Vec<u8>, Error> {
+    let reader = ReadableStreamDefaultReader::new(stream).map_err(|_| FAILED)?;
+    let mut body = Vec::new();
+    loop {
+        let chunk: ReadableStreamReadResult = JsFuture::from(reader.read())
+            .await
+            .map_err(|_| FAILED)?
+            .unchecked_into();
+        if chunk.get_done().unwrap_or(true) {
+            return Ok(body);
+        }
+        let bytes: Uint8Array = chunk.get_value().unchecked_into();
+        let start = body.len();
+        let end = start + bytes.length() as usize;
+        if end > MAX_RESPONSE_BYTES {
+            controller.abort();
+            return Err(TOO_LARGE);
+        }
+        body.resize(end, 0);
+        bytes.copy_to(&mut body[start..]);
+    }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Everything CI runs, in order, stopping at the first failure:
+#   setup → cargo test (native) → cargo test (wasm32, headless Chromium) → build → node tests
+#   (tests/**/*.test.mjs: e2e against a real oidc-provider in headless Chromium) → demo smoke run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+started=$SECONDS
+summary=()
+
+finish() {
+  local status=$1
+  echo
+  echo "==================== test.sh summary ===================="
+  local line
+  for line in "${summary[@]}"; do echo "  $line"; done
+  if [ "$status" -eq 0 ]; then
+    echo "  result: all ${#summary[@]} steps OK in $((SECONDS - started))s"
+  else
+    echo "  result: FAILED (exit $status) after $((SECONDS - started))s"
+  fi
+  echo "=========================================================="
+}
+
+step() {
+  local name=$1
+  shift
+  echo
+  echo "==> $name"
+  local t0=$SECONDS status=0
+  "$@" || status=$?
+  if [ "$status" -eq 0 ]; then
+    summary+=("ok    $name ($((SECONDS - t0))s)")
+  else
+    summary+=("FAIL  $name ($((SECONDS - t0))s, exit $status)")
+    finish "$status"
+    exit "$status"
+  fi
+}
+
+wasm_tests() {
+  # Never --quiet: cargo forwards it to wasm-bindgen-test-runner, which rejects it.
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  WASM_BINDGEN_TEST_TIMEOUT=60 \
+  WASM_BINDGEN_TEST_DRIVER_TIMEOUT=30 \
+    cargo test --target wasm32-unknown-unknown
+}
+
+build() {
+  [ -f scripts/build.sh ] || { echo "scripts/build.sh is missing" >&2; return 1; }
+  bash scripts/build.sh
+}
+
+node_tests() {
+  # Every directory under tests/ holding node test files (*.test.mjs / *.test.js), e.g. tests/e2e.
+  local dirs=() d
+  for d in tests/*/; do
+    if find "$d" -type f \( -name '*.test.mjs' -o -name '*.test.js' -o -name '*.test.cjs' \) -print -quit | grep -q .; then
+      dirs+=("$d")
+    fi
+  done
+  [ "${#dirs[@]}" -gt 0 ] || { echo "no node test files under tests/" >&2; return 1; }
+  # --test-force-exit: a test file whose event loop stays alive (e.g. a stuck browser handle) must not
+  # hang the run; timeout bounds the whole step anyway.
+  echo "node --test --test-force-exit ${dirs[*]}"
+  timeout --kill-after=30 1200 node --test --test-force-exit "${dirs[@]}"
+}
+
+step "setup" bash scripts/setup.sh
+step "cargo test (native)" cargo test
+step "cargo test (wasm32, headless chromium)" wasm_tests
+step "build (scripts/build.sh)" build
+step "node tests" node_tests
+step "demo smoke (scripts/demo.sh --smoke, no setup/build)" timeout --kill-after=10 300 node tests/support/smoke.mjs
+finish 0

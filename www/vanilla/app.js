@@ -1,0 +1,161 @@
+// oidc-worker example without a bundler.
+//
+// Config comes from /demo-config.json ({ issuer, clientId }), which scripts/demo.sh and the e2e tests
+// serve next to this page. The redirect URI is this page's own URL (e.g. http://127.0.0.1:PORT/vanilla/).
+//
+// For tests and for poking around in the console, the page exposes:
+//   window.auth   the AuthClient
+//   window.app    { status: 'loading'|'ready'|'failed', config, redirectUri, callback, error, ready }
+//                 callback: null (no callback in the URL) | { ok: true, appState } | { ok: false, error }
+//                 error: the last error shown, as a plain object { name, message, code, reason, error,
+//                 errorDescription, status }
+//                 ready: a promise that settles when the start-up work (incl. the callback) is done
+
+import { createAuthClient } from 'oidc-worker';
+
+const $ = (id) => document.getElementById(id);
+
+const app = {
+  status: 'loading',
+  config: null,
+  redirectUri: new URL('.', window.location.href).href,
+  callback: null,
+  error: null,
+};
+window.app = app;
+
+/** A plain, serialisable view of an error (AuthError or anything else). */
+function describeError(err) {
+  if (!err || typeof err !== 'object') return { name: 'Error', message: String(err) };
+  const out = { name: err.name, message: err.message };
+  for (const key of ['code', 'reason', 'error', 'errorDescription', 'status']) {
+    if (err[key] !== undefined) out[key] = err[key];
+  }
+  return out;
+}
+
+function showError(err) {
+  const info = describeError(err);
+  app.error = info;
+  const el = $('error');
+  el.hidden = false;
+  el.dataset.code = info.code ?? '';
+  el.dataset.reason = info.reason ?? '';
+  el.dataset.error = info.error ?? '';
+  const head = [info.code, info.reason].filter(Boolean).join(' / ') || info.name;
+  const detail = info.errorDescription && !info.message.includes(info.errorDescription)
+    ? [info.error, info.errorDescription].filter(Boolean).join(': ')
+    : info.error;
+  el.textContent = `${head}: ${info.message}${detail && !info.message.includes(detail) ? ` (${detail})` : ''}`;
+}
+
+function clearError() {
+  app.error = null;
+  $('error').hidden = true;
+  $('error').textContent = '';
+}
+
+function showOutput(value) {
+  const el = $('output');
+  el.hidden = value === undefined;
+  el.textContent = value === undefined ? '' : JSON.stringify(value, null, 2);
+}
+
+let discovery;
+async function providerMetadata() {
+  discovery ??= fetch(new URL('.well-known/openid-configuration', `${app.config.issuer.replace(/\/?$/, '/')}`))
+    .then((r) => {
+      if (!r.ok) throw new Error(`discovery: HTTP ${r.status}`);
+      return r.json();
+    });
+  return discovery;
+}
+
+async function render() {
+  const auth = window.auth;
+  const signedIn = auth ? await auth.isAuthenticated() : false;
+  const user = signedIn ? await auth.getUser() : null;
+  const status = $('status');
+  status.dataset.state = signedIn ? 'signed-in' : 'signed-out';
+  status.textContent = signedIn ? 'Session active (its tokens stay in the worker).' : 'Signed out.';
+  $('user').hidden = !user;
+  $('user-name').textContent = user?.name ?? user?.sub ?? '';
+  $('user-sub').textContent = user ? `sub=${user.sub}` : '';
+  $('login').disabled = !auth || signedIn;
+  for (const id of ['userinfo', 'refresh', 'logout', 'logout-local']) $(id).disabled = !signedIn;
+}
+
+/** Run a button's action: clear old messages, show errors, re-render. */
+function action(id, fn) {
+  $(id).addEventListener('click', async () => {
+    clearError();
+    showOutput(undefined);
+    try {
+      await fn();
+    } catch (err) {
+      showError(err);
+    }
+    await render().catch(showError);
+  });
+}
+
+action('login', () => window.auth.loginWithRedirect({ appState: { returnTo: window.location.pathname } }));
+
+action('userinfo', async () => {
+  // The page's own business: ask the worker for an access token and call the provider with it.
+  const token = await window.auth.getAccessToken();
+  const { userinfo_endpoint: endpoint } = await providerMetadata();
+  const response = await fetch(endpoint, { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new Error(`userinfo: HTTP ${response.status}`);
+  showOutput({ userinfo: await response.json() });
+});
+
+action('refresh', async () => {
+  await window.auth.getAccessToken({ forceRefresh: true });
+  showOutput({ refreshed: new Date().toISOString() });
+});
+
+action('logout', () => window.auth.logout());
+
+action('logout-local', () => window.auth.logout({ redirect: false }));
+
+async function start() {
+  const response = await fetch('/demo-config.json', { cache: 'no-store' });
+  if (!response.ok) {
+    throw new Error(`/demo-config.json: HTTP ${response.status} (start this app with scripts/demo.sh)`);
+  }
+  app.config = await response.json();
+
+  const auth = await createAuthClient({
+    issuer: app.config.issuer,
+    clientId: app.config.clientId,
+    redirectUri: app.redirectUri,
+    postLogoutRedirectUri: app.redirectUri,
+    scope: 'openid profile email offline_access',
+    // oidc-provider only grants offline_access (a refresh token) with prompt=consent.
+    extraAuthParams: { prompt: 'consent' },
+  });
+  window.auth = auth;
+
+  const params = new URLSearchParams(window.location.search);
+  if (params.has('state') && (params.has('code') || params.has('error'))) {
+    try {
+      const { appState } = await auth.handleRedirectCallback();
+      app.callback = { ok: true, appState: appState ?? null };
+    } catch (err) {
+      app.callback = { ok: false, error: describeError(err) };
+      showError(err);
+    }
+  }
+  await render();
+}
+
+app.ready = start().then(
+  () => { app.status = 'ready'; },
+  (err) => {
+    app.status = 'failed';
+    showError(err);
+    $('status').dataset.state = 'failed';
+    $('status').textContent = 'Could not start.';
+  },
+);

@@ -19,6 +19,14 @@ pub mod protocol;
 #[cfg(target_arch = "wasm32")]
 mod worker;
 
+// The worker is single-threaded (no shared memory, no atomics), which is what makes this
+// allocator sound here.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    // SAFETY: the crate is built without the `atomics` target feature: one thread only.
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
 /// Test surface of the wasm shell, for `tests/web.rs`. Not public API.
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]

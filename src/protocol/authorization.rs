@@ -30,7 +30,7 @@ pub fn authorization_request(
     app_state: Option<String>,
     entropy: &[u8; ENTROPY_LEN],
     now: u64,
-) -> LoginStart {
+) -> Result<LoginStart, Error> {
     let mut verifier_bytes = [0u8; pkce::VERIFIER_BYTES];
     verifier_bytes.copy_from_slice(&entropy[..32]);
     let code_verifier = pkce::verifier(&verifier_bytes);
@@ -54,8 +54,18 @@ pub fn authorization_request(
         }
     }
     params.extend(extra_params.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    // OIDC Core §3.1.2.1: a non-negative integer of seconds; then `auth_time` is required.
+    let max_age = match params.iter().find(|(n, _)| *n == "max_age") {
+        None => None,
+        Some((_, v)) => Some(
+            v.parse::<u32>()
+                .ok()
+                .filter(|_| v.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or(Error::Config { reason: "max_age" })? as u64,
+        ),
+    };
 
-    LoginStart {
+    Ok(LoginStart {
         url: with_query(&metadata.authorization_endpoint, &params),
         pending: PendingLogin {
             state,
@@ -65,9 +75,10 @@ pub fn authorization_request(
             client_id: config.client_id.clone(),
             redirect_uri: config.redirect_uri.clone(),
             app_state,
+            max_age,
             created_at: now,
         },
-    }
+    })
 }
 
 /// The authorization response parameters, read from the callback URL but not yet trusted.

@@ -9,10 +9,14 @@ use crate::protocol::config::{auth_params, ClientConfig};
 use crate::protocol::discovery::{self, ProviderMetadata};
 use crate::protocol::error::Error;
 use crate::protocol::http::{HttpRequest, HttpResponse};
+use crate::protocol::http::Method;
 use crate::protocol::id_token::{validate_claims, Expectations, IdToken, NonceRule};
-use crate::protocol::json::{ObjectWriter, Value};
+use crate::protocol::json::{self, ObjectWriter, Value};
+use crate::protocol::jwk::{JwkSet, NoKey};
+use crate::protocol::jws::{accepted_algs, Alg, SignatureCheck, VerifiedSignature};
 use crate::protocol::session::Session;
-use crate::protocol::transaction::pending_key;
+use crate::protocol::token::TokenResponse;
+use crate::protocol::transaction::{pending_key, PendingLogin};
 use crate::protocol::{base64url, logout, token};
 
 pub use crate::protocol::authorization::ENTROPY_LEN;
@@ -35,12 +39,22 @@ pub struct Client {
     config: ClientConfig,
     metadata: Option<ProviderMetadata>,
     session: Option<Session>,
+    /// The provider's keys, fetched when first needed and cached for the client's life.
+    keys: Option<JwkSet>,
+    /// When the keys were last fetched again for an unknown `kid`.
+    last_key_refetch: Option<u64>,
 }
 
 impl Client {
     /// A client for the validated options (see [`ClientConfig::from_json`]).
     pub fn new(config: &Value) -> Result<Client, Error> {
-        Ok(Client { config: ClientConfig::from_json(config)?, metadata: None, session: None })
+        Ok(Client {
+            config: ClientConfig::from_json(config)?,
+            metadata: None,
+            session: None,
+            keys: None,
+            last_key_refetch: None,
+        })
     }
 
     /// The validated configuration.
@@ -78,7 +92,7 @@ impl Client {
             Some(v) => auth_params(v).ok_or(Error::Config { reason: "extra_params" })?,
         };
         let app_state = options.get("appState").map(Value::to_json);
-        let start = authorization::authorization_request(&self.config, metadata, &extra_params, app_state, entropy, now);
+        let start = authorization::authorization_request(&self.config, metadata, &extra_params, app_state, entropy, now)?;
         Ok(LoginStart {
             url: start.url,
             pending_key: pending_key(&start.pending.state),
@@ -103,23 +117,147 @@ impl Client {
         Ok(token::code_exchange_request(&self.config, self.metadata()?, callback))
     }
 
-    /// Processes the code exchange: the token response, then the ID token
-    /// (OIDC Core §3.1.3.7). On success the session starts; the reply is `{ "appState": … }`.
-    pub fn process_code_exchange_response(&mut self, callback: ValidatedCallback, res: HttpResponse, now: u64) -> Result<String, Error> {
+    /// Parses the code exchange response. OIDC Core §3.1.3.3: the response to an `openid`
+    /// request carries an ID token. Its signature is checked next
+    /// ([`Client::signature_step`]), then [`Client::complete_token_exchange`].
+    pub fn process_code_exchange_response(&self, callback: ValidatedCallback, res: HttpResponse) -> Result<TokenExchange, Error> {
         let tokens = token::process_token_response(&res)?;
-        // OIDC Core §3.1.3.3: the response to an `openid` request carries an ID token.
-        let raw_id_token = tokens.id_token.clone().ok_or(Error::InvalidResponse { reason: "field" })?;
-        let id_token = IdToken::parse(&raw_id_token)?;
-        verify_signature(&id_token)?;
-        validate_claims(&id_token, &expectations(&self.config, NonceRule::Required(&callback.pending.nonce), now))?;
-        let claims_json = id_token.claims_json().to_owned();
-        let mut reply = ObjectWriter::new();
-        match callback.app_state() {
-            Some(app_state) => reply.raw("appState", app_state),
-            None => reply.null("appState"),
+        let id_token = tokens.id_token.as_deref().ok_or(Error::InvalidResponse { reason: "field" })?;
+        IdToken::parse(id_token)?;
+        Ok(TokenExchange { tokens, login: Some(callback.pending) })
+    }
+
+    /// Parses a refresh response. `invalid_grant` means the grant is gone (revoked, expired,
+    /// reused): the session ends (RFC 6749 §5.2).
+    pub fn process_refresh_response(&mut self, res: HttpResponse) -> Result<TokenExchange, Error> {
+        let tokens = token::process_token_response(&res).inspect_err(|e| {
+            if matches!(e, Error::TokenError { error, .. } if error == "invalid_grant") {
+                self.session = None;
+            }
+        })?;
+        if let Some(id_token) = tokens.id_token.as_deref() {
+            IdToken::parse(id_token)?;
+        }
+        Ok(TokenExchange { tokens, login: None })
+    }
+
+    /// What it takes to verify a JWS signed by the provider (an ID token, or a signed UserInfo
+    /// response): fetch its keys first, or verify with the key chosen (OIDC Core §3.1.3.7
+    /// steps 6–8, §10.1). An unknown `kid` makes the keys be fetched again, at most once per
+    /// [`KEY_REFETCH_INTERVAL_SECONDS`], so a flood of unknown kids cannot hammer the provider.
+    pub fn signature_step(&mut self, jws: &str, purpose: Purpose, now: u64) -> Result<SignatureStep, Error> {
+        let metadata = self.metadata()?;
+        let token = IdToken::parse(jws)?;
+        let advertised = match purpose {
+            Purpose::UserInfo => metadata
+                .userinfo_signing_alg_values_supported
+                .as_deref()
+                .or(metadata.id_token_signing_alg_values_supported.as_deref()),
+            Purpose::IdToken => metadata.id_token_signing_alg_values_supported.as_deref(),
         };
-        self.session = Some(Session::new(tokens, raw_id_token, claims_json, now, self.config.clock_skew));
-        Ok(reply.finish())
+        let alg = Alg::from_name(token.alg())
+            .filter(|alg| accepted_algs(advertised).contains(alg))
+            .ok_or(Error::InvalidIdToken { reason: "alg" })?;
+        let jwks_uri = metadata.jwks_uri.as_deref().ok_or(Error::InvalidResponse { reason: "metadata" })?;
+        let fetch_keys = SignatureStep::FetchKeys(HttpRequest {
+            method: Method::Get,
+            url: jwks_uri.to_owned(),
+            headers: vec![("Accept".into(), "application/jwk-set+json, application/json".into())],
+            body: None,
+        });
+        let Some(keys) = &self.keys else {
+            return Ok(fetch_keys);
+        };
+        let key = match keys.select(alg, token.kid()) {
+            Ok(key) => key,
+            Err(NoKey::NotFound) if self.last_key_refetch.is_none_or(|t| now >= t + KEY_REFETCH_INTERVAL_SECONDS) => {
+                self.last_key_refetch = Some(now);
+                return Ok(fetch_keys);
+            }
+            Err(_) => return Err(Error::InvalidIdToken { reason: "kid" }),
+        };
+        if token.signature().len() != key.signature_len() {
+            return Err(Error::InvalidIdToken { reason: "signature" });
+        }
+        let (import_algorithm, verify_algorithm) = alg.webcrypto();
+        Ok(SignatureStep::Verify(SignatureCheck {
+            jwk: key.public_jwk().to_owned(),
+            import_algorithm: import_algorithm.to_owned(),
+            verify_algorithm: verify_algorithm.to_owned(),
+            signing_input: token.signing_input().as_bytes().to_vec(),
+            signature: token.signature().to_vec(),
+        }))
+    }
+
+    /// Keeps the provider's keys; they replace the previous set, so a key the provider
+    /// dropped is no longer accepted.
+    pub fn process_jwks_response(&mut self, res: HttpResponse) -> Result<(), Error> {
+        self.keys = Some(JwkSet::from_response(&res)?);
+        Ok(())
+    }
+
+    /// Validates the ID token whose signature `signature` proves (OIDC Core §3.1.3.7; after a
+    /// refresh also §12.2) and starts or updates the session. Returns the reply value:
+    /// `{"appState": …}` after a login, `null` after a refresh.
+    pub fn complete_token_exchange(&mut self, exchange: TokenExchange, signature: Option<VerifiedSignature>, now: u64) -> Result<String, Error> {
+        let TokenExchange { tokens, login } = exchange;
+        let validated = match tokens.id_token.as_deref() {
+            None => None,
+            Some(raw) => {
+                let token = IdToken::parse(raw)?;
+                if !signature.is_some_and(|s| s.covers(token.signing_input())) {
+                    return Err(Error::InvalidIdToken { reason: "signature" });
+                }
+                let previous = match &login {
+                    Some(_) => None,
+                    None => Some(IdToken::parse(self.session.as_ref().ok_or(Error::LoginRequired)?.id_token())?),
+                };
+                let nonce = match (&login, &previous) {
+                    (Some(pending), _) => NonceRule::Required(&pending.nonce),
+                    (None, Some(previous)) => NonceRule::IfPresent(previous.claim("nonce").and_then(Value::as_str)),
+                    (None, None) => NonceRule::IfPresent(None),
+                };
+                validate_claims(
+                    &token,
+                    &Expectations {
+                        issuer: &self.config.issuer,
+                        client_id: &self.config.client_id,
+                        nonce,
+                        now,
+                        clock_skew: self.config.clock_skew,
+                        trusted_audiences: &self.config.trusted_audiences,
+                        access_token: Some(&tokens.access_token),
+                        max_age: login.as_ref().and_then(|p| p.max_age),
+                    },
+                )?;
+                // OIDC Core §12.2: a refreshed ID token keeps the identity of the original.
+                if let Some(previous) = &previous {
+                    for claim in ["iss", "sub", "aud", "azp", "auth_time"] {
+                        if previous.claim(claim) != token.claim(claim) {
+                            return Err(Error::InvalidIdToken { reason: claim_reason(claim) });
+                        }
+                    }
+                }
+                Some((raw.to_owned(), token.claims_json().to_owned()))
+            }
+        };
+        match login {
+            Some(pending) => {
+                let (raw, claims) = validated.ok_or(Error::InvalidResponse { reason: "field" })?;
+                let mut reply = ObjectWriter::new();
+                match &pending.app_state {
+                    Some(app_state) => reply.raw("appState", app_state),
+                    None => reply.null("appState"),
+                };
+                self.session = Some(Session::new(tokens, raw, claims, now, self.config.clock_skew));
+                Ok(reply.finish())
+            }
+            None => {
+                let session = self.session.as_mut().ok_or(Error::LoginRequired)?;
+                session.apply_refresh(tokens, validated, now, self.config.clock_skew);
+                Ok("null".into())
+            }
+        }
     }
 
     /// Whether there is a session.
@@ -149,21 +287,76 @@ impl Client {
         Ok(token::refresh_request(&self.config, self.metadata()?, refresh_token))
     }
 
-    /// Applies a refresh response. `invalid_grant` means the grant is gone (revoked, expired,
-    /// reused): the session ends (RFC 6749 §5.2).
-    pub fn process_refresh_response(&mut self, res: HttpResponse, now: u64) -> Result<(), Error> {
-        let tokens = match token::process_token_response(&res) {
-            Ok(tokens) => tokens,
-            Err(e) => {
-                if matches!(&e, Error::TokenError { error, .. } if error == "invalid_grant") {
-                    self.session = None;
-                }
-                return Err(e);
-            }
+    /// The UserInfo request with the current access token (OIDC Core §5.3.1); the shell
+    /// makes sure the token is valid first. `login_required` without a session.
+    pub fn userinfo_request(&self, now: u64) -> Result<HttpRequest, Error> {
+        let endpoint = self.metadata()?.userinfo_endpoint.as_deref().ok_or(Error::InvalidResponse { reason: "metadata" })?;
+        let token = self.access_token(now)?.ok_or(Error::LoginRequired)?;
+        Ok(HttpRequest {
+            method: Method::Get,
+            url: endpoint.to_owned(),
+            headers: vec![
+                ("Authorization".into(), format!("Bearer {token}")),
+                ("Accept".into(), "application/json, application/jwt".into()),
+            ],
+            body: None,
+        })
+    }
+
+    /// Processes the UserInfo response (OIDC Core §5.3.2–5.3.4): JSON whose `sub` must be the
+    /// ID token's, or a signed JWT whose signature is checked next
+    /// ([`Client::signature_step`] with [`Purpose::UserInfo`], then [`Client::complete_userinfo`]).
+    pub fn process_userinfo_response(&self, res: HttpResponse) -> Result<UserInfo, Error> {
+        if res.is_redirect() {
+            return Err(Error::InvalidResponse { reason: "redirect" });
+        }
+        if res.status != 200 {
+            return Err(Error::InvalidResponse { reason: "status" });
+        }
+        let media_type = res.content_type.as_deref().and_then(|c| c.split(';').next()).unwrap_or("");
+        if media_type.trim().eq_ignore_ascii_case("application/jwt") {
+            let jws = String::from_utf8(res.body).map_err(|_| Error::InvalidResponse { reason: "format" })?;
+            return Ok(UserInfo::Signed(jws.trim().to_owned()));
+        }
+        let claims = res.json_object()?;
+        self.check_userinfo_sub(&claims)?;
+        Ok(UserInfo::Claims(claims.to_json()))
+    }
+
+    /// Finishes a signed UserInfo response: signature proven, `iss` and `aud` (when present)
+    /// ours, `sub` the ID token's. Returns the claims as JSON object text.
+    pub fn complete_userinfo(&self, jws: &str, signature: VerifiedSignature) -> Result<String, Error> {
+        let token = IdToken::parse(jws)?;
+        if !signature.covers(token.signing_input()) {
+            return Err(Error::InvalidIdToken { reason: "signature" });
+        }
+        // §5.3.2: a signed response SHOULD carry `iss` and `aud`; when it does they must be ours.
+        if token.claim("iss").is_some_and(|iss| iss.as_str() != Some(&self.config.issuer)) {
+            return Err(Error::InvalidResponse { reason: "iss" });
+        }
+        let aud_ok = match token.claim("aud") {
+            None => true,
+            Some(Value::String(a)) => *a == self.config.client_id,
+            Some(Value::Array(items)) => items.iter().any(|a| a.as_str() == Some(&self.config.client_id)),
+            Some(_) => false,
         };
-        let expect = expectations(&self.config, NonceRule::IfPresent(None), now);
-        let session = self.session.as_mut().ok_or(Error::LoginRequired)?;
-        session.apply_refresh(tokens, expect, verify_signature)
+        if !aud_ok {
+            return Err(Error::InvalidResponse { reason: "aud" });
+        }
+        let claims = json::parse(token.claims_json().as_bytes()).map_err(|_| Error::InvalidResponse { reason: "json" })?;
+        self.check_userinfo_sub(&claims)?;
+        Ok(token.claims_json().to_owned())
+    }
+
+    /// OIDC Core §5.3.4: the UserInfo `sub` must equal the ID token's, or the response must
+    /// not be used (it may be for another user: a token substitution).
+    fn check_userinfo_sub(&self, claims: &Value) -> Result<(), Error> {
+        let session_claims = self.user_json().ok_or(Error::LoginRequired)?;
+        let id_token_claims = json::parse(session_claims.as_bytes()).map_err(|_| Error::LoginRequired)?;
+        match (claims.get("sub").and_then(Value::as_str), id_token_claims.get("sub").and_then(Value::as_str)) {
+            (Some(got), Some(want)) if got == want => Ok(()),
+            _ => Err(Error::InvalidResponse { reason: "sub" }),
+        }
     }
 
     /// Ends the local session and returns the provider's end-session URL, if it has one
@@ -176,15 +369,65 @@ impl Client {
     }
 }
 
-fn expectations<'a>(config: &'a ClientConfig, nonce: NonceRule<'a>, now: u64) -> Expectations<'a> {
-    Expectations { issuer: &config.issuer, client_id: &config.client_id, nonce, now, clock_skew: config.clock_skew }
+/// The §12.2 claims map to their own reasons.
+fn claim_reason(claim: &str) -> &'static str {
+    match claim {
+        "iss" => "iss",
+        "sub" => "sub",
+        "aud" => "aud",
+        "azp" => "azp",
+        _ => "auth_time",
+    }
 }
 
-/// OIDC Core §3.1.3.7 steps 6–8: the signature check with the provider's JWKS goes here,
-/// before any claim is trusted. Until it exists only `alg: none` is refused (in
-/// [`IdToken::parse`]); nothing else is claimed.
-fn verify_signature(_token: &IdToken<'_>) -> Result<(), Error> {
-    Ok(())
+/// Unknown `kid`s make the keys be fetched again at most this often.
+pub const KEY_REFETCH_INTERVAL_SECONDS: u64 = 60;
+
+/// What a JWS is, which decides the algorithms accepted for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// An ID token (`id_token_signing_alg_values_supported`).
+    IdToken,
+    /// A signed UserInfo response (`userinfo_signing_alg_values_supported`).
+    UserInfo,
+}
+
+/// The next step of a signature check.
+#[derive(Debug)]
+pub enum SignatureStep {
+    /// Fetch the provider's JWK Set, pass it to [`Client::process_jwks_response`], and ask again.
+    FetchKeys(HttpRequest),
+    /// Verify with WebCrypto, then [`SignatureCheck::verdict`].
+    Verify(SignatureCheck),
+}
+
+/// A parsed token response whose ID token is not yet trusted. `Debug` shows no token.
+pub struct TokenExchange {
+    tokens: TokenResponse,
+    /// The pending login for a code exchange; `None` for a refresh.
+    login: Option<PendingLogin>,
+}
+
+impl core::fmt::Debug for TokenExchange {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("TokenExchange { .. }")
+    }
+}
+
+impl TokenExchange {
+    /// The ID token whose signature must be checked, if the response has one.
+    pub fn id_token(&self) -> Option<&str> {
+        self.tokens.id_token.as_deref()
+    }
+}
+
+/// A UserInfo response.
+#[derive(Debug)]
+pub enum UserInfo {
+    /// Plain JSON claims, already checked.
+    Claims(String),
+    /// A signed JWT, to verify first.
+    Signed(String),
 }
 
 #[cfg(test)]

@@ -42,6 +42,8 @@ pub struct ClientConfig {
     pub clock_skew: u64,
     /// Extra authorization request parameters sent with every login (e.g. `prompt`).
     pub extra_auth_params: Vec<(String, String)>,
+    /// Audiences an ID token may name besides `client_id` (OIDC Core §3.1.3.7 step 3).
+    pub trusted_audiences: Vec<String>,
 }
 
 impl ClientConfig {
@@ -50,7 +52,7 @@ impl ClientConfig {
     /// Unknown options are refused: a misspelt option silently ignored is a security bug.
     pub fn from_json(value: &Value) -> Result<ClientConfig, Error> {
         let members = value.as_object().ok_or(config("options"))?;
-        const KNOWN: [&str; 7] = [
+        const KNOWN: [&str; 8] = [
             "issuer",
             "clientId",
             "redirectUri",
@@ -58,6 +60,7 @@ impl ClientConfig {
             "postLogoutRedirectUri",
             "clockSkewSeconds",
             "extraAuthParams",
+            "trustedAudiences",
         ];
         if members.iter().any(|(k, _)| !KNOWN.contains(&k.as_str())) {
             return Err(config("unknown_option"));
@@ -112,6 +115,16 @@ impl ClientConfig {
             Some(v) => auth_params(v).ok_or(config("extra_auth_params"))?,
         };
 
+        let trusted_audiences = match optional("trustedAudiences") {
+            None => Vec::new(),
+            Some(v) => v
+                .as_array()
+                .and_then(|items| {
+                    items.iter().map(|a| a.as_str().filter(|a| !a.is_empty()).map(str::to_owned)).collect()
+                })
+                .ok_or(config("trusted_audiences"))?,
+        };
+
         Ok(ClientConfig {
             issuer: issuer.to_owned(),
             client_id: client_id.to_owned(),
@@ -120,6 +133,7 @@ impl ClientConfig {
             post_logout_redirect_uri,
             clock_skew,
             extra_auth_params,
+            trusted_audiences,
         })
     }
 }
@@ -208,7 +222,7 @@ mod tests {
 
     #[test]
     fn rejects_each_bad_option() {
-        let cases: [(&str, &str); 11] = [
+        let cases: [(&str, &str); 13] = [
             (r#"{"clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
             (r#"{"issuer":"https://op.example?x=1","clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
             (r#"{"issuer":"https://op.example#f","clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
@@ -220,6 +234,8 @@ mod tests {
             (&format!(r#"{{{BASE},"extraAuthParams":{{"state":"x"}}}}"#), "extra_auth_params"),
             (&format!(r#"{{{BASE},"extraAuthParams":{{"prompt":1}}}}"#), "extra_auth_params"),
             (&format!(r#"{{{BASE},"clientSecret":"s"}}"#), "unknown_option"),
+            (&format!(r#"{{{BASE},"trustedAudiences":"api"}}"#), "trusted_audiences"),
+            (&format!(r#"{{{BASE},"trustedAudiences":["api",""]}}"#), "trusted_audiences"),
         ];
         for (json, reason) in cases {
             assert_eq!(cfg(json), Err(config(reason)), "{json}");

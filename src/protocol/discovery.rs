@@ -4,7 +4,7 @@ use crate::protocol::config::ClientConfig;
 use crate::protocol::error::Error;
 use crate::protocol::http::{HttpRequest, HttpResponse, Method};
 use crate::protocol::json::Value;
-use crate::protocol::url::{is_secure_or_loopback, Url};
+use crate::protocol::url::Url;
 
 /// The validated parts of the provider's metadata the client uses. Every endpoint the client
 /// ever calls comes from here (or the configuration), never from the page.
@@ -26,7 +26,14 @@ pub struct ProviderMetadata {
     pub revocation_endpoint: Option<String>,
     /// RFC 9207 §3: the provider promises `iss` in every authorization response.
     pub authorization_response_iss_parameter_supported: bool,
+    /// The JWS algorithms the provider signs ID tokens with (OIDC Discovery §3).
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// The JWS algorithms the provider signs UserInfo responses with.
+    pub userinfo_signing_alg_values_supported: Option<Vec<String>>,
 }
+
+/// A discovery document larger than this is refused: real ones are a few KiB.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
 
 /// Builds the discovery request. OIDC Discovery §4: a trailing `/` of the issuer is removed
 /// before `/.well-known/openid-configuration` is appended.
@@ -54,63 +61,80 @@ pub fn process_discovery_response(
     if res.status != 200 {
         return Err(Error::InvalidResponse { reason: "status" });
     }
+    if res.body.len() > MAX_METADATA_BYTES {
+        return Err(metadata());
+    }
     let doc = res.json_object()?;
+    // Every endpoint must be https, unless the issuer itself is on a loopback host (tests, local
+    // development), where http on loopback hosts is allowed too.
+    let issuer_is_loopback = Url::parse(&config.issuer).is_some_and(|u| u.is_loopback());
 
     match doc.get("issuer") {
         Some(Value::String(issuer)) if *issuer == config.issuer => {}
         Some(Value::String(_)) => return Err(Error::IssuerMismatch { reason: "discovery" }),
-        _ => return Err(field()),
+        _ => return Err(metadata()),
     }
 
     // RFC 6749 §3.1.1: the server MUST support `code`; we use nothing else.
     if let Some(types) = doc.get("response_types_supported") {
-        let types = types.as_array().ok_or_else(field)?;
-        if !types.iter().any(|t| t.as_str() == Some("code")) {
-            return Err(field());
+        if !strings(Some(types))?.iter().any(|t| t == "code") {
+            return Err(metadata());
         }
     }
     // RFC 8414 §2: when advertised, S256 must be among the PKCE methods.
     if let Some(methods) = doc.get("code_challenge_methods_supported") {
-        let methods = methods.as_array().ok_or_else(field)?;
-        if !methods.iter().any(|m| m.as_str() == Some("S256")) {
-            return Err(field());
+        if !strings(Some(methods))?.iter().any(|m| m == "S256") {
+            return Err(metadata());
         }
     }
 
     let iss_supported = match doc.get("authorization_response_iss_parameter_supported") {
         None | Some(Value::Null) => false,
-        Some(v) => v.as_bool().ok_or_else(field)?,
+        Some(v) => v.as_bool().ok_or_else(metadata)?,
+    };
+    let endpoint = |name: &str| -> Result<Option<String>, Error> {
+        match doc.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => {
+                let text = v.as_str().ok_or_else(metadata)?;
+                let url = Url::parse(text).ok_or_else(metadata)?;
+                let secure = url.scheme == "https" || (issuer_is_loopback && url.is_loopback());
+                if url.fragment.is_some() || !secure {
+                    return Err(metadata());
+                }
+                Ok(Some(text.to_owned()))
+            }
+        }
+    };
+    let optional_strings = |name: &str| match doc.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        v => strings(v).map(Some),
     };
 
     Ok(ProviderMetadata {
         issuer: config.issuer.clone(),
-        authorization_endpoint: endpoint(&doc, "authorization_endpoint")?.ok_or_else(field)?,
-        token_endpoint: endpoint(&doc, "token_endpoint")?.ok_or_else(field)?,
-        jwks_uri: endpoint(&doc, "jwks_uri")?,
-        userinfo_endpoint: endpoint(&doc, "userinfo_endpoint")?,
-        end_session_endpoint: endpoint(&doc, "end_session_endpoint")?,
-        revocation_endpoint: endpoint(&doc, "revocation_endpoint")?,
+        authorization_endpoint: endpoint("authorization_endpoint")?.ok_or_else(metadata)?,
+        token_endpoint: endpoint("token_endpoint")?.ok_or_else(metadata)?,
+        jwks_uri: endpoint("jwks_uri")?,
+        userinfo_endpoint: endpoint("userinfo_endpoint")?,
+        end_session_endpoint: endpoint("end_session_endpoint")?,
+        revocation_endpoint: endpoint("revocation_endpoint")?,
         authorization_response_iss_parameter_supported: iss_supported,
+        id_token_signing_alg_values_supported: optional_strings("id_token_signing_alg_values_supported")?,
+        userinfo_signing_alg_values_supported: optional_strings("userinfo_signing_alg_values_supported")?,
     })
 }
 
-fn field() -> Error {
-    Error::InvalidResponse { reason: "field" }
+fn metadata() -> Error {
+    Error::InvalidResponse { reason: "metadata" }
 }
 
-/// An optional endpoint: an absolute https URL (http only on loopback hosts) without fragment.
-fn endpoint(doc: &Value, name: &str) -> Result<Option<String>, Error> {
-    match doc.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => {
-            let text = v.as_str().ok_or_else(field)?;
-            let url = Url::parse(text).ok_or_else(field)?;
-            if url.fragment.is_some() || !is_secure_or_loopback(&url) {
-                return Err(field());
-            }
-            Ok(Some(text.to_owned()))
-        }
-    }
+/// A JSON array of strings.
+fn strings(value: Option<&Value>) -> Result<Vec<String>, Error> {
+    value
+        .and_then(Value::as_array)
+        .and_then(|items| items.iter().map(|v| v.as_str().map(str::to_owned)).collect())
+        .ok_or_else(metadata)
 }
 
 #[cfg(test)]
@@ -158,6 +182,21 @@ mod tests {
         assert_eq!(m.end_session_endpoint.as_deref(), Some("https://op.example/session/end"));
         assert!(m.authorization_response_iss_parameter_supported);
         assert_eq!(m.revocation_endpoint, None);
+        assert_eq!(m.id_token_signing_alg_values_supported, None);
+        let with_algs = DOC.replace("true}", r#"true,"id_token_signing_alg_values_supported":["RS256","ES256"]}"#);
+        let m = process_discovery_response(&config("https://op.example/"), &response(&with_algs)).unwrap();
+        assert_eq!(m.id_token_signing_alg_values_supported, Some(vec!["RS256".into(), "ES256".into()]));
+    }
+
+    #[test]
+    fn loopback_issuers_may_use_loopback_http_endpoints() {
+        let doc = r#"{"issuer":"http://127.0.0.1:3000","authorization_endpoint":"http://127.0.0.1:3000/auth","token_endpoint":"http://localhost:3000/token"}"#;
+        assert!(process_discovery_response(&config("http://127.0.0.1:3000"), &response(doc)).is_ok());
+        let remote = doc.replace("http://localhost:3000/token", "http://op.example/token");
+        assert_eq!(
+            process_discovery_response(&config("http://127.0.0.1:3000"), &response(&remote)),
+            Err(Error::InvalidResponse { reason: "metadata" })
+        );
     }
 
     #[test]
@@ -171,12 +210,18 @@ mod tests {
     fn rejects_malformed_documents() {
         let c = config("https://op.example/");
         let bad = [
-            (DOC.replace(r#""token_endpoint":"https://op.example/token","#, ""), "field"),
-            (DOC.replace("https://op.example/token", "http://op.example/token"), "field"),
-            (DOC.replace(r#"["S256"]"#, r#"["plain"]"#), "field"),
-            (DOC.replace(r#"["code"]"#, r#"["token"]"#), "field"),
-            (DOC.replace("true}", r#""yes"}"#), "field"),
-            (DOC.replace(r#""issuer":"https://op.example/","#, ""), "field"),
+            (DOC.replace(r#""token_endpoint":"https://op.example/token","#, ""), "metadata"),
+            (DOC.replace("https://op.example/token", "http://op.example/token"), "metadata"),
+            (DOC.replace("https://op.example/token", "http://127.0.0.1/token"), "metadata"),
+            (DOC.replace("https://op.example/jwks", "https://op.example/jwks#k"), "metadata"),
+            (DOC.replace(r#"["S256"]"#, r#"["plain"]"#), "metadata"),
+            (DOC.replace(r#"["S256"]"#, r#""S256""#), "metadata"),
+            (DOC.replace(r#"["code"]"#, r#"["token"]"#), "metadata"),
+            (DOC.replace(r#"["code"]"#, r#"["code",1]"#), "metadata"),
+            (DOC.replace("true}", r#""yes"}"#), "metadata"),
+            (DOC.replace(r#""issuer":"https://op.example/","#, ""), "metadata"),
+            (DOC.replace("true}", r#"true,"id_token_signing_alg_values_supported":"RS256"}"#), "metadata"),
+            (DOC.replace("true}", &format!(r#"true,"pad":"{}"}}"#, "x".repeat(MAX_METADATA_BYTES))), "metadata"),
             ("[]".to_owned(), "json"),
             ("{".to_owned(), "json"),
         ];

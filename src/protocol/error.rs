@@ -94,26 +94,22 @@ impl Error {
     /// A human-readable message. Built only from fixed text and the provider's OAuth error
     /// fields, so it can be logged.
     pub fn message(&self) -> String {
-        match self {
-            Error::Config { reason } => format!("invalid configuration: {reason}"),
-            Error::Network { reason } => format!("request to the provider failed: {reason}"),
-            Error::InvalidResponse { reason } => format!("malformed provider response: {reason}"),
-            Error::IssuerMismatch { reason } => {
-                format!("issuer does not match the configured issuer ({reason})")
-            }
-            Error::StateMismatch => {
-                "callback state is absent, unknown, expired or already used".into()
-            }
-            Error::InvalidCallback { reason } => format!("malformed callback: {reason}"),
-            Error::AuthorizationError { error, .. } => {
-                format!("the provider returned an authorization error: {error}")
-            }
-            Error::TokenError { error, status, .. } => {
-                format!("the token endpoint returned an error: {error} (HTTP {status})")
-            }
-            Error::InvalidIdToken { reason } => format!("ID token failed validation: {reason}"),
-            Error::LoginRequired => "no session: login required".into(),
-        }
+        // Plain concatenation rather than `format!`: this runs in wasm, where bytes count.
+        let (text, detail): (&str, Option<&str>) = match self {
+            Error::Config { reason } => ("invalid configuration: ", Some(reason)),
+            Error::Network { reason } => ("request to the provider failed: ", Some(reason)),
+            Error::InvalidResponse { reason } => ("malformed provider response: ", Some(reason)),
+            Error::IssuerMismatch { reason } => ("issuer does not match the configured issuer: ", Some(reason)),
+            Error::StateMismatch => ("callback state is absent, unknown, expired or already used", None),
+            Error::InvalidCallback { reason } => ("malformed callback: ", Some(reason)),
+            Error::AuthorizationError { error, .. } => ("the provider returned an authorization error: ", Some(error)),
+            Error::TokenError { error, .. } => ("the token endpoint returned an error: ", Some(error)),
+            Error::InvalidIdToken { reason } => ("ID token failed validation: ", Some(reason)),
+            Error::LoginRequired => ("no session: login required", None),
+        };
+        let mut message = String::from(text);
+        message.push_str(detail.unwrap_or_default());
+        message
     }
 
     /// The error as the JSON object the worker posts to the main thread:
@@ -179,7 +175,7 @@ mod tests {
         };
         assert_eq!(
             e.to_json(),
-            r#"{"code":"token_error","message":"the token endpoint returned an error: invalid_grant (HTTP 400)","error":"invalid_grant","errorDescription":"grant request is invalid","status":400}"#
+            r#"{"code":"token_error","message":"the token endpoint returned an error: invalid_grant","error":"invalid_grant","errorDescription":"grant request is invalid","status":400}"#
         );
     }
 

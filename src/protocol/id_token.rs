@@ -7,7 +7,8 @@
 use crate::protocol::base64url;
 use crate::protocol::error::Error;
 use crate::protocol::json::{self, Value};
-use crate::protocol::secret::constant_time_eq;
+use crate::protocol::jws::Alg;
+use crate::protocol::secret::{constant_time_eq, sha};
 
 /// OIDC Core §2: `sub` "MUST NOT exceed 255 ASCII characters in length".
 const MAX_SUB_LEN: usize = 255;
@@ -53,6 +54,21 @@ impl<'a> IdToken<'a> {
             Some(_) if signature.is_empty() => return Err(invalid("format")),
             Some(_) => {}
         }
+        // RFC 8725 §3.11 / RFC 7519 §5.1: an explicit `typ` must say JWT, so that other
+        // kinds of JWT (e.g. `at+jwt` access tokens) cannot pass as ID tokens.
+        if let Some(typ) = header.get("typ") {
+            let typ = typ.as_str().ok_or(invalid("typ"))?;
+            if !typ.eq_ignore_ascii_case("JWT") && !typ.eq_ignore_ascii_case("application/jwt") {
+                return Err(invalid("typ"));
+            }
+        }
+        // RFC 7515 §4.1.11: extensions marked critical must be understood; we know none.
+        if header.get("crit").is_some() {
+            return Err(invalid("format"));
+        }
+        if header.get("kid").is_some_and(|kid| kid.as_str().is_none()) {
+            return Err(invalid("kid"));
+        }
         let claims_json = String::from_utf8(claims_bytes).map_err(|_| invalid("format"))?;
         Ok(IdToken { raw, header, claims, claims_json, signature })
     }
@@ -60,6 +76,11 @@ impl<'a> IdToken<'a> {
     /// The JOSE header's `alg`.
     pub fn alg(&self) -> &str {
         self.header.get("alg").and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// The JOSE header's `kid`, when present.
+    pub fn kid(&self) -> Option<&str> {
+        self.header.get("kid").and_then(Value::as_str)
     }
 
     /// The bytes the signature covers: `BASE64URL(header) '.' BASE64URL(payload)` (RFC 7515 §5.2).
@@ -96,6 +117,12 @@ pub struct Expectations<'a> {
     pub now: u64,
     /// Tolerated clock difference, seconds.
     pub clock_skew: u64,
+    /// Audiences besides `client_id` that the configuration trusts.
+    pub trusted_audiences: &'a [String],
+    /// The access token issued with the ID token, for `at_hash`.
+    pub access_token: Option<&'a str>,
+    /// The `max_age` the authentication request asked for.
+    pub max_age: Option<u64>,
 }
 
 /// How the `nonce` claim is checked.
@@ -126,7 +153,11 @@ pub fn validate_claims(token: &IdToken<'_>, expect: &Expectations<'_>) -> Result
             .collect::<Result<_, _>>()?,
         _ => return Err(invalid("aud")),
     };
-    if !audiences.contains(&expect.client_id) {
+    if !audiences.contains(&expect.client_id)
+        || !audiences
+            .iter()
+            .all(|a| *a == expect.client_id || expect.trusted_audiences.iter().any(|t| t == a))
+    {
         return Err(invalid("aud"));
     }
 
@@ -173,6 +204,35 @@ pub fn validate_claims(token: &IdToken<'_>, expect: &Expectations<'_>) -> Result
     };
     if !nonce_ok {
         return Err(invalid("nonce"));
+    }
+
+    // Step 13: with `max_age`, `auth_time` is required and must be recent enough.
+    let auth_time = numeric_date(token, "auth_time")?;
+    if let Some(max_age) = expect.max_age {
+        let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
+        match auth_time {
+            Some(t) if now <= t.saturating_add(max_age).saturating_add(skew) => {}
+            _ => return Err(invalid("auth_time")),
+        }
+    }
+
+    // §3.1.3.8 via §3.2.2.9: when present, `at_hash` is the left half of the hash of the
+    // access token, with the hash of the signature algorithm.
+    if let Some(at_hash) = token.claim("at_hash") {
+        let expected = expect
+            .access_token
+            .zip(Alg::from_name(token.alg()))
+            .map(|(at, alg)| {
+                let digest = sha(alg.hash_bits(), at.as_bytes());
+                base64url::encode(&digest[..digest.len() / 2])
+            });
+        let ok = match (at_hash.as_str(), expected) {
+            (Some(got), Some(want)) => constant_time_eq(got.as_bytes(), want.as_bytes()),
+            _ => false,
+        };
+        if !ok {
+            return Err(invalid("at_hash"));
+        }
     }
 
     // OIDC Core §2: `sub` is required, at most 255 ASCII characters.

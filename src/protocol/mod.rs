@@ -18,6 +18,8 @@ pub mod transaction;
 pub mod authorization;
 pub mod token;
 pub mod id_token;
+pub mod jws;
+pub mod jwk;
 pub mod session;
 pub mod logout;
 pub mod client;

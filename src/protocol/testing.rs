@@ -21,6 +21,7 @@ pub fn config() -> ClientConfig {
         post_logout_redirect_uri: None,
         clock_skew: 60,
         extra_auth_params: vec![],
+        trusted_audiences: vec![],
     }
 }
 
@@ -34,17 +35,36 @@ pub fn metadata() -> ProviderMetadata {
         end_session_endpoint: Some("https://op.example/session/end".into()),
         revocation_endpoint: None,
         authorization_response_iss_parameter_supported: true,
+        id_token_signing_alg_values_supported: None,
+        userinfo_signing_alg_values_supported: None,
     }
 }
 
-/// A compact JWS with the given header and claims and a dummy signature.
+/// A compact JWS with the given header and claims and a dummy signature as long as an
+/// RSA-2048 one (the core never checks signature bytes itself: WebCrypto does).
 pub fn jws(header: &str, claims: &str) -> String {
     format!(
         "{}.{}.{}",
         base64url::encode(header.as_bytes()),
         base64url::encode(claims.as_bytes()),
-        base64url::encode(b"signature")
+        base64url::encode(&[0x5a; 256])
     )
+}
+
+/// A syntactically valid RSA-2048 public JWK (synthetic modulus) with the given `kid`.
+pub fn rsa_jwk(kid: &str) -> String {
+    let mut n = [0xa5u8; 256];
+    n[0] = 0xc1;
+    format!(r#"{{"kty":"RSA","kid":"{kid}","use":"sig","n":"{}","e":"AQAB"}}"#, base64url::encode(&n))
+}
+
+/// A JWK Set response holding `keys` (JWK object texts).
+pub fn jwks_response(keys: &[String]) -> crate::protocol::http::HttpResponse {
+    crate::protocol::http::HttpResponse {
+        status: 200,
+        content_type: Some("application/json".into()),
+        body: format!(r#"{{"keys":[{}]}}"#, keys.join(",")).into_bytes(),
+    }
 }
 
 /// The nonce `authorization_request` derives from [`entropy`].

@@ -29,6 +29,8 @@ pub struct PendingLogin {
     pub redirect_uri: String,
     /// The app's own JSON value, returned by the callback.
     pub app_state: Option<String>,
+    /// The `max_age` sent, which makes `auth_time` required (OIDC Core §3.1.2.1).
+    pub max_age: Option<u64>,
     /// When the attempt started (Unix seconds).
     pub created_at: u64,
 }
@@ -69,6 +71,9 @@ impl PendingLogin {
         if let Some(app_state) = &self.app_state {
             o.raw("appState", app_state);
         }
+        if let Some(max_age) = self.max_age {
+            o.number("maxAge", max_age as i64);
+        }
         o.finish()
     }
 
@@ -87,6 +92,10 @@ impl PendingLogin {
             client_id: text("clientId")?,
             redirect_uri: text("redirectUri")?,
             app_state: v.get("appState").map(Value::to_json),
+            max_age: match v.get("maxAge") {
+                None => None,
+                Some(m) => Some(u64::try_from(m.as_i64()?).ok()?),
+            },
             created_at: u64::try_from(v.get("createdAt")?.as_i64()?).ok()?,
         })
     }
@@ -105,6 +114,7 @@ mod tests {
             client_id: "spa".into(),
             redirect_uri: "https://app.example/cb".into(),
             app_state: Some(r#"{"returnTo":"/orders/7"}"#.into()),
+            max_age: Some(300),
             created_at: 1_700_000_000,
         }
     }
@@ -115,6 +125,7 @@ mod tests {
         assert_eq!(PendingLogin::from_record(&p.to_record()), Some(p.clone()));
         let mut without = p;
         without.app_state = None;
+        without.max_age = None;
         assert_eq!(PendingLogin::from_record(&without.to_record()), Some(without));
     }
 

@@ -1,4 +1,4 @@
-//! The I/O the core asks for: `fetch`, the clock and randomness.
+//! The I/O the core asks for: `fetch`, the clock, randomness and signature checks.
 //!
 //! Nothing here logs: requests and responses carry codes, verifiers and tokens.
 
@@ -6,17 +6,18 @@ use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 
-use js_sys::Uint8Array;
+use js_sys::{Array, Object, Promise, Uint8Array, JSON};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortController, Headers, ReadableStream, ReadableStreamDefaultReader,
+    AbortController, CryptoKey, DomException, Headers, ReadableStream, ReadableStreamDefaultReader,
     ReadableStreamReadResult, RequestCache, RequestCredentials, RequestInit, RequestMode,
     RequestRedirect, Response, ResponseType, WorkerGlobalScope,
 };
 
 use crate::protocol::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, REQUEST_TIMEOUT_MS};
+use crate::protocol::jws::SignatureCheck;
 use crate::protocol::Error;
 
 const FAILED: Error = Error::Network { reason: "failed" };
@@ -35,6 +36,62 @@ pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
     getrandom::fill(buf).map_err(|_| Error::Config {
         reason: "randomness_unavailable",
     })
+}
+
+/// Checks `check.signature` over `check.signing_input` with WebCrypto:
+/// `importKey("jwk", jwk, import_algorithm, false, ["verify"])`, then
+/// `verify(verify_algorithm, key, signature, signing_input)`. `Ok(false)`: it does not match.
+///
+/// Errors: `InvalidIdToken { alg }` when the browser lacks the algorithm or curve
+/// (`importKey` rejects with `NotSupportedError`); `InvalidResponse { jwks }` when it refuses
+/// the key otherwise (`DataError`, a malformed key); `InvalidIdToken { signature }` when
+/// `verify` itself fails.
+pub async fn verify_signature(check: &SignatureCheck) -> Result<bool, Error> {
+    const ALG: Error = Error::InvalidIdToken { reason: "alg" };
+    const JWKS: Error = Error::InvalidResponse { reason: "jwks" };
+    const SIGNATURE: Error = Error::InvalidIdToken {
+        reason: "signature",
+    };
+    // The algorithm texts come from the core; JSON.parse is cheaper than building objects.
+    let parse = |text: &str, error: Error| {
+        JSON::parse(text)
+            .map(JsCast::unchecked_into::<Object>)
+            .map_err(|_| error)
+    };
+    let subtle = scope().crypto().map_err(|_| ALG)?.subtle();
+    if subtle.is_undefined() {
+        return Err(ALG); // not a secure context: no WebCrypto
+    }
+    let key = settle(subtle.import_key_with_object(
+        "jwk",
+        &parse(&check.jwk, JWKS)?,
+        &parse(&check.import_algorithm, ALG)?,
+        false,
+        &Array::of1(&JsValue::from_str("verify")),
+    ))
+    .await
+    .map_err(|e| {
+        // A DOMException (a TypeError for a malformed algorithm): `name` says which.
+        match e.unchecked_into::<DomException>().name() == "NotSupportedError" {
+            true => ALG,
+            false => JWKS,
+        }
+    })?;
+    // The slices go to JS as views of wasm memory; `verify` copies them before it returns.
+    let valid = settle(subtle.verify_with_object_and_u8_array_and_u8_array(
+        &parse(&check.verify_algorithm, SIGNATURE)?,
+        &key.unchecked_into::<CryptoKey>(),
+        &check.signature,
+        &check.signing_input,
+    ))
+    .await
+    .map_err(|_| SIGNATURE)?;
+    Ok(valid.as_bool() == Some(true))
+}
+
+/// Awaits a promise-returning binding: its synchronous throw or the promise's rejection.
+async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise?).await
 }
 
 /// The worker's global scope (the shell only ever runs in a dedicated worker).

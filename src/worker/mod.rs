@@ -17,7 +17,8 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::protocol::client::{Client, ENTROPY_LEN};
+use crate::protocol::client::{Client, Purpose, SignatureStep, UserInfo, ENTROPY_LEN};
+use crate::protocol::jws::VerifiedSignature;
 use crate::protocol::json::{self, ObjectWriter, Value};
 use crate::protocol::Error;
 
@@ -118,7 +119,10 @@ impl Host {
                 let yes = self.with(|c| Ok(c.is_authenticated()))?;
                 Ok(Reply::Json(if yes { "true" } else { "false" }.into()))
             }
-            "getUser" => self.with(|c| Ok(Reply::Json(c.user_json().unwrap_or("null").into()))),
+            "getUser" => match options.and_then(|o| o.get("fresh")).and_then(Value::as_bool) {
+                Some(true) => self.fresh_user().await,
+                _ => self.with(|c| Ok(Reply::Json(c.user_json().unwrap_or("null").into()))),
+            },
             "getAccessToken" => {
                 let force = options
                     .and_then(|o| o.get("forceRefresh"))
@@ -203,10 +207,51 @@ impl Host {
         let callback = self.with(|c| c.complete_callback(callback, record.as_deref(), now))?;
         let request = self.with(|c| c.code_exchange_request(&callback))?;
         let response = io::fetch(&request).await?;
+        let exchange = self.with(|c| c.process_code_exchange_response(callback, response))?;
+        let signature = self.verify_id_token(exchange.id_token()).await?;
         let value =
-            self.with_mut(|c| c.process_code_exchange_response(callback, response, io::now()))?;
+            self.with_mut(|c| c.complete_token_exchange(exchange, signature, io::now()))?;
         self.epoch.set(self.epoch.get().wrapping_add(1));
         Ok(Reply::Json(value))
+    }
+
+    /// Verifies the signature of a JWS from the provider: fetches its keys when the core asks
+    /// (first use, or once again for an unknown `kid`), then WebCrypto with the key it chose.
+    async fn verify_jws(&self, jws: &str, purpose: Purpose) -> Result<VerifiedSignature, Error> {
+        loop {
+            match self.with_mut(|c| c.signature_step(jws, purpose, io::now()))? {
+                SignatureStep::FetchKeys(request) => {
+                    let response = io::fetch(&request).await?;
+                    self.with_mut(|c| c.process_jwks_response(response))?;
+                }
+                SignatureStep::Verify(check) => {
+                    let valid = io::verify_signature(&check).await?;
+                    return check.verdict(valid);
+                }
+            }
+        }
+    }
+
+    async fn verify_id_token(&self, id_token: Option<&str>) -> Result<Option<VerifiedSignature>, Error> {
+        match id_token {
+            Some(jws) => self.verify_jws(jws, Purpose::IdToken).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// `getUser {options:{fresh:true}}`: the UserInfo claims, fetched from the provider with
+    /// the access token (refreshed first if needed); signed responses are verified.
+    async fn fresh_user(self: &Rc<Self>) -> Result<Reply, Error> {
+        self.access_token(false).await?;
+        let request = self.with(|c| c.userinfo_request(io::now()))?;
+        let response = io::fetch(&request).await?;
+        match self.with(|c| c.process_userinfo_response(response))? {
+            UserInfo::Claims(claims) => Ok(Reply::Json(claims)),
+            UserInfo::Signed(jws) => {
+                let signature = self.verify_jws(&jws, Purpose::UserInfo).await?;
+                self.with(|c| c.complete_userinfo(&jws, signature)).map(Reply::Json)
+            }
+        }
     }
 
     /// `getAccessToken {options:{forceRefresh?}}`: the access token, refreshed first when
@@ -236,7 +281,13 @@ impl Host {
         if self.epoch.get() != epoch {
             return Ok(()); // logged out (or in again) meanwhile: this answer is for no one
         }
-        self.with_mut(|c| c.process_refresh_response(response, io::now()))
+        let exchange = self.with_mut(|c| c.process_refresh_response(response))?;
+        let signature = self.verify_id_token(exchange.id_token()).await?;
+        if self.epoch.get() != epoch {
+            return Ok(());
+        }
+        self.with_mut(|c| c.complete_token_exchange(exchange, signature, io::now()))
+            .map(drop)
     }
 
     /// `logout`: ends the local session, whatever else fails, and returns the provider's

@@ -3,7 +3,7 @@ use crate::protocol::testing::{config, entropy, metadata, NOW};
 use crate::protocol::url::parse_query;
 
 fn start() -> LoginStart {
-    authorization_request(&config(), &metadata(), &[], None, &entropy(), NOW)
+    authorization_request(&config(), &metadata(), &[], None, &entropy(), NOW).unwrap()
 }
 
 fn query_of(url: &str) -> Vec<(String, String)> {
@@ -57,7 +57,7 @@ fn authorization_request_has_every_parameter_once() {
 fn extra_params_follow_and_call_params_win() {
     let mut c = config();
     c.extra_auth_params = vec![("prompt".into(), "consent".into()), ("ui_locales".into(), "de".into())];
-    let s = authorization_request(&c, &metadata(), &[("prompt".into(), "login".into())], None, &entropy(), NOW);
+    let s = authorization_request(&c, &metadata(), &[("prompt".into(), "login".into())], None, &entropy(), NOW).unwrap();
     let q = query_of(&s.url);
     let tail: Vec<(&str, &str)> = q[8..].iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     assert_eq!(tail, [("ui_locales", "de"), ("prompt", "login")]);
@@ -68,7 +68,7 @@ fn fresh_entropy_gives_fresh_secrets() {
     let mut other = entropy();
     other.iter_mut().for_each(|b| *b ^= 0xff);
     let a = start();
-    let b = authorization_request(&config(), &metadata(), &[], None, &other, NOW);
+    let b = authorization_request(&config(), &metadata(), &[], None, &other, NOW).unwrap();
     assert_ne!(a.pending.state, b.pending.state);
     assert_ne!(a.pending.nonce, b.pending.nonce);
     assert_ne!(a.pending.code_verifier, b.pending.code_verifier);
@@ -168,7 +168,7 @@ fn concurrent_attempts_have_their_own_keys() {
     let a = start();
     let mut other = entropy();
     other[40] ^= 1;
-    let b = authorization_request(&config(), &metadata(), &[], None, &other, NOW);
+    let b = authorization_request(&config(), &metadata(), &[], None, &other, NOW).unwrap();
     assert_ne!(pending_key(&a.pending.state), pending_key(&b.pending.state));
     // Each callback matches only its own record.
     let cb_b = parse_callback(&config(), &callback_url(&format!("code=x&state={}&iss=https%3A%2F%2Fop.example", b.pending.state))).unwrap();
@@ -181,4 +181,15 @@ fn concurrent_attempts_have_their_own_keys() {
 fn debug_output_redacts_the_callback() {
     let cb = parse_callback(&config(), &callback_url(&ok_params())).unwrap();
     assert_eq!(format!("{cb:?}"), "Callback { .. }");
+}
+
+#[test]
+fn max_age_is_remembered_and_must_be_a_number() {
+    let s = authorization_request(&config(), &metadata(), &[("max_age".into(), "300".into())], None, &entropy(), NOW).unwrap();
+    assert_eq!(s.pending.max_age, Some(300));
+    assert_eq!(start().pending.max_age, None);
+    for bad in ["-1", "1.5", "", "+3", "99999999999"] {
+        let r = authorization_request(&config(), &metadata(), &[("max_age".into(), bad.into())], None, &entropy(), NOW);
+        assert_eq!(r.err().map(|e| e.code()), Some("config"), "{bad}");
+    }
 }

@@ -3,7 +3,7 @@
 use super::*;
 use crate::protocol::http::Method;
 use crate::protocol::json::parse;
-use crate::protocol::testing::{claims, entropy, id_token, NOW};
+use crate::protocol::testing::{claims, entropy, id_token, jws, jwks_response, rsa_jwk, NOW};
 use crate::protocol::url::{parse_query, Url};
 
 const ISSUER: &str = "https://op.example";
@@ -24,6 +24,32 @@ fn json(status: u16, body: &str) -> HttpResponse {
     HttpResponse { status, content_type: Some("application/json".into()), body: body.as_bytes().to_vec() }
 }
 
+/// Runs a signature check as the shell does, with WebCrypto's verdict `valid`, serving
+/// `jwks` (one response per fetch) to key fetches. Returns the proof and how many fetches it took.
+fn verify(c: &mut Client, token: &str, purpose: Purpose, jwks: &[Vec<String>], valid: bool, now: u64) -> Result<(VerifiedSignature, usize), Error> {
+    let mut fetches = 0;
+    loop {
+        match c.signature_step(token, purpose, now)? {
+            SignatureStep::FetchKeys(req) => {
+                assert_eq!(req.url, "https://op.example/jwks");
+                let keys = jwks.get(fetches).expect("an unexpected JWKS fetch");
+                fetches += 1;
+                c.process_jwks_response(jwks_response(keys))?;
+            }
+            SignatureStep::Verify(check) => return check.verdict(valid).map(|v| (v, fetches)),
+        }
+    }
+}
+
+/// Completes a token exchange the way the shell does: verify the ID token (if any), then finish.
+fn finish(c: &mut Client, exchange: TokenExchange, now: u64) -> Result<String, Error> {
+    let proof = match exchange.id_token().map(str::to_owned) {
+        Some(t) => Some(verify(c, &t, Purpose::IdToken, &[vec![rsa_jwk("k1")]], true, now)?.0),
+        None => None,
+    };
+    c.complete_token_exchange(exchange, proof, now)
+}
+
 fn discovered() -> Client {
     let mut c = client();
     assert!(c.needs_discovery());
@@ -33,7 +59,8 @@ fn discovered() -> Client {
     c.process_discovery_response(json(
         200,
         r#"{"issuer":"https://op.example","authorization_endpoint":"https://op.example/auth","token_endpoint":"https://op.example/token",
-            "end_session_endpoint":"https://op.example/session/end","authorization_response_iss_parameter_supported":true}"#,
+            "end_session_endpoint":"https://op.example/session/end","authorization_response_iss_parameter_supported":true,
+            "jwks_uri":"https://op.example/jwks","userinfo_endpoint":"https://op.example/me","id_token_signing_alg_values_supported":["RS256","ES256"]}"#,
     ))
     .unwrap();
     assert!(!c.needs_discovery());
@@ -85,7 +112,9 @@ fn signed_in() -> Client {
         ]
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
-    let reply = c.process_code_exchange_response(validated, token_response("rt-1", Some(&id_token(&claims()))), NOW + 5).unwrap();
+    let exchange = c.process_code_exchange_response(validated, token_response("rt-1", Some(&id_token(&claims())))).unwrap();
+    assert!(!c.is_authenticated());
+    let reply = finish(&mut c, exchange, NOW + 5).unwrap();
     assert_eq!(reply, r#"{"appState":{"returnTo":"/x"}}"#);
     c
 }
@@ -124,7 +153,8 @@ fn code_exchange_without_id_token_or_with_a_bad_one_starts_no_session() {
         let record = crate::protocol::transaction::PendingLogin::from_record(&start.pending_record).unwrap();
         let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state)).unwrap();
         let validated = c.complete_callback(cb, Some(&start.pending_record), NOW).unwrap();
-        assert_eq!(c.process_code_exchange_response(validated, response, NOW), Err(expected));
+        let result = c.process_code_exchange_response(validated, response).and_then(|x| finish(&mut c, x, NOW));
+        assert_eq!(result, Err(expected));
         assert!(!c.is_authenticated());
     }
 }
@@ -144,7 +174,8 @@ fn expired_access_token_is_refreshed_and_the_refresh_token_rotates() {
     assert_eq!(c.access_token(later), Ok(None));
     let req = c.refresh_request().unwrap();
     assert_eq!(form(req.body.as_deref().unwrap())[1], ("refresh_token".to_owned(), "rt-1".to_owned()));
-    c.process_refresh_response(token_response("rt-2", None), later).unwrap();
+    let x = c.process_refresh_response(token_response("rt-2", None)).unwrap();
+    assert_eq!(finish(&mut c, x, later).unwrap(), "null");
     assert_eq!(c.access_token(later), Ok(Some("at-rt-2")));
     // The rotated refresh token replaced the old one.
     let req = c.refresh_request().unwrap();
@@ -156,13 +187,12 @@ fn refreshed_id_token_must_keep_the_identity() {
     let mut c = signed_in();
     let later = NOW + 300;
     let same = claims().replace(&format!(r#""iat":{NOW}"#), &format!(r#""iat":{later}"#)).replace("Alice", "Alice B.");
-    c.process_refresh_response(token_response("rt-2", Some(&id_token(&same))), later).unwrap();
+    let x = c.process_refresh_response(token_response("rt-2", Some(&id_token(&same)))).unwrap();
+    finish(&mut c, x, later).unwrap();
     assert!(c.user_json().unwrap().contains("Alice B."));
     let other_user = claims().replace("alice", "mallory");
-    assert_eq!(
-        c.process_refresh_response(token_response("rt-3", Some(&id_token(&other_user))), later),
-        Err(Error::InvalidIdToken { reason: "sub" })
-    );
+    let x = c.process_refresh_response(token_response("rt-3", Some(&id_token(&other_user)))).unwrap();
+    assert_eq!(finish(&mut c, x, later), Err(Error::InvalidIdToken { reason: "sub" }));
     // Nothing was replaced by the rejected response.
     assert_eq!(form(c.refresh_request().unwrap().body.as_deref().unwrap())[1].1, "rt-2");
 }
@@ -170,10 +200,10 @@ fn refreshed_id_token_must_keep_the_identity() {
 #[test]
 fn invalid_grant_ends_the_session_other_errors_keep_it() {
     let mut c = signed_in();
-    let e = c.process_refresh_response(json(503, "busy"), NOW + 600);
+    let e = c.process_refresh_response(json(503, "busy")).map(|_| ());
     assert_eq!(e, Err(Error::InvalidResponse { reason: "status" }));
     assert!(c.is_authenticated());
-    let e = c.process_refresh_response(json(400, r#"{"error":"invalid_grant"}"#), NOW + 600);
+    let e = c.process_refresh_response(json(400, r#"{"error":"invalid_grant"}"#)).map(|_| ());
     assert!(matches!(e, Err(Error::TokenError { .. })));
     assert!(!c.is_authenticated());
     assert_eq!(c.access_token(NOW + 600), Err(Error::LoginRequired));
@@ -189,4 +219,133 @@ fn logout_clears_the_session_and_builds_the_end_session_url() {
     assert_eq!(q[0].1, id_token(&claims()));
     assert!(!c.is_authenticated());
     assert_eq!(c.access_token(NOW), Err(Error::LoginRequired));
+}
+
+/// A token exchange after login up to the signature step, for the signature tests.
+fn exchange_with(id_token: &str) -> (Client, TokenExchange) {
+    let c = discovered();
+    let start = c.begin_login(&Value::Null, &entropy(), NOW).unwrap();
+    let record = crate::protocol::transaction::PendingLogin::from_record(&start.pending_record).unwrap();
+    let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state)).unwrap();
+    let validated = c.complete_callback(cb, Some(&start.pending_record), NOW).unwrap();
+    let x = c.process_code_exchange_response(validated, token_response("rt", Some(id_token))).unwrap();
+    (c, x)
+}
+
+fn with_kid(kid: &str) -> String {
+    jws(&format!(r#"{{"alg":"RS256","kid":"{kid}"}}"#), &claims())
+}
+
+#[test]
+fn signature_step_asks_for_keys_then_the_chosen_key() {
+    let token = with_kid("k1");
+    let (mut c, _) = exchange_with(&token);
+    let SignatureStep::FetchKeys(req) = c.signature_step(&token, Purpose::IdToken, NOW).unwrap() else { panic!() };
+    assert_eq!((req.method, req.url.as_str()), (Method::Get, "https://op.example/jwks"));
+    c.process_jwks_response(jwks_response(&[rsa_jwk("k0"), rsa_jwk("k1")])).unwrap();
+    let SignatureStep::Verify(check) = c.signature_step(&token, Purpose::IdToken, NOW).unwrap() else { panic!() };
+    assert!(check.jwk.starts_with(r#"{"kty":"RSA","n":""#) && !check.jwk.contains("kid"));
+    assert_eq!(check.import_algorithm, r#"{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-256"}"#);
+    assert_eq!(check.signing_input, &token.as_bytes()[..token.rfind('.').unwrap()]);
+    assert_eq!(check.signature, vec![0x5a; 256]);
+}
+
+#[test]
+fn algorithms_outside_the_advertised_set_are_refused() {
+    for header in [r#"{"alg":"none"}"#, r#"{"alg":"HS256"}"#, r#"{"alg":"RS384"}"#, r#"{"alg":"PS256"}"#, r#"{"alg":"rs256"}"#] {
+        let token = jws(header, &claims());
+        let (mut c, _) = exchange_with(&jws(r#"{"alg":"RS256"}"#, &claims()));
+        assert_eq!(c.signature_step(&token, Purpose::IdToken, NOW).map(|_| ()), Err(Error::InvalidIdToken { reason: "alg" }), "{header}");
+    }
+}
+
+#[test]
+fn unknown_kid_refetches_once_per_interval() {
+    let token = with_kid("new");
+    let (mut c, _) = exchange_with(&token);
+    // Rotation: the second fetch has the key.
+    assert_eq!(verify(&mut c, &token, Purpose::IdToken, &[vec![rsa_jwk("old")], vec![rsa_jwk("new")]], true, NOW).unwrap().1, 2);
+    // Without rotation: one refetch, then `kid`; within the interval no further fetch.
+    let other = with_kid("other");
+    let e = verify(&mut c, &other, Purpose::IdToken, &[vec![rsa_jwk("new")]], true, NOW + KEY_REFETCH_INTERVAL_SECONDS - 1);
+    assert_eq!(e.map(|_| ()), Err(Error::InvalidIdToken { reason: "kid" }));
+    let e = verify(&mut c, &other, Purpose::IdToken, &[vec![rsa_jwk("new")]], true, NOW + KEY_REFETCH_INTERVAL_SECONDS);
+    assert_eq!(e.map(|_| ()), Err(Error::InvalidIdToken { reason: "kid" }));
+    let fetched_again = verify(&mut c, &other, Purpose::IdToken, &[vec![rsa_jwk("other")]], true, NOW + 2 * KEY_REFETCH_INTERVAL_SECONDS);
+    assert_eq!(fetched_again.unwrap().1, 1);
+    // A key dropped from the refetched set is no longer accepted.
+    let e = verify(&mut c, &with_kid("new"), Purpose::IdToken, &[], true, NOW + 2 * KEY_REFETCH_INTERVAL_SECONDS + 1);
+    assert_eq!(e.map(|_| ()), Err(Error::InvalidIdToken { reason: "kid" }));
+}
+
+#[test]
+fn without_kid_several_compatible_keys_are_refused() {
+    let token = jws(r#"{"alg":"RS256"}"#, &claims());
+    let (mut c, _) = exchange_with(&token);
+    assert!(verify(&mut c, &token, Purpose::IdToken, &[vec![rsa_jwk("a")]], true, NOW).is_ok());
+    let (mut c, _) = exchange_with(&token);
+    let e = verify(&mut c, &token, Purpose::IdToken, &[vec![rsa_jwk("a"), rsa_jwk("b")]], true, NOW);
+    assert_eq!(e.map(|_| ()), Err(Error::InvalidIdToken { reason: "kid" }));
+}
+
+#[test]
+fn a_bad_or_missing_signature_starts_no_session() {
+    let token = id_token(&claims());
+    let (mut c, x) = exchange_with(&token);
+    assert_eq!(verify(&mut c, &token, Purpose::IdToken, &[vec![rsa_jwk("k")]], false, NOW).map(|_| ()), Err(Error::InvalidIdToken { reason: "signature" }));
+    assert_eq!(c.complete_token_exchange(x, None, NOW), Err(Error::InvalidIdToken { reason: "signature" }));
+    assert!(!c.is_authenticated());
+    // A proof for another token does not cover this one.
+    let (mut c, x) = exchange_with(&token);
+    let other = id_token(&claims().replace("Alice", "Eve"));
+    let (proof, _) = verify(&mut c, &other, Purpose::IdToken, &[vec![rsa_jwk("k")]], true, NOW).unwrap();
+    assert_eq!(c.complete_token_exchange(x, Some(proof), NOW), Err(Error::InvalidIdToken { reason: "signature" }));
+    // A signature of the wrong length for the key never reaches WebCrypto.
+    let short = format!("{}.{}", &token[..token.rfind('.').unwrap()], crate::protocol::base64url::encode(&[1; 255]));
+    let (mut c, _) = exchange_with(&token);
+    assert_eq!(verify(&mut c, &short, Purpose::IdToken, &[vec![rsa_jwk("k")]], true, NOW).map(|_| ()), Err(Error::InvalidIdToken { reason: "signature" }));
+}
+
+#[test]
+fn malformed_jwks_is_an_invalid_response() {
+    let token = id_token(&claims());
+    let (mut c, _) = exchange_with(&token);
+    let _ = c.signature_step(&token, Purpose::IdToken, NOW).unwrap();
+    assert_eq!(c.process_jwks_response(json(200, r#"{"keys":7}"#)), Err(Error::InvalidResponse { reason: "jwks" }));
+}
+
+fn userinfo_json(body: &str) -> HttpResponse {
+    json(200, body)
+}
+
+#[test]
+fn userinfo_sub_must_match_the_id_token() {
+    let c = signed_in();
+    let req = c.userinfo_request(NOW + 5).unwrap();
+    assert_eq!(req.url, "https://op.example/me");
+    assert_eq!(req.headers[0], ("Authorization".into(), "Bearer at-rt-1".into()));
+    let Ok(UserInfo::Claims(claims)) = c.process_userinfo_response(userinfo_json(r#"{"sub":"alice","email":"a@example.test"}"#)) else { panic!() };
+    assert!(claims.contains("a@example.test"));
+    assert_eq!(c.process_userinfo_response(userinfo_json(r#"{"sub":"mallory"}"#)).map(|_| ()), Err(Error::InvalidResponse { reason: "sub" }));
+    assert_eq!(c.process_userinfo_response(userinfo_json(r#"{"email":"x"}"#)).map(|_| ()), Err(Error::InvalidResponse { reason: "sub" }));
+    assert_eq!(c.process_userinfo_response(json(401, "")).map(|_| ()), Err(Error::InvalidResponse { reason: "status" }));
+    assert_eq!(discovered().userinfo_request(NOW), Err(Error::LoginRequired));
+}
+
+#[test]
+fn signed_userinfo_is_verified_then_checked() {
+    let mut c = signed_in();
+    let signed = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice","iss":"https://op.example","aud":"spa","email":"a@example.test"}"#);
+    let res = HttpResponse { status: 200, content_type: Some("application/jwt".into()), body: signed.clone().into_bytes() };
+    let Ok(UserInfo::Signed(jws_text)) = c.process_userinfo_response(res) else { panic!() };
+    let (proof, _) = verify(&mut c, &jws_text, Purpose::UserInfo, &[vec![rsa_jwk("k")]], true, NOW).unwrap();
+    assert!(c.complete_userinfo(&jws_text, proof).unwrap().contains("a@example.test"));
+    let wrong_sub = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"mallory"}"#);
+    let (proof, _) = verify(&mut c, &wrong_sub, Purpose::UserInfo, &[], true, NOW).unwrap();
+    assert_eq!(c.complete_userinfo(&wrong_sub, proof), Err(Error::InvalidResponse { reason: "sub" }));
+    let wrong_aud = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice","aud":"other"}"#);
+    let (proof, _) = verify(&mut c, &wrong_aud, Purpose::UserInfo, &[], true, NOW).unwrap();
+    assert_eq!(c.complete_userinfo(&wrong_aud, proof), Err(Error::InvalidResponse { reason: "aud" }));
+    let (proof, _) = verify(&mut c, &signed, Purpose::UserInfo, &[], true, NOW).unwrap();
+    assert_eq!(c.complete_userinfo(&wrong_sub, proof), Err(Error::InvalidIdToken { reason: "signature" }));
 }

@@ -2,7 +2,16 @@ use super::*;
 use crate::protocol::testing::{claims, id_token, jws, nonce, NOW};
 
 fn expect(nonce: &str) -> Expectations<'_> {
-    Expectations { issuer: "https://op.example", client_id: "spa", nonce: NonceRule::Required(nonce), now: NOW, clock_skew: 60 }
+    Expectations {
+        issuer: "https://op.example",
+        client_id: "spa",
+        nonce: NonceRule::Required(nonce),
+        now: NOW,
+        clock_skew: 60,
+        trusted_audiences: &[],
+        access_token: Some("the-access-token"),
+        max_age: None,
+    }
 }
 
 fn check(claims: &str) -> Result<(), Error> {
@@ -37,7 +46,8 @@ fn valid_token_passes_and_exposes_its_parts() {
     let raw = id_token(&claims());
     let t = IdToken::parse(&raw).unwrap();
     assert_eq!(t.alg(), "RS256");
-    assert_eq!(t.signature(), b"signature");
+    assert_eq!(t.signature(), &[0x5a; 256]);
+    assert_eq!(t.kid(), None);
     assert_eq!(t.claims_json(), claims());
     assert_eq!(t.signing_input(), &raw[..raw.rfind('.').unwrap()]);
 }
@@ -86,11 +96,18 @@ fn aud_must_contain_client_id() {
 #[test]
 fn several_audiences_need_azp_equal_to_client_id() {
     let multi = with("aud", Some(r#"["spa","api"]"#));
-    assert_eq!(check(&multi), reason("azp"));
     let with_azp = multi.replacen('{', r#"{"azp":"spa","#, 1);
-    assert_eq!(check(&with_azp), Ok(()));
     let wrong_azp = multi.replacen('{', r#"{"azp":"api","#, 1);
-    assert_eq!(check(&wrong_azp), reason("azp"));
+    let n = nonce();
+    let trusted = ["api".to_owned()];
+    let trusting = Expectations { trusted_audiences: &trusted, ..expect(&n) };
+    let check_trusting = |claims: &str| validate_claims(&IdToken::parse(&id_token(claims)).unwrap(), &trusting);
+    assert_eq!(check_trusting(&multi), reason("azp"));
+    assert_eq!(check_trusting(&with_azp), Ok(()));
+    assert_eq!(check_trusting(&wrong_azp), reason("azp"));
+    // Without trusting "api", the extra audience alone is reason to reject (§3.1.3.7 step 3).
+    assert_eq!(check(&with_azp), reason("aud"));
+    assert_eq!(check(&multi), reason("aud"));
     assert_eq!(check(&with("azp", Some(r#""api""#))), reason("azp"));
 }
 
@@ -136,4 +153,53 @@ fn sub_is_required_ascii_and_short() {
     assert_eq!(check(&with("sub", Some(&format!(r#""{}""#, "a".repeat(256))))), reason("sub"));
     assert_eq!(check(&with("sub", Some(r#""é""#))), reason("sub"));
     assert_eq!(check(&with("sub", Some("42"))), reason("sub"));
+}
+
+#[test]
+fn typ_crit_and_kid_headers() {
+    let claims = claims();
+    let header_check = |header: &str| IdToken::parse(&jws(header, &claims)).map(|_| ());
+    assert_eq!(header_check(r#"{"alg":"RS256","typ":"jwt"}"#), Ok(()));
+    assert_eq!(header_check(r#"{"alg":"RS256","typ":"application/JWT"}"#), Ok(()));
+    assert_eq!(header_check(r#"{"alg":"RS256","typ":"at+jwt"}"#), reason("typ"));
+    assert_eq!(header_check(r#"{"alg":"RS256","typ":1}"#), reason("typ"));
+    assert_eq!(header_check(r#"{"alg":"RS256","crit":["exp"]}"#), reason("format"));
+    assert_eq!(header_check(r#"{"alg":"RS256","kid":7}"#), reason("kid"));
+    let t = jws(r#"{"alg":"ES256","kid":"k1"}"#, &claims);
+    assert_eq!(IdToken::parse(&t).unwrap().kid(), Some("k1"));
+}
+
+/// OIDC Core §3.1.3.6: at_hash = base64url(left half of SHA-256("the-access-token")) for RS256.
+fn at_hash_of(access_token: &str, bits: u16) -> String {
+    let digest = crate::protocol::secret::sha(bits, access_token.as_bytes());
+    crate::protocol::base64url::encode(&digest[..digest.len() / 2])
+}
+
+#[test]
+fn at_hash_is_checked_when_present() {
+    let good = with("at_hash", Some(&format!(r#""{}""#, at_hash_of("the-access-token", 256))));
+    assert_eq!(check(&good), Ok(()));
+    assert_eq!(check(&with("at_hash", Some(&format!(r#""{}""#, at_hash_of("another-token", 256))))), reason("at_hash"));
+    assert_eq!(check(&with("at_hash", Some(&format!(r#""{}""#, at_hash_of("the-access-token", 512))))), reason("at_hash"));
+    assert_eq!(check(&with("at_hash", Some("1"))), reason("at_hash"));
+    // ES384 tokens hash with SHA-384.
+    let raw = jws(r#"{"alg":"ES384"}"#, &with("at_hash", Some(&format!(r#""{}""#, at_hash_of("the-access-token", 384)))));
+    let n = nonce();
+    assert_eq!(validate_claims(&IdToken::parse(&raw).unwrap(), &expect(&n)), Ok(()));
+    // Known answer: SHA-256("abc") = ba7816bf 8f01cfea 414140de 5dae2223 ...
+    assert_eq!(at_hash_of("abc", 256), "ungWv48Bz-pBQUDeXa4iIw");
+}
+
+#[test]
+fn auth_time_is_required_and_fresh_with_max_age() {
+    let n = nonce();
+    let e = Expectations { max_age: Some(300), ..expect(&n) };
+    let run = |claims: &str| validate_claims(&IdToken::parse(&id_token(claims)).unwrap(), &e);
+    assert_eq!(run(&claims()), reason("auth_time"));
+    assert_eq!(run(&with("auth_time", Some(&(NOW - 300 - 60).to_string()))), Ok(()));
+    assert_eq!(run(&with("auth_time", Some(&(NOW - 300 - 61).to_string()))), reason("auth_time"));
+    assert_eq!(run(&with("auth_time", Some(r#""yesterday""#))), reason("auth_time"));
+    // Without max_age an old auth_time is fine, a malformed one is not.
+    assert_eq!(check(&with("auth_time", Some("1"))), Ok(()));
+    assert_eq!(check(&with("auth_time", Some("true"))), reason("auth_time"));
 }

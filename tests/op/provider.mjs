@@ -14,6 +14,13 @@
 //
 // Nothing is persisted: in-memory adapter, and fresh signing keys (RSA for RS256, EC P-256
 // for ES256) are generated on every start, so no private key ships in the repository.
+//
+// Signing (for the signature tests):
+//   startProvider({ ..., idTokenSignedResponseAlg: 'ES256' })  // the client's id_token_signed_response_alg
+//   startProvider({ ..., jwks: { keys: [generateSigningKey('rsa'), ...] } })  // own private keys
+//   op.publicJwks()               // the JWKS the provider publishes now
+//   await op.rotateKeys(jwks?)    // from now on sign with / publish only these keys (default: fresh
+//                                 // generateJwks()); same issuer, port, clients and cookie keys
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -46,15 +53,33 @@ function filterProviderNoise() {
   }
 }
 
-function generateJwks() {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
-  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+/**
+ * A fresh private signing JWK with a random kid: 'rsa' (RS256, 2048 bits) or 'ec' (ES256, P-256).
+ */
+export function generateSigningKey(kind) {
   const kid = () => randomBytes(8).toString('hex');
+  if (kind === 'rsa') {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+    return { ...rsa, kid: `rsa-${kid()}`, use: 'sig', alg: 'RS256' };
+  }
+  if (kind === 'ec') {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+    return { ...ec, kid: `ec-${kid()}`, use: 'sig', alg: 'ES256' };
+  }
+  throw new TypeError(`generateSigningKey: unknown kind ${kind}`);
+}
+
+/** The default key set: one RSA key (RS256) and one EC P-256 key (ES256), fresh. */
+export function generateJwks() {
+  return { keys: [generateSigningKey('rsa'), generateSigningKey('ec')] };
+}
+
+/** The public part of a private JWK set, as a JWKS endpoint publishes it. */
+export function publicJwksOf(jwks) {
   return {
-    keys: [
-      { ...rsa, kid: `rsa-${kid()}`, use: 'sig', alg: 'RS256' },
-      { ...ec, kid: `ec-${kid()}`, use: 'sig', alg: 'ES256' },
-    ],
+    keys: jwks.keys.map(({
+      d, p, q, dp, dq, qi, oth, ...pub
+    }) => pub),
   };
 }
 
@@ -69,6 +94,9 @@ function generateJwks() {
  * @param {number}   [options.refreshTokenTtl=86400]   refresh token lifetime, seconds
  * @param {number}   [options.port=0]                  0 = any free port
  * @param {boolean}  [options.quiet=true]              hide oidc-provider's dev WARNING/NOTICE lines
+ * @param {string}   [options.idTokenSignedResponseAlg] client "spa"'s id_token_signed_response_alg
+ *                                                    (default: oidc-provider's, RS256)
+ * @param {{keys: object[]}} [options.jwks]             private signing keys (default: generateJwks())
  */
 export async function startProvider(options = {}) {
   const {
@@ -79,6 +107,8 @@ export async function startProvider(options = {}) {
     refreshTokenTtl = 86400,
     port: wantedPort = 0,
     quiet = true,
+    idTokenSignedResponseAlg,
+    jwks: initialJwks,
   } = options;
   if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
     throw new TypeError('startProvider: redirectUris (non-empty array) is required');
@@ -99,75 +129,87 @@ export async function startProvider(options = {}) {
   const requests = [];
   const serverErrors = [];
 
-  const provider = new Provider(issuer, {
-    clients: [{
-      client_id: CLIENT_ID,
-      application_type: 'web',
-      token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      redirect_uris: redirectUris,
-      post_logout_redirect_uris: postLogoutRedirectUris,
-    }],
-    pkce: { required: () => true },
-    scopes: SCOPES,
-    claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
-    // Put the scope's claims (name, email) in the ID token too, as most hosted IdPs do: the client's
-    // getUser() returns the ID token's claims. (The default, true, puts them only at userinfo.)
-    conformIdTokenClaims: false,
-    features: {
-      devInteractions: { enabled: true },
-      revocation: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
-      userinfo: { enabled: true },
-    },
-    jwks: generateJwks(),
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
-    ttl: {
-      AccessToken: accessTokenTtl,
-      IdToken: idTokenTtl,
-      RefreshToken: refreshTokenTtl,
-      Grant: 86400,
-      Session: 86400,
-      Interaction: 600,
-      AuthorizationCode: 60,
-    },
-    async findAccount(ctx, id) {
-      return {
-        accountId: id,
-        async claims() { return accountClaims(id); },
-      };
-    },
-  });
+  const cookieKeys = [randomBytes(32).toString('base64url')];
+  let jwks = initialJwks ?? generateJwks();
 
-  // Record every request (after it was handled, so the parsed form body and status are known).
-  provider.use(async (ctx, next) => {
-    await next();
-    const route = ctx.oidc?.route;
-    const entry = { method: ctx.method, path: ctx.path, route, status: ctx.status, at: Date.now() };
-    requests.push(entry);
-    if (route === 'token' && ctx.method === 'POST') {
-      const body = ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? ctx.body : {};
-      const issued = {};
-      for (const key of ['access_token', 'refresh_token', 'id_token']) {
-        if (typeof body[key] === 'string') issued[key] = body[key];
+  // One oidc-provider instance for the current keys (rotateKeys() makes a new one).
+  function createInstance() {
+    const provider = new Provider(issuer, {
+      clients: [{
+        client_id: CLIENT_ID,
+        application_type: 'web',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: redirectUris,
+        post_logout_redirect_uris: postLogoutRedirectUris,
+        ...(idTokenSignedResponseAlg ? { id_token_signed_response_alg: idTokenSignedResponseAlg } : {}),
+      }],
+      pkce: { required: () => true },
+      scopes: SCOPES,
+      claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
+      // Put the scope's claims (name, email) in the ID token too, as most hosted IdPs do: the client's
+      // getUser() returns the ID token's claims. (The default, true, puts them only at userinfo.)
+      conformIdTokenClaims: false,
+      features: {
+        devInteractions: { enabled: true },
+        revocation: { enabled: true },
+        rpInitiatedLogout: { enabled: true },
+        userinfo: { enabled: true },
+      },
+      jwks: structuredClone(jwks),
+      cookies: { keys: cookieKeys },
+      ttl: {
+        AccessToken: accessTokenTtl,
+        IdToken: idTokenTtl,
+        RefreshToken: refreshTokenTtl,
+        Grant: 86400,
+        Session: 86400,
+        Interaction: 600,
+        AuthorizationCode: 60,
+      },
+      async findAccount(ctx, id) {
+        return {
+          accountId: id,
+          async claims() { return accountClaims(id); },
+        };
+      },
+    });
+
+    // Record every request (after it was handled, so the parsed form body and status are known).
+    provider.use(async (ctx, next) => {
+      await next();
+      const route = ctx.oidc?.route;
+      const entry = { method: ctx.method, path: ctx.path, route, status: ctx.status, at: Date.now() };
+      requests.push(entry);
+      if (route === 'token' && ctx.method === 'POST') {
+        const body = ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? ctx.body : {};
+        const issued = {};
+        for (const key of ['access_token', 'refresh_token', 'id_token']) {
+          if (typeof body[key] === 'string') issued[key] = body[key];
+        }
+        tokenRequests.push({
+          grantType: ctx.oidc?.body?.grant_type,
+          status: ctx.status,
+          error: ctx.status >= 400 ? body.error : undefined,
+          origin: ctx.get('origin') || undefined,
+          issued,
+          at: entry.at,
+        });
       }
-      tokenRequests.push({
-        grantType: ctx.oidc?.body?.grant_type,
-        status: ctx.status,
-        error: ctx.status >= 400 ? body.error : undefined,
-        origin: ctx.get('origin') || undefined,
-        issued,
-        at: entry.at,
-      });
-    }
-  });
-  provider.on('server_error', (ctx, err) => {
-    serverErrors.push(err);
-    console.error('oidc-provider server_error:', err);
-  });
+    });
+    provider.on('server_error', (ctx, err) => {
+      serverErrors.push(err);
+      console.error('oidc-provider server_error:', err);
+    });
+    return provider;
+  }
 
-  server.on('request', provider.callback());
+  let provider = createInstance();
+  let callback = provider.callback();
+
+  // Through a variable: rotateKeys() swaps the oidc-provider instance behind the same server.
+  server.on('request', (req, res) => callback(req, res));
 
   const sockets = new Set();
   server.on('connection', (socket) => {
@@ -180,7 +222,8 @@ export async function startProvider(options = {}) {
     issuer,
     port,
     clientId: CLIENT_ID,
-    provider,
+    /** The current oidc-provider instance (a new one after rotateKeys()). */
+    get provider() { return provider; },
     /**
      * POSTs to the token endpoint, in order: { grantType, status, error, origin, issued, at }.
      * issued = { access_token?, refresh_token?, id_token? } from the response; origin = the request's
@@ -217,6 +260,22 @@ export async function startProvider(options = {}) {
       endSession: `${issuer}/session/end`,
       revocation: `${issuer}/token/revocation`,
       jwks: `${issuer}/jwks`,
+    },
+    /** The JWKS the provider publishes now (public keys). */
+    publicJwks() {
+      return publicJwksOf(jwks);
+    },
+    /**
+     * Key rotation: from now on the provider signs with, and publishes only, `nextJwks` (private
+     * JWKs; default: a fresh generateJwks()). The issuer, port, clients, cookie keys and the
+     * in-memory grants/sessions (oidc-provider's memory adapter is process-wide) stay; only the
+     * oidc-provider instance behind the server is replaced. Returns the new public JWKS.
+     */
+    async rotateKeys(nextJwks = generateJwks()) {
+      jwks = nextJwks;
+      provider = createInstance();
+      callback = provider.callback();
+      return publicJwksOf(jwks);
     },
     close() {
       closed ??= new Promise((resolve) => {

@@ -24,9 +24,10 @@ export function assertLibraryBuilt() {
 /**
  * Start the static server (pkg/ + www/, and /demo-config.json) and the provider, wired together:
  * the vanilla app's URL is the registered redirect_uri and post_logout_redirect_uri.
+ * `provider`: more options for startProvider (e.g. { idTokenSignedResponseAlg: 'ES256' }).
  * Returns { op, web, appUrl, close() }. close() is idempotent and never throws.
  */
-export async function startStack({ accessTokenTtl, port, providerPort, quiet } = {}) {
+export async function startStack({ accessTokenTtl, port, providerPort, quiet, provider } = {}) {
   let op;
   const web = await startStaticServer({
     port,
@@ -36,6 +37,7 @@ export async function startStack({ accessTokenTtl, port, providerPort, quiet } =
   const appUrl = `${web.origin}${APP_PATH}`;
   try {
     op = await startProvider({
+      ...provider,
       redirectUris: [appUrl],
       postLogoutRedirectUris: [appUrl],
       accessTokenTtl,

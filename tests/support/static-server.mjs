@@ -36,6 +36,8 @@ export const MIME_TYPES = {
  * @param {Record<string,string>} [options.mounts]  URL prefix (ending in '/') → directory; the longest
  *        matching prefix wins. Default: { '/pkg/': <repo>/pkg, '/': <repo>/www }.
  * @param {Record<string, () => unknown>} [options.json]  exact paths answered with JSON.stringify(fn()).
+ * @param {Record<string, () => string>} [options.html]  exact paths answered with the HTML fn() returns
+ *        (any query), e.g. a bare test page that must also be a redirect target.
  * @param {Record<string,string>} [options.headers]  extra headers on every response.
  * @param {number} [options.port=0]
  * @param {(entry: {method: string, path: string, status: number}) => void} [options.onRequest]
@@ -47,6 +49,7 @@ export async function startStaticServer(options = {}) {
   }).map(([prefix, dir]) => [prefix, resolve(dir)])
     .sort((a, b) => b[0].length - a[0].length);
   const json = options.json ?? {};
+  const html = options.html ?? {};
   const extraHeaders = options.headers ?? {};
   const requests = [];
 
@@ -76,6 +79,9 @@ export async function startStaticServer(options = {}) {
 
     if (Object.hasOwn(json, pathname)) {
       return send(res, 200, `${JSON.stringify(await json[pathname]())}\n`, MIME_TYPES['.json']);
+    }
+    if (Object.hasOwn(html, pathname)) {
+      return send(res, 200, String(await html[pathname]()), MIME_TYPES['.html']);
     }
 
     const mount = mounts.find(([prefix]) => pathname.startsWith(prefix) || `${pathname}/` === prefix);

@@ -1,6 +1,7 @@
 //! Headless tests of the wasm shell, run inside a dedicated worker like the real thing:
-//! randomness, `fetch` wiring and its error mapping, the IndexedDB pending-login store, the
-//! single-flight refresh, and the reply format of `WorkerHost::handle`.
+//! randomness, `fetch` wiring and its error mapping, signature checks with WebCrypto, the
+//! IndexedDB pending-login store, the single-flight refresh, and the reply format of
+//! `WorkerHost::handle`.
 //!
 //! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test --target wasm32-unknown-unknown`
 //!
@@ -11,11 +12,13 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use js_sys::{Array, Promise};
+use js_sys::{Array, Promise, Uint8Array};
 use oidc_worker::__shell::single_flight::SingleFlight;
 use oidc_worker::__shell::{io, store, WorkerHost};
+use oidc_worker::protocol::base64url;
 use oidc_worker::protocol::http::{HttpRequest, Method, MAX_RESPONSE_BYTES};
 use oidc_worker::protocol::json::{self, Value};
+use oidc_worker::protocol::jws::SignatureCheck;
 use oidc_worker::protocol::Error;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -228,6 +231,338 @@ async fn deadline_leaves_timely_work_alone() {
     assert_eq!(res, Ok(7));
     JsFuture::from(sleep(0)).await.unwrap();
     assert!(!controller.signal().aborted());
+}
+
+// ---- signature verification (WebCrypto) ----
+
+#[wasm_bindgen(inline_js = "
+export async function sign_with_fresh_key(generate, sign, data) {
+  data = data.slice(); // a view of wasm memory must not be used after an await
+  const algorithm = JSON.parse(generate);
+  if (algorithm.modulusLength) algorithm.publicExponent = new Uint8Array([1, 0, 1]);
+  const { privateKey, publicKey } = await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const signature = new Uint8Array(await crypto.subtle.sign(JSON.parse(sign), privateKey, data));
+  const { kty, n, e, crv, x, y } = await crypto.subtle.exportKey('jwk', publicKey);
+  return [JSON.stringify({ kty, n, e, crv, x, y }), signature]; // undefined members drop out
+}
+")]
+extern "C" {
+    fn sign_with_fresh_key(generate: &str, sign: &str, data: &[u8]) -> Promise;
+}
+
+/// A JWS `alg` as the core describes it to WebCrypto, and how a test makes a key for it.
+struct Alg {
+    /// `generateKey`'s algorithm (RSA: plus a 65537 `publicExponent`).
+    generate: &'static str,
+    /// `importKey`'s, as in `SignatureCheck::import_algorithm`.
+    import: &'static str,
+    /// `sign`'s and `verify`'s, as in `SignatureCheck::verify_algorithm`.
+    verify: &'static str,
+}
+
+const RS256: Alg = Alg {
+    generate: r#"{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-256","modulusLength":2048}"#,
+    import: r#"{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-256"}"#,
+    verify: r#"{"name":"RSASSA-PKCS1-v1_5"}"#,
+};
+const RS512: Alg = Alg {
+    generate: r#"{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-512","modulusLength":2048}"#,
+    import: r#"{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-512"}"#,
+    verify: r#"{"name":"RSASSA-PKCS1-v1_5"}"#,
+};
+const PS256: Alg = Alg {
+    generate: r#"{"name":"RSA-PSS","hash":"SHA-256","modulusLength":2048}"#,
+    import: r#"{"name":"RSA-PSS","hash":"SHA-256"}"#,
+    verify: r#"{"name":"RSA-PSS","saltLength":32}"#,
+};
+const ES256: Alg = Alg {
+    generate: r#"{"name":"ECDSA","namedCurve":"P-256"}"#,
+    import: r#"{"name":"ECDSA","namedCurve":"P-256"}"#,
+    verify: r#"{"name":"ECDSA","hash":"SHA-256"}"#,
+};
+const ES384: Alg = Alg {
+    generate: r#"{"name":"ECDSA","namedCurve":"P-384"}"#,
+    import: r#"{"name":"ECDSA","namedCurve":"P-384"}"#,
+    verify: r#"{"name":"ECDSA","hash":"SHA-384"}"#,
+};
+const ES512: Alg = Alg {
+    generate: r#"{"name":"ECDSA","namedCurve":"P-521"}"#,
+    import: r#"{"name":"ECDSA","namedCurve":"P-521"}"#,
+    verify: r#"{"name":"ECDSA","hash":"SHA-512"}"#,
+};
+const EDDSA: Alg = Alg {
+    generate: r#"{"name":"Ed25519"}"#,
+    import: r#"{"name":"Ed25519"}"#,
+    verify: r#"{"name":"Ed25519"}"#,
+};
+
+/// `{"alg":"RS256"}.{"sub":"alice"}`, as a JWS signing input looks.
+const SIGNING_INPUT: &[u8] = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9";
+
+const ALG: Error = Error::InvalidIdToken { reason: "alg" };
+const JWKS: Error = Error::InvalidResponse { reason: "jwks" };
+const SIGNATURE: Error = Error::InvalidIdToken {
+    reason: "signature",
+};
+
+/// A check of a fresh signature over [`SIGNING_INPUT`] by a fresh key pair, whose public
+/// half is exported as a JWK holding only the members the core keeps. `Err` holds the name
+/// of the exception when the browser cannot generate such a key.
+async fn fresh_check(alg: &Alg) -> Result<SignatureCheck, String> {
+    let made = JsFuture::from(sign_with_fresh_key(alg.generate, alg.verify, SIGNING_INPUT))
+        .await
+        .map_err(|e| String::from(e.unchecked_into::<js_sys::Error>().name()))?;
+    let made = Array::from(&made);
+    Ok(SignatureCheck {
+        jwk: made.get(0).as_string().expect("JWK text"),
+        import_algorithm: alg.import.into(),
+        verify_algorithm: alg.verify.into(),
+        signing_input: SIGNING_INPUT.to_vec(),
+        signature: made.get(1).unchecked_into::<Uint8Array>().to_vec(),
+    })
+}
+
+/// Valid, then with one bit of the signature flipped, then with one bit of the input flipped.
+async fn verdicts(check: &SignatureCheck) -> [Result<bool, Error>; 3] {
+    let mut bad_signature = check.clone();
+    *bad_signature.signature.last_mut().unwrap() ^= 1;
+    let mut bad_input = check.clone();
+    bad_input.signing_input[0] ^= 1;
+    [
+        io::verify_signature(check).await,
+        io::verify_signature(&bad_signature).await,
+        io::verify_signature(&bad_input).await,
+    ]
+}
+
+async fn assert_verifies(alg: &Alg) {
+    let check = fresh_check(alg).await.expect("key generation");
+    assert!(!check.jwk.contains("\"d\""), "a public key: {}", check.jwk);
+    assert_eq!(verdicts(&check).await, [Ok(true), Ok(false), Ok(false)]);
+}
+
+fn b64(text: &str) -> Vec<u8> {
+    base64url::decode(text).expect("base64url")
+}
+
+fn check_of(jwk: &str, alg: &Alg, signing_input: &[u8], signature: Vec<u8>) -> SignatureCheck {
+    SignatureCheck {
+        jwk: jwk.into(),
+        import_algorithm: alg.import.into(),
+        verify_algorithm: alg.verify.into(),
+        signing_input: signing_input.to_vec(),
+        signature,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn verifies_rs256() {
+    assert_verifies(&RS256).await;
+}
+
+#[wasm_bindgen_test]
+async fn verifies_rs512() {
+    assert_verifies(&RS512).await;
+}
+
+#[wasm_bindgen_test]
+async fn verifies_ps256() {
+    assert_verifies(&PS256).await;
+}
+
+#[wasm_bindgen_test]
+async fn verifies_es256() {
+    assert_verifies(&ES256).await;
+}
+
+#[wasm_bindgen_test]
+async fn verifies_es384() {
+    assert_verifies(&ES384).await;
+}
+
+#[wasm_bindgen_test]
+async fn verifies_es512_or_reports_p521_unsupported() {
+    match fresh_check(&ES512).await {
+        Ok(check) => assert_eq!(verdicts(&check).await, [Ok(true), Ok(false), Ok(false)]),
+        // A browser without P-521: importing a P-521 key is an `alg` error.
+        Err(name) => {
+            assert_eq!(name, "NotSupportedError");
+            assert_eq!(io::verify_signature(&rfc7515_a4()).await, Err(ALG));
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn verifies_eddsa_ed25519() {
+    assert_verifies(&EDDSA).await;
+}
+
+// Known answers: published JWS examples, checked with their published public keys.
+
+/// RFC 7515 Appendix A.2: RS256. The JWK is A.2.1's key without its private members.
+fn rfc7515_a2() -> SignatureCheck {
+    let jwk = concat!(
+        r#"{"kty":"RSA","n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddx"#,
+        "HmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMs",
+        "D1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSH",
+        "SXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdV",
+        "MTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8",
+        r#"NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ","e":"AQAB"}"#,
+    );
+    let signing_input = concat!(
+        "eyJhbGciOiJSUzI1NiJ9",
+        ".",
+        "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt",
+        "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ",
+    );
+    let signature = concat!(
+        "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7",
+        "AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4",
+        "BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K",
+        "0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqv",
+        "hJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrB",
+        "p0igcN_IoypGlUPQGe77Rw",
+    );
+    check_of(jwk, &RS256, signing_input.as_bytes(), b64(signature))
+}
+
+/// RFC 7515 Appendix A.4: ES512 (P-521; the signature is `R || S`, 66 bytes each).
+fn rfc7515_a4() -> SignatureCheck {
+    let jwk = concat!(
+        r#"{"kty":"EC","crv":"P-521","#,
+        r#""x":"AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk","#,
+        r#""y":"ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2"}"#,
+    );
+    let signature = concat!(
+        "AdwMgeerwtHoh-l192l60hp9wAHZFVJbLfD_UxMi70cwnZOYaRI1bKPWROc-mZZqwqT2SI-KGDKB34XO0aw_7Xdt",
+        "AG8GaSwFKdCAPZgoXD2YBJZCPEX3xKpRwcdOO8KpEHwJjyqOgzDO7iKvU8vcnwNrmxYbSW9ERBXukOXolLzeO_Jn",
+    );
+    check_of(
+        jwk,
+        &ES512,
+        b"eyJhbGciOiJFUzUxMiJ9.UGF5bG9hZA",
+        b64(signature),
+    )
+}
+
+/// RFC 8037 Appendix A.4: EdDSA with A.1's Ed25519 key (public member only).
+fn rfc8037_a4() -> SignatureCheck {
+    let jwk = r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+    let signature =
+        "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
+    let signing_input = b"eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
+    check_of(jwk, &EDDSA, signing_input, b64(signature))
+}
+
+#[wasm_bindgen_test]
+async fn verifies_rfc7515_a2_rs256() {
+    assert_eq!(
+        verdicts(&rfc7515_a2()).await,
+        [Ok(true), Ok(false), Ok(false)]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn verifies_rfc7515_a4_es512() {
+    assert_eq!(
+        verdicts(&rfc7515_a4()).await,
+        [Ok(true), Ok(false), Ok(false)]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn verifies_rfc8037_a4_eddsa() {
+    assert_eq!(
+        verdicts(&rfc8037_a4()).await,
+        [Ok(true), Ok(false), Ok(false)]
+    );
+}
+
+// Failures, and which error each one is.
+
+#[wasm_bindgen_test]
+async fn a_malformed_key_is_a_jwks_error() {
+    let good = rfc7515_a2();
+    for jwk in [
+        r#"{"kty":"RSA","n":"!!not base64url!!","e":"AQAB"}"#,
+        r#"{"kty":"RSA","n":"","e":"AQAB"}"#,
+        r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#, // a 17-bit modulus: OperationError
+        r#"{"kty":"RSA","e":"AQAB"}"#,
+        r#"{"kty":"EC","crv":"P-256","x":"AQAB","y":"AQAB"}"#, // an RSA import, an EC key
+        "not json",
+    ] {
+        let check = SignatureCheck {
+            jwk: jwk.into(),
+            ..good.clone()
+        };
+        assert_eq!(io::verify_signature(&check).await, Err(JWKS), "{jwk}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_ec_key_on_another_curve_is_a_jwks_error() {
+    // A P-256 key offered for the ES384 algorithm (`crv` differs from `namedCurve`).
+    let check = fresh_check(&ES256).await.unwrap();
+    let check = SignatureCheck {
+        import_algorithm: ES384.import.into(),
+        verify_algorithm: ES384.verify.into(),
+        ..check
+    };
+    assert_eq!(io::verify_signature(&check).await, Err(JWKS));
+}
+
+#[wasm_bindgen_test]
+async fn an_algorithm_the_browser_lacks_is_an_alg_error() {
+    let good = rfc7515_a2();
+    // Chromium rejects these with NotSupportedError before it looks at the key.
+    for (jwk, import) in [
+        (good.jwk.as_str(), r#"{"name":"ES256K"}"#),
+        (
+            good.jwk.as_str(),
+            r#"{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-3"}"#,
+        ),
+        (
+            r#"{"kty":"EC","crv":"secp256k1","x":"AA","y":"AA"}"#,
+            r#"{"name":"ECDSA","namedCurve":"secp256k1"}"#,
+        ),
+        (
+            r#"{"kty":"OKP","crv":"Ed448","x":"AA"}"#,
+            r#"{"name":"Ed448"}"#,
+        ),
+    ] {
+        let check = SignatureCheck {
+            jwk: jwk.into(),
+            import_algorithm: import.into(),
+            ..good.clone()
+        };
+        assert_eq!(io::verify_signature(&check).await, Err(ALG), "{import}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_wrong_length_ecdsa_signature_does_not_verify() {
+    // WebCrypto takes ECDSA signatures as `R || S` (here 64 bytes); Chromium answers `false`
+    // for any other length, DER included, rather than rejecting.
+    let check = fresh_check(&ES256).await.unwrap();
+    for len in [0, 1, 63, 65, 70, 72, 128] {
+        let mut signature = check.signature.clone();
+        signature.resize(len, 0x30);
+        let bad = SignatureCheck {
+            signature,
+            ..check.clone()
+        };
+        assert_eq!(io::verify_signature(&bad).await, Ok(false), "{len} bytes");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_verify_that_throws_is_a_signature_error() {
+    // The key was imported for RSASSA-PKCS1-v1_5; verifying with RSA-PSS is refused.
+    let check = SignatureCheck {
+        verify_algorithm: PS256.verify.into(),
+        ..rfc7515_a2()
+    };
+    assert_eq!(io::verify_signature(&check).await, Err(SIGNATURE));
 }
 
 // ---- IndexedDB pending-login store ----

@@ -23,13 +23,17 @@
  *
  * - `config`: invalid options, a client used before it is ready or after {@link AuthClient.close}.
  * - `network`: a request failed, timed out or its response was too large (`reason`).
- * - `invalid_response`: a malformed provider response.
+ * - `invalid_response`: a malformed provider response; `reason` includes `metadata` (the
+ *   discovery document is invalid or lacks what the call needs, e.g. `jwks_uri`), `jwks` (a
+ *   malformed key set, or a key WebCrypto refuses) and `sub` (UserInfo about another subject).
  * - `issuer_mismatch`: the provider is not the configured issuer.
  * - `state_mismatch`: the callback's `state` is absent, unknown, expired or already used.
  * - `invalid_callback`: a malformed callback URL.
  * - `authorization_error`: the provider redirected back with `error=` (see `error`).
  * - `token_error`: the token endpoint answered with an OAuth error (see `error`, `status`).
- * - `invalid_id_token`: the ID token failed validation (`reason` names the check).
+ * - `invalid_id_token`: the ID token failed validation (`reason` names the check), e.g.
+ *   `signature` (does not verify), `alg` (not allowed, or unsupported by this browser), `kid` (no
+ *   matching key), `typ`, `auth_time`, `at_hash`, besides the claim checks (`iss`, `aud`, `exp`, ...).
  * - `login_required`: there is no session (or no longer one).
  */
 export type AuthErrorCode =
@@ -103,6 +107,13 @@ export interface AuthClientOptions {
   /** Extra parameters added to every authorization request. */
   extraAuthParams?: Record<string, string>;
   /**
+   * Further `aud` values accepted in ID tokens besides `clientId` (e.g. an API the provider
+   * also names). Any other audience is refused. Default: none.
+   *
+   * @see {@link https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation | OIDC Core 1.0 §3.1.3.7} step 3
+   */
+  trustedAudiences?: string[];
+  /**
    * Where to load the worker from, instead of the package's `worker.js` (e.g. to satisfy a
    * strict `worker-src` CSP). It must be a module worker built from this package.
    */
@@ -130,6 +141,17 @@ export interface RedirectResult<S = unknown> {
 export interface GetAccessTokenOptions {
   /** Refresh even if the current access token is still valid. */
   forceRefresh?: boolean;
+}
+
+/** Options of {@link AuthClient.getUser}. */
+export interface GetUserOptions {
+  /**
+   * Ask the provider's UserInfo endpoint (with the access token, refreshed first if needed)
+   * instead of returning the ID token's claims. Its `sub` must be the ID token's.
+   *
+   * @see {@link https://openid.net/specs/openid-connect-core-1_0.html#UserInfo | OIDC Core 1.0 §5.3}
+   */
+  fresh?: boolean;
 }
 
 /** Options of {@link AuthClient.logout}. */
@@ -163,8 +185,12 @@ export interface AuthClient {
   handleRedirectCallback<S = unknown>(url?: string): Promise<RedirectResult<S>>;
   /** Whether there is a session. */
   isAuthenticated(): Promise<boolean>;
-  /** The validated ID token claims, or `null` without a session. */
-  getUser<T extends UserClaims = UserClaims>(): Promise<T | null>;
+  /**
+   * The validated ID token claims, or `null` without a session. With `fresh: true`, the
+   * claims of the provider's UserInfo endpoint instead; then it rejects with `login_required`
+   * without a session.
+   */
+  getUser<T extends UserClaims = UserClaims>(options?: GetUserOptions): Promise<T | null>;
   /**
    * A valid access token, refreshed first when it expired (or when `forceRefresh`).
    * Concurrent calls share one refresh. Rejects with `login_required` without a session.
@@ -260,7 +286,7 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       }
     },
     isAuthenticated: () => call('isAuthenticated'),
-    getUser: () => call('getUser'),
+    getUser: (options = {}) => call('getUser', options.fresh ? { options: { fresh: true } } : {}),
     getAccessToken: (options = {}) => call('getAccessToken', { options }),
     async logout(options = {}) {
       const value = await call<{ url: string | null }>('logout');

@@ -2,18 +2,20 @@
 //!
 //! Nothing here logs: requests and responses carry codes, verifiers and tokens.
 
-use std::cell::Cell;
-use std::future::Future;
-use std::rc::Rc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::Cell;
+use core::future::Future;
 
 use js_sys::{Array, Object, Promise, Uint8Array, JSON};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortController, CryptoKey, DomException, Headers, ReadableStream, ReadableStreamDefaultReader,
+    AbortController, DomException, Headers, ReadableStream, ReadableStreamDefaultReader,
     ReadableStreamReadResult, RequestCache, RequestCredentials, RequestInit, RequestMode,
-    RequestRedirect, Response, ResponseType, WorkerGlobalScope,
+    RequestRedirect, Response, ResponseType, SubtleCrypto, WorkerGlobalScope,
 };
 
 use crate::protocol::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, REQUEST_TIMEOUT_MS};
@@ -47,51 +49,64 @@ pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
 /// the key otherwise (`DataError`, a malformed key); `InvalidIdToken { signature }` when
 /// `verify` itself fails.
 pub async fn verify_signature(check: &SignatureCheck) -> Result<bool, Error> {
-    const ALG: Error = Error::InvalidIdToken { reason: "alg" };
-    const JWKS: Error = Error::InvalidResponse { reason: "jwks" };
-    const SIGNATURE: Error = Error::InvalidIdToken {
-        reason: "signature",
-    };
-    // The algorithm texts come from the core; JSON.parse is cheaper than building objects.
-    let parse = |text: &str, error: Error| {
-        JSON::parse(text)
-            .map(JsCast::unchecked_into::<Object>)
-            .map_err(|_| error)
-    };
     let subtle = scope().crypto().map_err(|_| ALG)?.subtle();
     if subtle.is_undefined() {
         return Err(ALG); // not a secure context: no WebCrypto
     }
-    let key = settle(subtle.import_key_with_object(
-        "jwk",
-        &parse(&check.jwk, JWKS)?,
-        &parse(&check.import_algorithm, ALG)?,
-        false,
-        &Array::of1(&JsValue::from_str("verify")),
-    ))
-    .await
-    .map_err(|e| {
-        // A DOMException (a TypeError for a malformed algorithm): `name` says which.
-        match e.unchecked_into::<DomException>().name() == "NotSupportedError" {
-            true => ALG,
-            false => JWKS,
-        }
-    })?;
-    // The slices go to JS as views of wasm memory; `verify` copies them before it returns.
-    let valid = settle(subtle.verify_with_object_and_u8_array_and_u8_array(
-        &parse(&check.verify_algorithm, SIGNATURE)?,
-        &key.unchecked_into::<CryptoKey>(),
-        &check.signature,
-        &check.signing_input,
-    ))
-    .await
-    .map_err(|_| SIGNATURE)?;
-    Ok(valid.as_bool() == Some(true))
+    let key = JsFuture::from(import_key(&subtle, check)?)
+        .await
+        .map_err(|e| {
+            // A DOMException's legacy `code` (WebIDL); 0 for newer names such as DataError,
+            // undefined (also 0) for a TypeError. Cheaper to read than `name`.
+            match e.unchecked_into::<DomException>().code() {
+                DomException::NOT_SUPPORTED_ERR => ALG,
+                _ => JWKS,
+            }
+        })?;
+    let valid = JsFuture::from(verify(&subtle, &key, check)?)
+        .await
+        .map_err(|_| SIGNATURE)?;
+    Ok(valid.is_truthy())
 }
 
-/// Awaits a promise-returning binding: its synchronous throw or the promise's rejection.
-async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
-    JsFuture::from(promise?).await
+const ALG: Error = Error::InvalidIdToken { reason: "alg" };
+const JWKS: Error = Error::InvalidResponse { reason: "jwks" };
+const SIGNATURE: Error = Error::InvalidIdToken {
+    reason: "signature",
+};
+
+// The two WebCrypto calls are kept out of `verify_signature`'s state machine: that is
+// smaller once it is inlined into the caller's.
+
+fn import_key(subtle: &SubtleCrypto, check: &SignatureCheck) -> Result<Promise, Error> {
+    subtle
+        .import_key_with_object(
+            "jwk",
+            &parse(&check.jwk, JWKS)?,
+            &parse(&check.import_algorithm, ALG)?,
+            false,
+            &Array::of1(&JsValue::from_str("verify")),
+        )
+        .map_err(|_| JWKS)
+}
+
+/// The slices go to JS as views of wasm memory, which `verify` copies before it returns.
+fn verify(subtle: &SubtleCrypto, key: &JsValue, check: &SignatureCheck) -> Result<Promise, Error> {
+    subtle
+        .verify_with_object_and_u8_array_and_u8_array(
+            &parse(&check.verify_algorithm, SIGNATURE)?,
+            key.unchecked_ref(),
+            &check.signature,
+            &check.signing_input,
+        )
+        .map_err(|_| SIGNATURE)
+}
+
+/// `JSON.parse`: the core hands over JSON texts, cheaper to parse than to build field by field.
+fn parse(text: &str, error: Error) -> Result<Object, Error> {
+    JSON::parse(text)
+        .map(JsCast::unchecked_into)
+        .map_err(|_| error)
 }
 
 /// The worker's global scope (the shell only ever runs in a dedicated worker).

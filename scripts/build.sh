@@ -12,7 +12,7 @@ for tool in node_modules/.bin/wasm-opt node_modules/.bin/tsc node_modules/.bin/e
 done
 
 rm -rf pkg
-cargo build --target wasm32-unknown-unknown --release
+cargo build --target wasm32-unknown-unknown --release --features tiny   # no_std: see src/lib.rs
 wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/oidc_worker.wasm
 rm -f pkg/oidc_worker_bg.wasm.d.ts # types for direct wasm imports: nothing here uses them
 # -Oz plus: iterate to a fixed point, and assume the first 1 KiB of memory unused (Rust's
@@ -23,7 +23,7 @@ node_modules/.bin/tsc -p tsconfig.json                                          
 node_modules/.bin/tsc -p tsconfig.json --removeComments false --emitDeclarationOnly   # .d.ts with TSDoc
 # What apps load unbundled is minified (names, whitespace); exports, `import.meta.url` and the
 # literal `new Worker(new URL('./worker.js', import.meta.url), ...)` that bundlers look for survive.
-for f in pkg/index.js pkg/worker.js pkg/oidc_worker.js; do
+for f in pkg/index.js pkg/worker.js pkg/oidc_worker.js pkg/snippets/*/src/worker/*.js; do
   node_modules/.bin/esbuild "$f" --minify --format=esm --log-level=warning --outfile="$f" --allow-overwrite
 done
 
@@ -47,11 +47,12 @@ gz() { cat "$@" | gzip -9 | wc -c; }
 row() { printf '  %-34s %9s B raw %8s B gzip -9\n' "$1" "$2" "$3"; }
 
 mapfile -t index_files < <(main_thread)
-worker_files=(pkg/worker.js pkg/oidc_worker.js pkg/oidc_worker_bg.wasm)
+worker_files=(pkg/worker.js pkg/oidc_worker.js pkg/snippets/*/src/worker/*.js pkg/oidc_worker_bg.wasm)
 echo
 echo "pkg/ sizes:"
 row "index.js (+ imports: ${#index_files[@]} file(s))" "$(raw "${index_files[@]}")" "$(gz "${index_files[@]}")"
 for f in "${worker_files[@]}"; do row "${f#pkg/}" "$(raw "$f")" "$(gz "$f")"; done
-total_gz=$(( $(gz "${index_files[@]}") + $(gz pkg/worker.js) + $(gz pkg/oidc_worker.js) + $(gz pkg/oidc_worker_bg.wasm) ))
+total_gz=$(gz "${index_files[@]}")
+for f in "${worker_files[@]}"; do total_gz=$(( total_gz + $(gz "$f") )); done
 row "total (each file gzipped)" "$(raw "${index_files[@]}" "${worker_files[@]}")" "$total_gz"
 echo "  budget: main thread <= 4096 B gzip, everything <= 61440 B gzip"

@@ -13,6 +13,29 @@
 //! [RFC 7636](https://www.rfc-editor.org/rfc/rfc7636)) as profiled by
 //! [OpenID Connect Core 1.0 §3.1](https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth).
 #![warn(missing_docs)]
+// The release wasm build (`--features tiny`, see scripts/build.sh) is `no_std`: without std's
+// panic machinery the module is several KB smaller. Everything else builds with std.
+#![cfg_attr(all(target_arch = "wasm32", feature = "tiny"), no_std)]
+
+extern crate alloc;
+
+/// What `no_std` leaves out of the prelude, for every module.
+pub(crate) mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+    pub use alloc::vec;
+    #[cfg(test)]
+    pub use alloc::format;
+}
+
+/// In the `tiny` build a panic (a bug: the core returns errors, it does not panic) traps at
+/// once, as `panic = "abort"` would, without formatting a message nobody can read.
+#[cfg(all(target_arch = "wasm32", feature = "tiny"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}
 
 pub mod protocol;
 

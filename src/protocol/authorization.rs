@@ -2,6 +2,8 @@
 //! ([RFC 6749 §4.1.1–4.1.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1),
 //! [RFC 9207](https://www.rfc-editor.org/rfc/rfc9207), OIDC Core §3.1.2).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::config::ClientConfig;
 use crate::protocol::discovery::ProviderMetadata;
 use crate::protocol::error::{oauth_error_text, Error};

@@ -2,6 +2,8 @@
 //! as JWTs (RFC 7515 §2) and PKCE (RFC 7636 §4.2) use it. Decoding is strict: one canonical
 //! spelling per byte string.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Encodes `bytes` as base64url without padding.

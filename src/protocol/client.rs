@@ -4,6 +4,8 @@
 //! shell performs the requests, supplies `now` and random bytes, and persists the pending
 //! login between [`Client::begin_login`] and [`Client::complete_callback`].
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::authorization::{self, Callback, ValidatedCallback};
 use crate::protocol::config::{auth_params, ClientConfig};
 use crate::protocol::discovery::{self, ProviderMetadata};
@@ -296,7 +298,7 @@ impl Client {
             method: Method::Get,
             url: endpoint.to_owned(),
             headers: vec![
-                ("Authorization".into(), format!("Bearer {token}")),
+                ("Authorization".into(), String::from("Bearer ") + token),
                 ("Accept".into(), "application/json, application/jwt".into()),
             ],
             body: None,

@@ -1,5 +1,7 @@
 //! The client's options, validated once when the worker is configured.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::error::Error;
 use crate::protocol::json::Value;
 use crate::protocol::url::{is_secure_or_loopback, Url};
@@ -164,7 +166,14 @@ fn normalize_scope(text: &str) -> Result<String, Error> {
             tokens.push(token);
         }
     }
-    Ok(tokens.join(" "))
+    let mut scope = String::new();
+    for token in tokens {
+        if !scope.is_empty() {
+            scope.push(' ');
+        }
+        scope.push_str(token);
+    }
+    Ok(scope)
 }
 
 /// An object of string values whose names are not [`RESERVED_AUTH_PARAMS`].

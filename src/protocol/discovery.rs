@@ -1,5 +1,7 @@
 //! Provider metadata from OpenID Connect Discovery 1.0 and RFC 8414.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::config::ClientConfig;
 use crate::protocol::error::Error;
 use crate::protocol::http::{HttpRequest, HttpResponse, Method};
@@ -41,7 +43,7 @@ pub fn discovery_request(config: &ClientConfig) -> HttpRequest {
     let base = config.issuer.strip_suffix('/').unwrap_or(&config.issuer);
     HttpRequest {
         method: Method::Get,
-        url: format!("{base}/.well-known/openid-configuration"),
+        url: String::from(base) + "/.well-known/openid-configuration",
         headers: vec![("Accept".into(), "application/json".into())],
         body: None,
     }

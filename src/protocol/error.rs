@@ -3,6 +3,8 @@
 //! No variant ever holds a token, an authorization code, a PKCE verifier, a nonce or a state:
 //! only fixed reasons and the provider's own OAuth `error` / `error_description`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::json::ObjectWriter;
 
 /// Everything that can go wrong, grouped by the stable `code` the app sees.

@@ -1,6 +1,8 @@
 //! HTTP requests and responses as plain values: the core builds the one, the shell performs it
 //! and hands back the other.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::error::Error;
 use crate::protocol::json::{self, Value};
 

@@ -4,6 +4,8 @@
 //! Its claims are checked here, in the order of §3.1.3.7; the signature is checked by the
 //! caller before any claim is trusted (steps 6–8, see [`IdToken::signing_input`]).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::base64url;
 use crate::protocol::error::Error;
 use crate::protocol::json::{self, Value};
@@ -85,7 +87,7 @@ impl<'a> IdToken<'a> {
 
     /// The bytes the signature covers: `BASE64URL(header) '.' BASE64URL(payload)` (RFC 7515 §5.2).
     pub fn signing_input(&self) -> &str {
-        &self.raw[..self.raw.rfind('.').unwrap_or(0)]
+        self.raw.rsplit_once('.').map_or("", |(input, _)| input)
     }
 
     /// The decoded signature.

@@ -4,6 +4,8 @@
 //! The parser never panics, never recurses deeper than [`MAX_DEPTH`] containers and allocates
 //! in proportion to its input. Numbers are kept as their literal text: there is no float parsing.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// The deepest nesting of arrays and objects [`parse`] accepts.
 pub const MAX_DEPTH: usize = 32;
 

@@ -6,6 +6,8 @@
 //!
 //! [RFC 7517 §5]: https://www.rfc-editor.org/rfc/rfc7517#section-5
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::base64url;
 use crate::protocol::error::Error;
 use crate::protocol::http::HttpResponse;

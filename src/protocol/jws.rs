@@ -4,6 +4,8 @@
 //!
 //! [RFC 7515 §5.2]: https://www.rfc-editor.org/rfc/rfc7515#section-5.2
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// One signature for the shell to check with WebCrypto. `Debug` shows no key or bytes.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SignatureCheck {

@@ -1,5 +1,7 @@
 //! RP-Initiated Logout ([OpenID Connect RP-Initiated Logout 1.0 §2](https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout)).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::config::ClientConfig;
 use crate::protocol::discovery::ProviderMetadata;
 use crate::protocol::url::with_query;

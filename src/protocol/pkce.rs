@@ -1,5 +1,7 @@
 //! Proof Key for Code Exchange, S256 only ([RFC 7636](https://www.rfc-editor.org/rfc/rfc7636)).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::{base64url, secret::sha256};
 
 /// Number of random bytes behind a verifier: 32 bytes give the 43-character verifier

@@ -1,5 +1,7 @@
 //! Helpers for values that must not leak: constant-time comparison and hashing.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// Compares two byte strings in time that depends only on their lengths, so a mismatch

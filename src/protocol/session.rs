@@ -1,5 +1,7 @@
 //! The signed-in session: the tokens, held only in the worker's memory.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::token::TokenResponse;
 
 /// The tokens of one signed-in user. `Debug` prints no token.

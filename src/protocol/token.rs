@@ -1,6 +1,8 @@
 //! The token endpoint: code exchange and refresh
 //! ([RFC 6749 §4.1.3–4.1.4, §5, §6](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3)).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::authorization::ValidatedCallback;
 use crate::protocol::config::ClientConfig;
 use crate::protocol::discovery::ProviderMetadata;

@@ -5,6 +5,8 @@
 //! single-use (the shell removes it before it is checked, whatever the outcome) and expires
 //! after [`PENDING_LOGIN_TTL_SECONDS`].
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::protocol::base64url;
 use crate::protocol::json::{self, ObjectWriter, Value};
 use crate::protocol::secret::sha256;

@@ -5,6 +5,8 @@
 //! [`Url::parse`] rejects URLs a browser would rewrite or read differently (backslashes, dot
 //! segments, shorthand IPv4 hosts, stray characters) rather than normalizing them.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// An absolute `http` or `https` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {

@@ -3,9 +3,11 @@
 //! Used for the refresh grant: with rotating refresh tokens, two concurrent grants would
 //! present the same refresh token twice, and the provider would revoke the whole family.
 
-use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::rc::Rc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::cell::{Cell, RefCell};
+use core::future::Future;
+use alloc::rc::Rc;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;

@@ -1,0 +1,25 @@
+// The shell's signature primitive, called from src/worker/io.rs: WebCrypto with exactly the
+// key, algorithm and bytes the Rust core chose. It decides nothing. Written in JS because the
+// same calls through web-sys cost the wasm module more.
+//
+// Resolves to true or false; rejects with "alg" (the browser lacks the algorithm or curve, or
+// WebCrypto is missing), "jwks" (the key is refused) or "signature" (verify itself failed).
+
+export async function verifySignature(jwk, importAlgorithm, verifyAlgorithm, signature, data) {
+  // Copies: these are views of wasm memory, which an await may move.
+  signature = signature.slice();
+  data = data.slice();
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw 'alg'; // not a secure context
+  let key;
+  try {
+    key = await subtle.importKey('jwk', JSON.parse(jwk), JSON.parse(importAlgorithm), false, ['verify']);
+  } catch (error) {
+    throw error?.name === 'NotSupportedError' ? 'alg' : 'jwks';
+  }
+  try {
+    return (await subtle.verify(JSON.parse(verifyAlgorithm), key, signature, data)) === true;
+  } catch {
+    throw 'signature';
+  }
+}

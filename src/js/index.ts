@@ -225,43 +225,50 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
     worker = new Worker(workerUrl, { type: 'module' });
   }
 
-  const pending = new Set<(error: AuthError) => void>();
+  // One channel for every call: the worker answers `{ id, ok, value | error }`. (A fresh
+  // MessageChannel per call costs more than the call itself.)
+  const waiting = new Map<number, { resolve: (value: any) => void; reject: (error: AuthError) => void }>();
+  let nextId = 0;
+  let ready: { resolve: () => void; reject: (error: AuthError) => void } | undefined;
   let failure: AuthError | undefined;
   const fail = (reason: string, message: string): void => {
     failure ??= new AuthError({ code: 'config', reason, message });
     worker.terminate();
-    for (const reject of pending) reject(failure);
-    pending.clear();
+    ready?.reject(failure);
+    for (const { reject } of waiting.values()) reject(failure);
+    waiting.clear();
   };
   worker.onerror = () => fail('worker_failed', 'the worker failed');
+  worker.onmessage = ({ data }) => {
+    const caller = waiting.get(data?.id);
+    if (caller) {
+      waiting.delete(data.id);
+      if (data.ok) caller.resolve(data.value);
+      else caller.reject(new AuthError(data.error));
+    } else if (data?.ready === true) {
+      ready?.resolve();
+    } else if (data?.ready === false) {
+      fail('worker_failed', 'the worker could not load its wasm');
+    }
+  };
 
   const call = <T>(type: string, args?: object): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       if (failure) return reject(failure);
-      const { port1, port2 } = new MessageChannel();
-      port1.onmessage = ({ data }) => {
-        pending.delete(reject);
-        port1.close();
-        if (data.ok) resolve(data.value);
-        else reject(new AuthError(data.error));
-      };
+      const id = nextId++;
       try {
-        worker.postMessage({ type, ...args }, [port2]);
+        worker.postMessage({ id, call: { type, ...args } });
       } catch {
         return reject(new AuthError({ code: 'config', reason: 'invalid_call', message: 'the call could not be sent to the worker' }));
       }
-      pending.add(reject);
+      waiting.set(id, { resolve, reject });
     });
 
   try {
     await new Promise<void>((resolve, reject) => {
-      pending.add(reject);
-      worker.onmessage = ({ data }) => {
-        pending.delete(reject);
-        if (data?.ready) resolve();
-        else fail('worker_failed', 'the worker could not load its wasm');
-      };
+      ready = { resolve, reject };
     });
+    ready = undefined;
     await call('configure', { config });
   } catch (error) {
     fail('closed', 'the client is closed');

@@ -1,10 +1,9 @@
 /**
  * The module worker entry (`pkg/worker.js`): loads the wasm core and answers calls.
  *
- * Protocol: the main thread posts a call object (`{ type, ... }`) with one `MessagePort`
- * transferred alongside; the worker answers once on that port with
- * `{ ok: true, value }` or `{ ok: false, error }` and closes it. When the wasm is ready the
- * worker posts `{ ready: true }` (or `{ ready: false }` if it could not load) to its parent.
+ * Protocol: the main thread posts `{ id, call }`, where `call` is `{ type, ... }`; the worker
+ * answers `{ id, ok: true, value }` or `{ id, ok: false, error }`. When the wasm is ready the
+ * worker posts `{ ready: true }` (or `{ ready: false }` if it could not load).
  *
  * No top-level await (Vite's default `iife` worker format rejects it), and calls that
  * arrive while the wasm loads are queued, not lost.
@@ -27,17 +26,17 @@ self.onmessage = (event) => {
 init().then(
   () => {
     const host = new WorkerHost();
-    const serve = ({ data, ports: [port] }: MessageEvent): void => {
-      if (!port) return;
+    const serve = ({ data }: MessageEvent): void => {
+      const id = data?.id;
+      if (typeof id !== 'number') return;
       let call: string;
       try {
-        call = JSON.stringify(data) ?? '';
+        call = JSON.stringify(data.call) ?? '';
       } catch {
         call = ''; // answered with a `config` error
       }
       host.handle(call).then((reply: string) => {
-        port.postMessage(JSON.parse(reply));
-        port.close();
+        self.postMessage({ id, ...JSON.parse(reply) });
       });
     };
     self.onmessage = serve;

@@ -310,3 +310,5 @@ impl Host {
         Ok(Reply::Json(value.finish()))
     }
 }
+
+#[cfg(feature = "bench")] pub mod bench;

@@ -361,14 +361,38 @@ impl Client {
         }
     }
 
-    /// Ends the local session and returns the provider's end-session URL, if it has one
-    /// (with `id_token_hint` and a fresh `state` from `entropy`).
-    pub fn logout(&mut self, entropy: &[u8; 16]) -> Option<String> {
+    /// Ends the local session (its secrets are overwritten as it is dropped) and returns what
+    /// is left to do: the revocation requests for its refresh and access tokens (RFC 7009 §2;
+    /// refresh token first, since revoking it ends the grant), and the provider's end-session
+    /// URL with `id_token_hint` and a fresh `state` from `entropy`. The shell performs the
+    /// revocations without letting their failure undo the local logout.
+    pub fn logout(&mut self, entropy: &[u8; 16]) -> Logout {
         let session = self.session.take();
-        let metadata = self.metadata.as_ref()?;
+        let Some(metadata) = self.metadata.as_ref() else {
+            return Logout { revocations: Vec::new(), end_session_url: None };
+        };
+        let mut revocations = Vec::new();
+        if let Some(session) = &session {
+            let tokens = [(session.refresh_token(), "refresh_token"), (Some(session.access_token_unchecked()), "access_token")];
+            for (token, hint) in tokens {
+                if let Some(request) = token.and_then(|t| logout::revocation_request(&self.config, metadata, t, hint)) {
+                    revocations.push(request);
+                }
+            }
+        }
         let state = base64url::encode(entropy);
-        logout::end_session_url(&self.config, metadata, session.as_ref().map(Session::id_token), &state)
+        let end_session_url = logout::end_session_url(&self.config, metadata, session.as_ref().map(Session::id_token), &state);
+        Logout { revocations, end_session_url }
     }
+}
+
+/// What remains to be done after the local session ended.
+#[derive(Debug)]
+pub struct Logout {
+    /// Revocation requests to send (they carry tokens; failures are ignored).
+    pub revocations: Vec<HttpRequest>,
+    /// Where to send the browser, when the provider has an `end_session_endpoint`.
+    pub end_session_url: Option<String>,
 }
 
 /// The §12.2 claims map to their own reasons.

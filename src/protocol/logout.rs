@@ -4,7 +4,25 @@
 use crate::prelude::*;
 use crate::protocol::config::ClientConfig;
 use crate::protocol::discovery::ProviderMetadata;
-use crate::protocol::url::with_query;
+use crate::protocol::http::{HttpRequest, Method};
+use crate::protocol::url::{form_encode, with_query};
+
+/// The request that revokes `token` ([RFC 7009 §2.1](https://www.rfc-editor.org/rfc/rfc7009#section-2.1)),
+/// when the provider has a `revocation_endpoint`. A public client identifies itself with
+/// `client_id` in the body; `hint` is `refresh_token` or `access_token`.
+pub fn revocation_request(
+    config: &ClientConfig,
+    metadata: &ProviderMetadata,
+    token: &str,
+    hint: &str,
+) -> Option<HttpRequest> {
+    Some(HttpRequest {
+        method: Method::Post,
+        url: metadata.revocation_endpoint.clone()?,
+        headers: vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
+        body: Some(form_encode(&[("token", token), ("token_type_hint", hint), ("client_id", &config.client_id)])),
+    })
+}
 
 /// The URL that ends the session at the provider, when it has an `end_session_endpoint`.
 /// `id_token_hint` is the session's ID token (absent without a session); `state` is fresh.
@@ -41,6 +59,16 @@ mod tests {
             end_session_url(&c, &metadata(), Some("h.p.s"), "st").as_deref(),
             Some("https://op.example/session/end?id_token_hint=h.p.s&client_id=spa&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2F&state=st")
         );
+    }
+
+    #[test]
+    fn revocation_is_a_form_post_with_hint_and_client_id() {
+        let mut m = metadata();
+        assert_eq!(revocation_request(&config(), &m, "rt", "refresh_token"), None);
+        m.revocation_endpoint = Some("https://op.example/revoke".into());
+        let r = revocation_request(&config(), &m, "rt/1", "refresh_token").unwrap();
+        assert_eq!((r.method, r.url.as_str()), (Method::Post, "https://op.example/revoke"));
+        assert_eq!(r.body.as_deref(), Some("token=rt%2F1&token_type_hint=refresh_token&client_id=spa"));
     }
 
     #[test]

@@ -25,6 +25,26 @@ impl core::fmt::Debug for Session {
     }
 }
 
+/// Overwrites a secret's bytes before its memory is freed, so a token does not linger in the
+/// wasm heap after logout. Zero bytes keep the `String` valid UTF-8.
+fn wipe(secret: &mut String) {
+    // SAFETY: writing 0x00 over the bytes keeps them valid UTF-8.
+    for byte in unsafe { secret.as_bytes_mut() } {
+        // Volatile, so the compiler cannot drop writes to memory that is about to be freed.
+        unsafe { core::ptr::write_volatile(byte, 0) };
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        wipe(&mut self.access_token);
+        wipe(&mut self.id_token);
+        if let Some(refresh_token) = &mut self.refresh_token {
+            wipe(refresh_token);
+        }
+    }
+}
+
 /// When an access token received at `now` with `expires_in` stops being handed out: the skew
 /// before its expiry, but never more than half its lifetime, so that a provider issuing
 /// tokens shorter than the skew does not cause a refresh on every call.
@@ -53,6 +73,11 @@ impl Session {
         }
     }
 
+    /// The access token whatever its expiry (for revocation).
+    pub(crate) fn access_token_unchecked(&self) -> &str {
+        &self.access_token
+    }
+
     /// The refresh token, when the provider issued one.
     pub fn refresh_token(&self) -> Option<&str> {
         self.refresh_token.as_deref()
@@ -78,11 +103,16 @@ impl Session {
         clock_skew: u64,
     ) {
         self.access_token_valid_until = valid_until(now, tokens.expires_in, clock_skew);
+        wipe(&mut self.access_token);
         self.access_token = tokens.access_token;
         if let Some(rotated) = tokens.refresh_token {
+            if let Some(old) = &mut self.refresh_token {
+                wipe(old);
+            }
             self.refresh_token = Some(rotated);
         }
         if let Some((raw, claims)) = id_token {
+            wipe(&mut self.id_token);
             self.id_token = raw;
             self.claims_json = claims;
         }
@@ -125,6 +155,15 @@ mod tests {
     fn without_expires_in_the_token_is_kept() {
         let s = Session::new(tokens(None, None), "h.p.s".into(), "{}".into(), 1000, 60);
         assert_eq!(s.access_token(u64::MAX), Some("at-1"));
+    }
+
+    #[test]
+    fn wipe_overwrites_in_place() {
+        let mut secret = String::from("rt-secret");
+        let ptr = secret.as_ptr();
+        wipe(&mut secret);
+        assert_eq!(secret.as_ptr(), ptr);
+        assert_eq!(secret.as_bytes(), &[0; 9]);
     }
 
     #[test]

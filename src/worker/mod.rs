@@ -298,10 +298,16 @@ impl Host {
         let discovered = self.ensure_discovery().await;
         let mut entropy = [0u8; 16];
         let random = io::fill_random(&mut entropy);
-        let url = self.with_mut(|c| Ok(c.logout(&entropy)))?;
+        let logout = self.with_mut(|c| Ok(c.logout(&entropy)))?;
         self.epoch.set(self.epoch.get().wrapping_add(1));
+        // RFC 7009: the session is already gone locally; a failed revocation must not undo
+        // that, so each outcome is ignored (the provider's tokens then simply expire).
+        for request in &logout.revocations {
+            let _ = io::fetch(request).await;
+        }
         random?;
         discovered?;
+        let url = logout.end_session_url;
         let mut value = ObjectWriter::new();
         match &url {
             Some(url) => value.string("url", url),

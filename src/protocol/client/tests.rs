@@ -212,7 +212,9 @@ fn invalid_grant_ends_the_session_other_errors_keep_it() {
 #[test]
 fn logout_clears_the_session_and_builds_the_end_session_url() {
     let mut c = signed_in();
-    let url = c.logout(&[7; 16]).unwrap();
+    let logout = c.logout(&[7; 16]);
+    assert!(logout.revocations.is_empty(), "this provider has no revocation_endpoint");
+    let url = logout.end_session_url.unwrap();
     let q = parse_query(Url::parse(&url).unwrap().query.as_deref().unwrap()).unwrap();
     let names: Vec<&str> = q.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(names, ["id_token_hint", "client_id", "post_logout_redirect_uri", "state"]);
@@ -348,4 +350,23 @@ fn signed_userinfo_is_verified_then_checked() {
     assert_eq!(c.complete_userinfo(&wrong_aud, proof), Err(Error::InvalidResponse { reason: "aud" }));
     let (proof, _) = verify(&mut c, &signed, Purpose::UserInfo, &[], true, NOW).unwrap();
     assert_eq!(c.complete_userinfo(&wrong_sub, proof), Err(Error::InvalidIdToken { reason: "signature" }));
+}
+
+#[test]
+fn logout_revokes_the_refresh_token_then_the_access_token() {
+    let mut c = signed_in();
+    c.metadata.as_mut().unwrap().revocation_endpoint = Some("https://op.example/revoke".into());
+    let logout = c.logout(&[7; 16]);
+    let bodies: Vec<&str> = logout.revocations.iter().map(|r| r.body.as_deref().unwrap()).collect();
+    assert_eq!(
+        bodies,
+        [
+            "token=rt-1&token_type_hint=refresh_token&client_id=spa",
+            "token=at-rt-1&token_type_hint=access_token&client_id=spa"
+        ]
+    );
+    assert!(logout.revocations.iter().all(|r| r.url == "https://op.example/revoke" && r.method == Method::Post));
+    assert!(!c.is_authenticated());
+    // A second logout has nothing left to revoke.
+    assert!(c.logout(&[8; 16]).revocations.is_empty());
 }

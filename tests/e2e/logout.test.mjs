@@ -1,0 +1,251 @@
+// End to end: logout of the example app in www/vanilla/ against a real oidc-provider, in headless
+// Chromium, logged in through the provider's real forms (scope "openid profile email
+// offline_access", prompt=consent, as the app does, so there is a refresh token).
+//
+//   bash scripts/build.sh && node --test --test-force-exit tests/e2e/logout.test.mjs
+//
+// What is checked:
+//   - logout({ redirect: false }) ends the local session (login_required, signed out, no user);
+//   - it revokes the refresh token and the access token at the provider (RFC 7009): one POST each
+//     to the revocation endpoint, from the worker (app origin), with client_id=spa, the right
+//     token_type_hint and the token the provider issued;
+//   - the refresh token is really revoked: replaying it at the token endpoint gives invalid_grant;
+//   - a failing revocation (network error) does not keep the local session alive;
+//   - logout() with redirect goes to end_session (id_token_hint, client_id,
+//     post_logout_redirect_uri, state) only after the revocation requests were sent.
+// The provider's request log (op.requests: method, path, route, status, in order of completion) is
+// the source of truth for what reached the provider; the request bodies and Origin header are read
+// from Playwright's request events (worker requests are reported on the browser context).
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { closeBrowser, launchBrowser } from '../support/browser.mjs';
+import {
+  assertLibraryBuilt, callAuth, captureConsole, startStack, waitForApp,
+} from '../support/harness.mjs';
+import { captureNavigations, completeLogin, confirmLogout } from '../support/op-interactions.mjs';
+
+const LOGIN = 'alice';
+
+describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout: 180_000 }, () => {
+  let stack;
+  let browser;
+  let context;
+  let page;
+  let consoleLog;
+  let navigations;
+  let loggedIn = false;
+  let firstSession; // { access, refresh, id } issued for the first login
+  /** Every POST the browser (page or worker) sent to the revocation endpoint, in order. */
+  const revocations = [];
+
+  const needLogin = () => assert.ok(loggedIn, 'depends on the login test, which failed');
+  const issued = () => stack.op.issuedTokens();
+  /** Provider log entries of the revocation endpoint from index `from` on. */
+  const revocationLog = (from = 0) => stack.op.requests.slice(from).filter((r) => r.route === 'revocation');
+
+  async function openApp() {
+    await page.goto(stack.appUrl);
+    return waitForApp(page);
+  }
+
+  /** Log in through the provider forms; returns the tokens of that login's code exchange. */
+  async function login(expectedSteps) {
+    await openApp();
+    const mark = stack.op.tokenRequests.length;
+    const { steps } = await completeLogin(page, {
+      issuer: stack.op.issuer, login: LOGIN, trigger: () => page.locator('#login').click(),
+    });
+    const app = await waitForApp(page);
+    if (expectedSteps) assert.deepEqual(steps, expectedSteps);
+    assert.equal(app.callback?.ok, true, `login callback: ${JSON.stringify(app.callback)}`);
+    const exchange = stack.op.tokenRequests.slice(mark).filter((r) => r.grantType === 'authorization_code');
+    assert.deepEqual(exchange.map((r) => [r.status, r.origin]), [[200, stack.web.origin]], 'one code exchange, from the worker');
+    const { access_token: access, refresh_token: refresh, id_token: id } = exchange[0].issued;
+    assert.ok(access, 'the code exchange issued an access token');
+    assert.ok(refresh, 'offline_access + prompt=consent yields a refresh token');
+    assert.ok(id, 'the code exchange issued an ID token');
+    assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: true });
+    return { access, refresh, id };
+  }
+
+  async function assertSignedOut(label) {
+    assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false }, `${label}: isAuthenticated()`);
+    assert.deepEqual(await callAuth(page, 'getUser'), { ok: true, value: null }, `${label}: getUser()`);
+    const token = await callAuth(page, 'getAccessToken');
+    assert.equal(token.ok, false, `${label}: getAccessToken() must reject`);
+    assert.equal(token.error.code, 'login_required', `${label}: getAccessToken(): ${JSON.stringify(token.error)}`);
+    const forced = await callAuth(page, 'getAccessToken', { forceRefresh: true });
+    assert.equal(forced.ok, false, `${label}: getAccessToken({ forceRefresh: true }) must reject`);
+    assert.equal(forced.error.code, 'login_required', `${label}: forced refresh: ${JSON.stringify(forced.error)}`);
+  }
+
+  /** Assert `captured` are exactly one revocation of `refresh` and one of `access`, well formed. */
+  function assertRevocationRequests(captured, { access, refresh }) {
+    const summary = captured.map((r) => `${r.method} hint=${r.params.get('token_type_hint')} origin=${r.origin}`);
+    assert.ok(captured.every((r) => r.method === 'POST'), `only POSTs: ${summary.join('; ')}`);
+    const byHint = (hint) => captured.filter((r) => r.params.get('token_type_hint') === hint);
+    const [rt, at] = [byHint('refresh_token'), byHint('access_token')];
+    assert.equal(rt.length, 1, `one revocation with token_type_hint=refresh_token (saw: ${summary.join('; ') || 'none'})`);
+    assert.equal(at.length, 1, `one revocation with token_type_hint=access_token (saw: ${summary.join('; ') || 'none'})`);
+    assert.equal(captured.length, 2, `exactly two revocation requests (saw: ${summary.join('; ')})`);
+    for (const [r, token, what] of [[rt[0], refresh, 'refresh'], [at[0], access, 'access']]) {
+      assert.equal(r.params.get('client_id'), stack.op.clientId, `${what} token revocation carries client_id=spa`);
+      assert.ok(r.params.get('token') === token, `${what} token revocation carries the ${what} token the provider issued`);
+      assert.equal(r.origin, stack.web.origin, `${what} token revocation is a CORS request from the app origin`);
+      assert.match(r.contentType ?? '', /^application\/x-www-form-urlencoded/, `${what} token revocation is form-encoded`);
+      assert.equal(r.params.get('client_secret'), null, 'public client: no secret');
+    }
+  }
+
+  before(async () => {
+    assertLibraryBuilt();
+    stack = await startStack();
+    browser = await launchBrowser();
+    context = await browser.newContext();
+    page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    consoleLog = captureConsole(page);
+    navigations = captureNavigations(page);
+    // Worker requests are reported as page/context 'request' events; the context sees them all.
+    context.on('request', (request) => {
+      if (request.url() !== stack.op.urls.revocation) return;
+      const entry = {
+        method: request.method(),
+        params: new URLSearchParams(request.postData() ?? ''),
+        origin: undefined,
+        contentType: undefined,
+        at: Date.now(),
+      };
+      revocations.push(entry);
+      entry.headers = request.allHeaders().then((h) => {
+        entry.origin = h.origin;
+        entry.contentType = h['content-type'];
+      }).catch(() => {});
+    });
+  });
+
+  after(async () => {
+    await closeBrowser(browser);
+    await stack?.close();
+  });
+
+  /** Wait for the header lookups of the captured requests. */
+  const settled = async (list) => { await Promise.all(list.map((r) => r.headers)); return list; };
+
+  it('logs in through the provider login and consent forms', async () => {
+    firstSession = await login(['login', 'consent']);
+    loggedIn = true;
+  });
+
+  it('logout({ redirect: false }) resolves and ends the local session', async () => {
+    needLogin();
+    const urlBefore = page.url();
+    const out = await callAuth(page, 'logout', { redirect: false });
+    assert.ok(out.ok, `logout rejected: ${JSON.stringify(out.error)}`);
+    assert.equal(page.url(), urlBefore, 'no navigation');
+    await assertSignedOut('after logout({ redirect: false })');
+  });
+
+  it('logout revoked the refresh token and the access token at the provider, from the worker', async () => {
+    needLogin();
+    const log = revocationLog();
+    assert.deepEqual(log.map((r) => [r.method, r.status]), [['POST', 200], ['POST', 200]],
+      'the provider handled two POSTs to its revocation endpoint, both 200');
+    assertRevocationRequests(await settled(revocations), firstSession);
+  });
+
+  it('the revoked refresh token is refused at the token endpoint (invalid_grant)', async () => {
+    needLogin();
+    const mark = stack.op.tokenRequests.length;
+    const res = await fetch(stack.op.urls.token, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: stack.web.origin },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: firstSession.refresh, client_id: stack.op.clientId }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 400, `replayed refresh token: HTTP ${res.status} ${JSON.stringify(body)}`);
+    assert.equal(body.error, 'invalid_grant');
+    assert.equal(body.access_token, undefined);
+    assert.deepEqual(stack.op.tokenRequests.slice(mark).map((r) => [r.grantType, r.status, r.error]),
+      [['refresh_token', 400, 'invalid_grant']]);
+    // The access token is gone too.
+    const me = await fetch(stack.op.urls.userinfo, { headers: { Authorization: `Bearer ${firstSession.access}` } });
+    assert.equal(me.status, 401, 'the revoked access token is refused at userinfo');
+  });
+
+  it('a logout whose revocation fails (network error) still ends the local session', async () => {
+    needLogin();
+    const session = await login(['consent']);
+    let aborted = 0;
+    const handler = (route) => { aborted += 1; return route.abort('connectionrefused'); };
+    // page.route applies to the page's dedicated workers' fetches in this Chromium/Playwright
+    // (checked by `aborted`); context.route would be the fallback.
+    await page.route(stack.op.urls.revocation, handler);
+    const logMark = stack.op.requests.length;
+    const capMark = revocations.length;
+    try {
+      const out = await callAuth(page, 'logout', { redirect: false });
+      assert.ok(out.ok, `logout must resolve even though revocation failed: ${JSON.stringify(out.error)}`);
+      await assertSignedOut('after a logout with failing revocation');
+    } finally {
+      await page.unroute(stack.op.urls.revocation, handler);
+    }
+    assert.ok(aborted >= 1, `the route saw the worker's revocation request(s) (aborted ${aborted})`);
+    assert.equal(revocations.length - capMark, aborted, 'every revocation request was aborted by the route');
+    assert.deepEqual(revocationLog(logMark), [], 'no revocation request reached the provider');
+    // (Not revoked, so the refresh token still works at the provider: the abort was real.)
+    const res = await fetch(stack.op.urls.token, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: stack.web.origin },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: session.refresh, client_id: stack.op.clientId }),
+    });
+    assert.equal(res.status, 200, 'the un-revoked refresh token is still valid at the provider');
+  });
+
+  it('logout() with redirect revokes first, then goes to end_session with id_token_hint, client_id, post_logout_redirect_uri, state', async () => {
+    needLogin();
+    const session = await login(['consent']);
+    const logMark = stack.op.requests.length;
+    const capMark = revocations.length;
+    const navMark = navigations.urls.length;
+
+    const landed = await confirmLogout(page, {
+      issuer: stack.op.issuer, trigger: () => page.locator('#logout').click(),
+    });
+    const endSession = navigations.urls.slice(navMark).find((u) => u.startsWith(stack.op.urls.endSession));
+    assert.ok(endSession, 'navigated to end_session_endpoint');
+    const params = new URL(endSession).searchParams;
+    assert.equal(params.get('id_token_hint'), session.id, 'id_token_hint is the ID token of this session');
+    assert.equal(params.get('client_id'), stack.op.clientId);
+    assert.equal(params.get('post_logout_redirect_uri'), stack.appUrl);
+    const state = params.get('state');
+    assert.ok(state, 'end_session request carries state');
+    const back = new URL(landed);
+    assert.equal(back.origin + back.pathname, stack.appUrl, 'back at post_logout_redirect_uri');
+    assert.equal(back.searchParams.get('state'), state, 'the provider echoes state');
+
+    // Order at the provider: both revocations were handled before the end_session page was asked for.
+    const log = stack.op.requests.slice(logMark);
+    const revIdx = log.map((r, i) => (r.route === 'revocation' ? i : -1)).filter((i) => i >= 0);
+    const endIdx = log.findIndex((r) => r.route === 'end_session' && r.method === 'GET');
+    const order = log.map((r) => `${r.method} ${r.route ?? r.path} ${r.status}`).join(' | ');
+    assert.ok(endIdx >= 0, `the provider served end_session (log: ${order})`);
+    assert.equal(revIdx.length, 2, `two revocation requests reached the provider (log: ${order})`);
+    assert.ok(revIdx.every((i) => i < endIdx), `revocations before end_session (log: ${order})`);
+    assert.ok(log.filter((r) => r.route === 'revocation').every((r) => r.status === 200));
+    assertRevocationRequests(await settled(revocations.slice(capMark)), session);
+
+    await waitForApp(page);
+    assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
+  });
+
+  it('no page error, provider server_error or token in the console', () => {
+    assert.deepEqual(consoleLog.pageErrors, [], 'no uncaught errors in the page');
+    assert.deepEqual(stack.op.serverErrors.map(String), [], 'the provider reported no server_error');
+    const secrets = issued().all();
+    const leaks = consoleLog.messages.filter((m) => secrets.some((s) => m.text.includes(s)));
+    assert.deepEqual(leaks.map((m) => `${m.source} ${m.type}: ${m.text.slice(0, 80)}`), [], 'no token in the console');
+  });
+});

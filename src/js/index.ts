@@ -204,8 +204,37 @@ export interface AuthClient {
    * @see {@link https://openid.net/specs/openid-connect-rpinitiated-1_0.html | RP-Initiated Logout 1.0}
    */
   logout(options?: LogoutOptions): Promise<{ url: string | null }>;
+  /**
+   * Listens to an event of the session; returns the function that stops listening. No event
+   * carries a token, so they can go to telemetry as they are.
+   */
+  on<K extends keyof AuthEvents>(name: K, listener: (detail: AuthEvents[K]) => void): () => void;
   /** Terminates the worker; pending and later calls reject with `config`. */
   close(): void;
+}
+
+/** What an app may know about the session's access token. */
+export interface TokenInfo {
+  /** When the access token expires (ms since the epoch), if the provider said. */
+  expiresAt: number | null;
+  /** The granted scope, if the provider said. */
+  scope: string | null;
+  /** The resource (RFC 8707) the token is for; `null` for the login's token. */
+  resource: string | null;
+}
+
+/** The events of {@link AuthClient.on} and their details. */
+export interface AuthEvents {
+  /** A login completed (the callback was handled). */
+  login: TokenInfo;
+  /** A refresh grant succeeded. */
+  tokenRefreshed: TokenInfo;
+  /** The provider ended the grant (`invalid_grant` on refresh): the session is gone. */
+  sessionExpired: { reason: string };
+  /** {@link AuthClient.logout} ended the session. */
+  logout: Record<string, never>;
+  /** A refresh failed without ending the session (e.g. `network`). */
+  error: AuthError;
 }
 
 /** OAuth parameters a callback URL may carry (RFC 6749 §4.1.2, RFC 9207, OIDC Session). */
@@ -239,9 +268,19 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
     waiting.clear();
   };
   worker.onerror = () => fail('worker_failed', 'the worker failed');
+  const listeners = new Map<string, Set<(detail: any) => void>>();
   worker.onmessage = ({ data }) => {
     const caller = waiting.get(data?.id);
-    if (caller) {
+    if (data?.event) {
+      const { name, detail } = data.event;
+      for (const listener of listeners.get(name) ?? []) {
+        try {
+          listener(name === 'error' ? new AuthError(detail) : detail);
+        } catch {
+          // A throwing listener must not break the client or the other listeners.
+        }
+      }
+    } else if (caller) {
       waiting.delete(data.id);
       if (data.ok) caller.resolve(data.value);
       else caller.reject(new AuthError(data.error));
@@ -299,6 +338,13 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       const value = await call<{ url: string | null }>('logout');
       if (value.url && options.redirect !== false) location.assign(value.url);
       return value;
+    },
+    on(name, listener) {
+      let set = listeners.get(name);
+      if (!set) listeners.set(name, (set = new Set()));
+      const own = (detail: any) => listener(detail);
+      set.add(own);
+      return () => set.delete(own);
     },
     close: () => fail('closed', 'the client is closed'),
   };

@@ -26,6 +26,7 @@ self.onmessage = (event) => {
 init().then(
   () => {
     const host = new WorkerHost();
+    host.setEventListener((event: string) => self.postMessage({ event: JSON.parse(event) }));
     const serve = ({ data }: MessageEvent): void => {
       const id = data?.id;
       if (typeof id !== 'number') return;

@@ -130,13 +130,16 @@ impl Client {
     }
 
     /// Parses a refresh response. `invalid_grant` means the grant is gone (revoked, expired,
-    /// reused): the session ends (RFC 6749 §5.2).
+    /// reused; RFC 6749 §5.2): the session ends and the caller gets `login_required`. Other
+    /// failures keep the session, so a later call can try again.
     pub fn process_refresh_response(&mut self, res: HttpResponse) -> Result<TokenExchange, Error> {
-        let tokens = token::process_token_response(&res).inspect_err(|e| {
-            if matches!(e, Error::TokenError { error, .. } if error == "invalid_grant") {
+        let tokens = match token::process_token_response(&res) {
+            Err(Error::TokenError { error, .. }) if error == "invalid_grant" => {
                 self.session = None;
+                return Err(Error::LoginRequired);
             }
-        })?;
+            result => result?,
+        };
         if let Some(id_token) = tokens.id_token.as_deref() {
             IdToken::parse(id_token)?;
         }
@@ -265,6 +268,24 @@ impl Client {
     /// Whether there is a session.
     pub fn is_authenticated(&self) -> bool {
         self.session.is_some()
+    }
+
+    /// What an app may know about the session's access token, as the JSON object text of a
+    /// `login` or `tokenRefreshed` event: `{ expiresAt (ms since the epoch, or null), scope }`.
+    /// No token is in it.
+    pub fn token_event_json(&self) -> Option<String> {
+        let session = self.session.as_ref()?;
+        let mut o = ObjectWriter::new();
+        match session.expires_at() {
+            Some(at) => o.number("expiresAt", (at as i64).saturating_mul(1000)),
+            None => o.null("expiresAt"),
+        };
+        match session.scope() {
+            Some(scope) => o.string("scope", scope),
+            None => o.null("scope"),
+        };
+        o.null("resource");
+        Some(o.finish())
     }
 
     /// The validated ID token claims as JSON object text.

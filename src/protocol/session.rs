@@ -9,6 +9,8 @@ pub struct Session {
     access_token: String,
     /// When the access token stops being handed out (Unix seconds); `None`: no `expires_in`.
     access_token_valid_until: Option<u64>,
+    /// When the access token expires (receipt + `expires_in`, Unix seconds).
+    access_token_expires_at: Option<u64>,
     refresh_token: Option<String>,
     id_token: String,
     claims_json: String,
@@ -57,6 +59,7 @@ impl Session {
     pub(crate) fn new(tokens: TokenResponse, id_token: String, claims_json: String, now: u64, clock_skew: u64) -> Session {
         Session {
             access_token_valid_until: valid_until(now, tokens.expires_in, clock_skew),
+            access_token_expires_at: tokens.expires_in.map(|e| now + e),
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             id_token,
@@ -71,6 +74,16 @@ impl Session {
             Some(until) if now >= until => None,
             _ => Some(&self.access_token),
         }
+    }
+
+    /// When the access token expires, if the provider said (Unix seconds).
+    pub fn expires_at(&self) -> Option<u64> {
+        self.access_token_expires_at
+    }
+
+    /// The granted scope, if the provider said.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
     }
 
     /// The access token whatever its expiry (for revocation).
@@ -103,6 +116,7 @@ impl Session {
         clock_skew: u64,
     ) {
         self.access_token_valid_until = valid_until(now, tokens.expires_in, clock_skew);
+        self.access_token_expires_at = tokens.expires_in.map(|e| now + e);
         wipe(&mut self.access_token);
         self.access_token = tokens.access_token;
         if let Some(rotated) = tokens.refresh_token {

@@ -54,6 +54,8 @@ struct Host {
     /// Changes whenever a session ends or begins, so that a refresh answered afterwards is
     /// dropped instead of applied to a session it was not made for.
     epoch: Cell<u32>,
+    /// Where events go (`worker.js` posts them to the page): `{"name":…,"detail":…}` texts.
+    events: RefCell<Option<js_sys::Function>>,
 }
 
 /// A reply's `value`: JSON text, or a string still to be quoted.
@@ -79,6 +81,14 @@ impl WorkerHost {
         }
     }
 
+    /// Sets the function that receives every event as JSON text
+    /// `{"name": "login" | "tokenRefreshed" | "sessionExpired" | "logout" | "error", "detail": …}`.
+    /// No event carries a token.
+    #[wasm_bindgen(js_name = setEventListener)]
+    pub fn set_event_listener(&self, listener: js_sys::Function) {
+        *self.host.events.borrow_mut() = Some(listener);
+    }
+
     /// Handles one call, a JSON object whose `type` is `configure`, `login`,
     /// `handleCallback`, `isAuthenticated`, `getUser`, `getAccessToken` or `logout`.
     ///
@@ -99,6 +109,23 @@ impl WorkerHost {
 }
 
 impl Host {
+    /// Sends an event to the listener, if any. `detail` is JSON text.
+    fn emit(&self, name: &str, detail: &str) {
+        if let Some(listener) = self.events.borrow().as_ref() {
+            let mut event = ObjectWriter::new();
+            event.string("name", name).raw("detail", detail);
+            let _ = listener.call1(&JsValue::NULL, &JsValue::from(event.finish()));
+        }
+    }
+
+    /// The `login` / `tokenRefreshed` event for the current session.
+    fn emit_token_event(&self, name: &str) {
+        let detail = self.with(|c| Ok(c.token_event_json())).ok().flatten();
+        if let Some(detail) = detail {
+            self.emit(name, &detail);
+        }
+    }
+
     async fn dispatch(self: &Rc<Self>, call_json: &str) -> Result<Reply, Error> {
         let call = json::parse(call_json.as_bytes()).map_err(|_| INVALID_CALL)?;
         let options = call.get("options").filter(|v| !v.is_null());
@@ -214,6 +241,7 @@ impl Host {
         let value =
             self.with_mut(|c| c.complete_token_exchange(exchange, signature, io::now()))?;
         self.epoch.set(self.epoch.get().wrapping_add(1));
+        self.emit_token_event("login");
         Ok(Reply::Json(value))
     }
 
@@ -276,7 +304,26 @@ impl Host {
         })
     }
 
+    /// One refresh grant, and the event that tells the app how it went: `tokenRefreshed`,
+    /// `sessionExpired` when the grant is gone, `error` otherwise.
     async fn refresh_once(&self) -> Result<(), Error> {
+        let authenticated = || self.with(|c| Ok(c.is_authenticated())).unwrap_or(false);
+        let had_session = authenticated();
+        let result = self.refresh_grant().await;
+        match &result {
+            Ok(()) => self.emit_token_event("tokenRefreshed"),
+            // The provider no longer knows the grant (invalid_grant): the session ended.
+            Err(Error::LoginRequired) if had_session && !authenticated() => {
+                self.emit("sessionExpired", r#"{"reason":"invalid_grant"}"#)
+            }
+            // No session, or no refresh token: the caller's `login_required` says it all.
+            Err(Error::LoginRequired) => {}
+            Err(error) => self.emit("error", &error.to_json()),
+        }
+        result
+    }
+
+    async fn refresh_grant(&self) -> Result<(), Error> {
         let epoch = self.epoch.get();
         let request = self.with(|c| c.refresh_request())?;
         let response = io::fetch(&request).await?;
@@ -305,6 +352,7 @@ impl Host {
         for request in &logout.revocations {
             let _ = io::fetch(request).await;
         }
+        self.emit("logout", "{}");
         random?;
         discovered?;
         let url = logout.end_session_url;

@@ -5,7 +5,8 @@
 //
 // For tests and for poking around in the console, the page exposes:
 //   window.auth   the AuthClient
-//   window.app    { status: 'loading'|'ready'|'failed', config, redirectUri, callback, error, ready }
+//   window.app    { status: 'loading'|'ready'|'failed', config, redirectUri, callback, error, events, ready }
+//                 events: the session events seen, [{ name, detail }]
 //                 callback: null (no callback in the URL) | { ok: true, appState } | { ok: false, error }
 //                 error: the last error shown, as a plain object { name, message, code, reason, error,
 //                 errorDescription, status }
@@ -21,6 +22,7 @@ const app = {
   redirectUri: new URL('.', window.location.href).href,
   callback: null,
   error: null,
+  events: [],
 };
 window.app = app;
 
@@ -136,6 +138,13 @@ async function start() {
     extraAuthParams: { prompt: 'consent' },
   });
   window.auth = auth;
+  // Session events (no token in any of them), e.g. for telemetry; subscribed before the callback
+  // is handled so the `login` event is seen too.
+  for (const name of ['login', 'tokenRefreshed', 'sessionExpired', 'logout', 'error']) {
+    auth.on(name, (detail) => {
+      app.events.push({ name, detail: name === 'error' ? { code: detail.code, reason: detail.reason } : detail });
+    });
+  }
 
   const params = new URLSearchParams(window.location.search);
   if (params.has('state') && (params.has('code') || params.has('error'))) {

@@ -203,8 +203,11 @@ fn invalid_grant_ends_the_session_other_errors_keep_it() {
     let e = c.process_refresh_response(json(503, "busy")).map(|_| ());
     assert_eq!(e, Err(Error::InvalidResponse { reason: "status" }));
     assert!(c.is_authenticated());
-    let e = c.process_refresh_response(json(400, r#"{"error":"invalid_grant"}"#)).map(|_| ());
+    let e = c.process_refresh_response(json(400, r#"{"error":"invalid_scope"}"#)).map(|_| ());
     assert!(matches!(e, Err(Error::TokenError { .. })));
+    assert!(c.is_authenticated());
+    let e = c.process_refresh_response(json(400, r#"{"error":"invalid_grant"}"#)).map(|_| ());
+    assert_eq!(e, Err(Error::LoginRequired));
     assert!(!c.is_authenticated());
     assert_eq!(c.access_token(NOW + 600), Err(Error::LoginRequired));
 }
@@ -369,4 +372,13 @@ fn logout_revokes_the_refresh_token_then_the_access_token() {
     assert!(!c.is_authenticated());
     // A second logout has nothing left to revoke.
     assert!(c.logout(&[8; 16]).revocations.is_empty());
+}
+
+#[test]
+fn token_events_carry_expiry_and_scope_but_no_token() {
+    let c = signed_in();
+    let event = c.token_event_json().unwrap();
+    assert_eq!(event, format!(r#"{{"expiresAt":{},"scope":"openid profile offline_access","resource":null}}"#, (NOW + 5 + 600) * 1000));
+    assert!(!event.contains("at-rt-1") && !event.contains("rt-1\""));
+    assert_eq!(discovered().token_event_json(), None);
 }

@@ -95,8 +95,14 @@ describe('the packed package bundled by Vite (no plugin, no config) against oidc
     page = await (await browser.newContext()).newPage();
     page.setDefaultTimeout(20_000);
     consoleLog = captureConsole(page);
+    // Failures are counted for the app's own files (the bundle: entry, worker, wasm). The
+    // provider's side is judged by its own log below: Chromium now and then reports a worker's
+    // completed cross-origin fetch as ERR_ABORTED to the DevTools protocol although the provider
+    // answered it and the login completed (seen once in CI on /token).
     page.on('requestfailed', (r) => {
-      if (local(r.url())) failedRequests.push(`${r.url()} failed: ${r.failure()?.errorText}`);
+      if (local(r.url()) && new URL(r.url()).origin === web.origin) {
+        failedRequests.push(`${r.url()} failed: ${r.failure()?.errorText}`);
+      }
     });
     page.on('response', (r) => { if (local(r.url()) && r.status() >= 400) failedRequests.push(`${r.url()} ${r.status()}`); });
   });
@@ -171,5 +177,9 @@ describe('the packed package bundled by Vite (no plugin, no config) against oidc
     assert.ok(web.requests.some((r) => /\.wasm$/.test(r.path) && r.status === 200), 'the browser loaded the .wasm');
     assert.deepEqual(consoleLog.pageErrors, []);
     assert.deepEqual(op.serverErrors.map(String), []);
+    // (Chromium asks the provider's own pages for /favicon.ico; that 404 is not the flow's.)
+    const providerFailures = op.requests.filter((r) => r.status >= 400 && r.path !== '/favicon.ico');
+    assert.deepEqual(providerFailures.map((r) => `${r.method} ${r.path} ${r.status}`), [],
+      'the provider answered every request of the flow');
   });
 });

@@ -41,10 +41,30 @@ step() {
 
 wasm_tests() {
   # Never --quiet: cargo forwards it to wasm-bindgen-test-runner, which rejects it.
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  WASM_BINDGEN_TEST_TIMEOUT=60 \
-  WASM_BINDGEN_TEST_DRIVER_TIMEOUT=30 \
-    cargo test --target wasm32-unknown-unknown
+  # About one run in eight, wasm-bindgen-test-runner's dedicated-worker harness never starts the
+  # tests ("Loading Wasm module..." and then "Failed to detect test as having been run"), in any
+  # subset of the tests alike (seen in 3 of ~40 runs here). Only that signature is retried, at
+  # most twice. A failing test still fails the step at once; a test of ours that hung would look
+  # the same as the runner's stall (the runner prints nothing until the end), so a hang that
+  # happens every time still fails the step, and a rare one would be retried.
+  local attempt log status
+  for attempt in 1 2 3; do
+    log=$(mktemp)
+    status=0
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    WASM_BINDGEN_TEST_TIMEOUT=60 \
+    WASM_BINDGEN_TEST_DRIVER_TIMEOUT=30 \
+      cargo test --target wasm32-unknown-unknown 2>&1 | tee "$log" || status=$?
+    if [ "$status" -ne 0 ] && [ "$attempt" -lt 3 ] \
+      && grep -q "Failed to detect test as having been run" "$log" \
+      && ! grep -qE "^test .* FAILED|test result: FAILED|^running [0-9]+ tests" "$log"; then
+      echo "wasm tests: the runner's harness did not start (attempt $attempt); retrying"
+      rm -f "$log"
+      continue
+    fi
+    rm -f "$log"
+    return "$status"
+  done
 }
 
 build() {

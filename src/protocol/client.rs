@@ -336,8 +336,7 @@ impl Client {
         if res.status != 200 {
             return Err(Error::InvalidResponse { reason: "status" });
         }
-        let media_type = res.content_type.as_deref().and_then(|c| c.split(';').next()).unwrap_or("");
-        if media_type.trim().eq_ignore_ascii_case("application/jwt") {
+        if res.has_media_type("application/jwt") {
             let jws = String::from_utf8(res.body).map_err(|_| Error::InvalidResponse { reason: "format" })?;
             return Ok(UserInfo::Signed(jws.trim().to_owned()));
         }

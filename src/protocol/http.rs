@@ -82,13 +82,17 @@ pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
 pub const REQUEST_TIMEOUT_MS: u32 = 10_000;
 
 impl HttpResponse {
-    /// Whether the media type (ignoring parameters and case) is `application/json`.
-    pub fn is_json(&self) -> bool {
+    /// Whether the `Content-Type` names `media_type` (ignoring parameters and case).
+    pub fn has_media_type(&self, media_type: &str) -> bool {
         self.content_type
             .as_deref()
             .and_then(|ct| ct.split(';').next())
-            .map(|mt| mt.trim().eq_ignore_ascii_case("application/json"))
-            .unwrap_or(false)
+            .is_some_and(|mt| mt.trim().eq_ignore_ascii_case(media_type))
+    }
+
+    /// Whether the media type is `application/json`.
+    pub fn is_json(&self) -> bool {
+        self.has_media_type("application/json")
     }
 
     /// Whether the status is a redirect, which the client never follows.
@@ -103,6 +107,11 @@ impl HttpResponse {
         if !self.is_json() {
             return Err(Error::InvalidResponse { reason: "content_type" });
         }
+        self.json_body()
+    }
+
+    /// The body as a JSON object, whatever the `Content-Type` (the caller checked it).
+    pub(crate) fn json_body(&self) -> Result<Value, Error> {
         json::parse(&self.body)
             .ok()
             .filter(|v| v.as_object().is_some())

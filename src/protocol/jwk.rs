@@ -141,14 +141,10 @@ impl JwkSet {
             return Err(invalid);
         }
         // RFC 7517 §8.5.1 registers application/jwk-set+json; plain JSON is common.
-        let media_type = res.content_type.as_deref().and_then(|c| c.split(';').next()).unwrap_or("");
-        let is_jwk_set = media_type.trim().eq_ignore_ascii_case("application/jwk-set+json");
-        let doc = if is_jwk_set {
-            HttpResponse { content_type: Some("application/json".into()), ..res.clone() }.json_object()
-        } else {
-            res.json_object()
+        if !res.is_json() && !res.has_media_type("application/jwk-set+json") {
+            return Err(invalid);
         }
-        .map_err(|_| invalid.clone())?;
+        let doc = res.json_body().map_err(|_| invalid.clone())?;
         let keys = doc.get("keys").and_then(Value::as_array).ok_or(invalid.clone())?;
         if keys.len() > MAX_KEYS {
             return Err(invalid);

@@ -28,8 +28,8 @@ impl core::fmt::Debug for Session {
 }
 
 /// Overwrites a secret's bytes before its memory is freed, so a token does not linger in the
-/// wasm heap after logout. Zero bytes keep the `String` valid UTF-8.
-fn wipe(secret: &mut String) {
+/// wasm heap after logout. Zero bytes keep the string valid UTF-8.
+fn wipe(secret: &mut str) {
     // SAFETY: writing 0x00 over the bytes keeps them valid UTF-8.
     for byte in unsafe { secret.as_bytes_mut() } {
         // Volatile, so the compiler cannot drop writes to memory that is about to be freed.

@@ -73,18 +73,34 @@ build() {
 }
 
 node_tests() {
-  # Every directory under tests/ holding node test files (*.test.mjs / *.test.js), e.g. tests/e2e.
-  local dirs=() d
-  for d in tests/*/; do
-    if find "$d" -type f \( -name '*.test.mjs' -o -name '*.test.js' -o -name '*.test.cjs' \) -print -quit | grep -q .; then
-      dirs+=("$d")
+  # Every node test file under tests/ (*.test.mjs / *.test.js / *.test.cjs), e.g. tests/e2e/*.test.mjs.
+  # One `node --test` per file, each under its own hard timeout, so that a file that hangs (a stuck
+  # browser, a bundler that never exits) is named and bounded instead of stalling the whole step.
+  # Every file runs even after a failure; the step fails if any did. --test-force-exit: a file whose
+  # event loop stays alive after its tests end must not hang either.
+  local files=() f failed=() t0 status
+  mapfile -t files < <(find tests -mindepth 2 -path '*/node_modules' -prune -o -type f \( -name '*.test.mjs' -o -name '*.test.js' -o -name '*.test.cjs' \) -print | sort)
+  [ "${#files[@]}" -gt 0 ] || { echo "no node test files under tests/" >&2; return 1; }
+  for f in "${files[@]}"; do
+    echo
+    echo "--> node --test $f"
+    t0=$SECONDS
+    status=0
+    timeout --kill-after=15 "${NODE_TEST_FILE_TIMEOUT:-480}" \
+      node --test --test-force-exit --test-reporter=spec "$f" || status=$?
+    if [ "$status" -eq 0 ]; then
+      echo "<-- ok   $f ($((SECONDS - t0))s)"
+    else
+      [ "$status" -eq 124 ] && echo "<-- $f did not finish within ${NODE_TEST_FILE_TIMEOUT:-480}s"
+      echo "<-- FAIL $f ($((SECONDS - t0))s, exit $status)"
+      failed+=("$f (exit $status)")
     fi
   done
-  [ "${#dirs[@]}" -gt 0 ] || { echo "no node test files under tests/" >&2; return 1; }
-  # --test-force-exit: a test file whose event loop stays alive (e.g. a stuck browser handle) must not
-  # hang the run; timeout bounds the whole step anyway.
-  echo "node --test --test-force-exit ${dirs[*]}"
-  timeout --kill-after=30 1200 node --test --test-force-exit "${dirs[@]}"
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo
+    printf 'failed node test files:\n'; printf '  %s\n' "${failed[@]}"
+    return 1
+  fi
 }
 
 step "setup" bash scripts/setup.sh

@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 
 import { startProvider } from '../op/provider.mjs';
+import { viteBuild } from '../support/bundle.mjs';
 import { closeBrowser, launchBrowser } from '../support/browser.mjs';
 import { PKG_DIR, assertLibraryBuilt, callAuth, captureConsole, waitForApp } from '../support/harness.mjs';
 import { completeLogin } from '../support/op-interactions.mjs';
@@ -28,7 +29,7 @@ const FIXTURE = join(REPO_ROOT, 'tests', 'vite-app');
 
 async function npm(args, cwd) {
   try {
-    return await run('npm', args, { cwd, timeout: 60_000, maxBuffer: 16 << 20 });
+    return await run('npm', args, { cwd, timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 });
   } catch (err) {
     throw new Error(`npm ${args.join(' ')} failed in ${cwd}:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
   }
@@ -73,15 +74,14 @@ describe('the packed package bundled by Vite (no plugin, no config) against oidc
     await cp(FIXTURE, appDir, { recursive: true });
     await writeFile(join(appDir, 'package.json'),
       `${JSON.stringify({ name: 'oidc-worker-vite-app', private: true, type: 'module' }, null, 2)}\n`);
-    await npm(['install', '--no-audit', '--no-fund', '--no-save', '--no-package-lock', tgz], appDir);
+    await npm(['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--no-save',
+      '--no-package-lock', tgz], appDir);
     timings.install = Date.now() - t;
 
-    // 2. vite build with the repository's vite: no config file, no plugins, only root + log level.
+    // 2. vite build with the repository's vite: no config file, no plugins, only root + log level
+    //    (in a child process with a hard timeout: see tests/support/bundle.mjs).
     t = Date.now();
-    const { build } = await import('vite');
-    const result = await build({ root: appDir, configFile: false, logLevel: 'warn' });
-    buildOutput = (Array.isArray(result) ? result : [result])
-      .flatMap((r) => r.output.map((o) => ({ type: o.type, fileName: o.fileName })));
+    buildOutput = await viteBuild(appDir);
     timings.viteBuild = Date.now() - t;
 
     // 3. Serve dist/ (plus /config.json) and start the provider with the app's URL as redirect URI.

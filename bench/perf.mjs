@@ -54,7 +54,7 @@ const log = (msg) => console.error(`bench: ${msg}  (${((performance.now() - star
 
 // ---------------------------------------------------------------- pkg snapshot
 
-const PKG_FILES = ['index.js', 'worker.js', 'oidc_worker.js', 'oidc_worker_bg.wasm'];
+const PKG_FILES = ['index.js', 'worker.js', 'oidc_worker_bg.wasm'];
 
 /**
  * Copy pkg/ to a temporary directory and measure and serve the copy: a rebuild of pkg/ during the

@@ -17,7 +17,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 }
 
 if [ -z "${OIDC_WORKER_PKG_DIR:-}" ]; then
-  for f in index.js worker.js oidc_worker.js oidc_worker_bg.wasm; do
+  for f in index.js worker.js oidc_worker_bg.wasm; do
     if [ ! -f "pkg/$f" ]; then
       echo "bench: pkg/$f is missing: building (bash scripts/build.sh)" >&2
       bash scripts/build.sh >&2

@@ -21,11 +21,15 @@ node_modules/.bin/wasm-opt -Oz --converge --low-memory-unused --strip-producers 
   pkg/oidc_worker_bg.wasm -o pkg/oidc_worker_bg.wasm
 node_modules/.bin/tsc -p tsconfig.json                                                # .js (+ bare .d.ts)
 node_modules/.bin/tsc -p tsconfig.json --removeComments false --emitDeclarationOnly   # .d.ts with TSDoc
+# The worker side is one file: worker.js with the wasm-bindgen glue and the JS primitives
+# (src/worker/*.js) bundled in: one request instead of five, and ~800 B less gzip. The glue's
+# `new URL('oidc_worker_bg.wasm', import.meta.url)` survives, so bundlers still emit the .wasm.
+node_modules/.bin/esbuild pkg/worker.js --bundle --minify --format=esm --log-level=warning \
+  --outfile=pkg/worker.js --allow-overwrite
+rm -rf pkg/oidc_worker.js pkg/oidc_worker.d.ts pkg/snippets
 # What apps load unbundled is minified (names, whitespace); exports, `import.meta.url` and the
 # literal `new Worker(new URL('./worker.js', import.meta.url), ...)` that bundlers look for survive.
-for f in pkg/index.js pkg/worker.js pkg/oidc_worker.js pkg/snippets/*/src/worker/*.js; do
-  node_modules/.bin/esbuild "$f" --minify --format=esm --log-level=warning --outfile="$f" --allow-overwrite
-done
+node_modules/.bin/esbuild pkg/index.js --minify --format=esm --log-level=warning --outfile=pkg/index.js --allow-overwrite
 
 # The main-thread bundle: index.js and every module it imports, transitively (relative imports).
 main_thread() {
@@ -47,7 +51,7 @@ gz() { cat "$@" | gzip -9 | wc -c; }
 row() { printf '  %-34s %9s B raw %8s B gzip -9\n' "$1" "$2" "$3"; }
 
 mapfile -t index_files < <(main_thread)
-worker_files=(pkg/worker.js pkg/oidc_worker.js pkg/snippets/*/src/worker/*.js pkg/oidc_worker_bg.wasm)
+worker_files=(pkg/worker.js pkg/oidc_worker_bg.wasm)
 echo
 echo "pkg/ sizes:"
 row "index.js (+ imports: ${#index_files[@]} file(s))" "$(raw "${index_files[@]}")" "$(gz "${index_files[@]}")"

@@ -169,7 +169,7 @@ fn check_jws(text: &str) {
                 now: 1_700_000_100,
                 clock_skew: 60,
                 trusted_audiences: &trusted,
-                access_token: Some("at"),
+                access_token_digest: Some(&[7; 32]),
                 max_age: Some(600),
             };
             let _ = validate_claims(&token, &expect);

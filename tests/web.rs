@@ -9,11 +9,11 @@
 //! same-origin endpoint.
 #![cfg(target_arch = "wasm32")]
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Promise, Uint8Array};
-use oidc_worker::__shell::single_flight::SingleFlight;
+use oidc_worker::__shell::single_flight::{SingleFlight, Turn};
 use oidc_worker::__shell::{io, store, WorkerHost};
 use oidc_worker::protocol::base64url;
 use oidc_worker::protocol::http::{HttpRequest, Method, MAX_RESPONSE_BYTES};
@@ -47,7 +47,7 @@ fn get(url: &str) -> HttpRequest {
 }
 
 async fn call(host: &WorkerHost, call: &str) -> Value {
-    let reply = JsFuture::from(host.handle(call.into()))
+    let reply = JsFuture::from(host.handle(call.into(), JsValue::UNDEFINED))
         .await
         .expect("handle always resolves");
     json::parse(reply.as_string().expect("a string").as_bytes()).expect("reply is JSON")
@@ -212,6 +212,36 @@ async fn a_request_past_its_deadline_is_a_timeout() {
     assert_eq!(res, Err(Error::Network { reason: "timeout" }));
     // The same request with time to spare succeeds.
     assert_eq!(io::fetch_within(&get("/Cargo.toml"), 10_000).await.unwrap().status, 200);
+}
+
+// ---- randomness and digests ----
+
+#[wasm_bindgen_test]
+fn fill_random_draws_fresh_bytes() {
+    let (mut a, mut b) = ([0u8; 96], [0u8; 96]);
+    io::fill_random(&mut a).unwrap();
+    io::fill_random(&mut b).unwrap();
+    assert_ne!(a, [0; 96]);
+    assert_ne!(a, b);
+}
+
+#[wasm_bindgen_test]
+async fn digest_is_webcrypto_sha2() {
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+    // FIPS 180-4 examples for "abc".
+    for (function, want) in [
+        ("SHA-256", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("SHA-384", "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"),
+        (
+            "SHA-512",
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+        ),
+    ] {
+        assert_eq!(hex(&io::digest(function, b"abc").await.unwrap()), want, "{function}");
+    }
+    assert_eq!(io::digest("MD5", b"abc").await, Err(Error::InvalidIdToken { reason: "at_hash" }));
 }
 
 // ---- signature verification (WebCrypto) ----
@@ -629,38 +659,52 @@ async fn store_keeps_records_apart_and_overwrites_a_key() {
 
 // ---- single-flight ----
 
-#[wasm_bindgen_test]
-async fn single_flight_shares_one_run_among_concurrent_callers() {
-    let flight = Rc::new(SingleFlight::<u32>::default());
-    let started = Rc::new(Cell::new(0));
-    let run = |flight: Rc<SingleFlight<u32>>, started: Rc<Cell<u32>>| async move {
-        flight
-            .run(|| async move {
-                started.set(started.get() + 1);
+/// Starts `flight.run(key, ..)` as its own task; the run sleeps 20 ms, appends its key to `log`
+/// and returns how many runs had started. Resolves to that number, or -1 for `Turn::Waited`.
+fn flight_task(flight: &Rc<SingleFlight<u32, u32>>, key: u32, log: &Rc<RefCell<Vec<u32>>>) -> Promise {
+    let (flight, log) = (flight.clone(), log.clone());
+    wasm_bindgen_futures::future_to_promise(async move {
+        let turn = flight
+            .run(&key, || async move {
                 JsFuture::from(sleep(20)).await.unwrap();
-                started.get()
+                log.borrow_mut().push(key);
+                log.borrow().len() as u32
             })
-            .await
-    };
-    let calls: Vec<Promise> = (0..5)
-        .map(|_| {
-            let run = run(flight.clone(), started.clone());
-            wasm_bindgen_futures::future_to_promise(async move { Ok(JsValue::from(run.await)) })
-        })
-        .collect();
-    let results = JsFuture::from(Promise::all(&calls.iter().collect::<Array>()))
-        .await
-        .unwrap();
-    let results: Vec<f64> = Array::from(&results)
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    assert_eq!(results, vec![1.0; 5]);
-    assert_eq!(started.get(), 1);
+            .await;
+        Ok(JsValue::from(match turn {
+            Turn::Done(n) => f64::from(n),
+            Turn::Waited => -1.0,
+        }))
+    })
+}
+
+async fn settle_all(calls: &[Promise]) -> Vec<f64> {
+    let results = JsFuture::from(Promise::all(&calls.iter().collect::<Array>())).await.unwrap();
+    Array::from(&results).iter().map(|v| v.as_f64().unwrap()).collect()
+}
+
+#[wasm_bindgen_test]
+async fn single_flight_shares_one_run_among_concurrent_callers_of_a_key() {
+    let flight = Rc::new(SingleFlight::<u32, u32>::default());
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let calls: Vec<Promise> = (0..5).map(|_| flight_task(&flight, 7, &log)).collect();
+    assert_eq!(settle_all(&calls).await, vec![1.0; 5]);
+    assert_eq!(*log.borrow(), [7]);
     assert_eq!(flight.runs(), 1);
     // Settled: the next caller starts a new run.
-    assert_eq!(run(flight.clone(), started.clone()).await, 2);
+    assert_eq!(settle_all(&[flight_task(&flight, 7, &log)]).await, [2.0]);
     assert_eq!(flight.runs(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn single_flight_never_overlaps_runs_for_different_keys() {
+    let flight = Rc::new(SingleFlight::<u32, u32>::default());
+    let log = Rc::new(RefCell::new(Vec::new()));
+    // Key 1 runs; key 2 waits for it to settle (Waited) instead of running alongside it.
+    let calls = [flight_task(&flight, 1, &log), flight_task(&flight, 2, &log), flight_task(&flight, 1, &log)];
+    assert_eq!(settle_all(&calls).await, [1.0, -1.0, 1.0]);
+    assert_eq!(*log.borrow(), [1]);
+    assert_eq!(flight.runs(), 1);
 }
 
 // ---- WorkerHost: the reply format across the boundary ----
@@ -742,6 +786,34 @@ async fn host_reports_invalid_options_and_configures_once() {
 }
 
 #[wasm_bindgen_test]
+async fn host_fetch_refuses_unlisted_origins_and_exposure_can_be_off() {
+    let host = WorkerHost::new();
+    let config = CONFIG.replace(
+        r#""clientId""#,
+        r#""apiOrigins":["http://127.0.0.1:9"],"exposeAccessToken":false,"clientId""#,
+    );
+    assert!(value_of(&call(&host, &format!(r#"{{"type":"configure","config":{config}}}"#)).await).is_null());
+    // Not listed (another port, another host): refused before anything else, so with no
+    // session at all the answer is still `config`, and no token could be attached.
+    for url in ["http://127.0.0.1:10/x", "http://localhost:9/x", "https://127.0.0.1:9/x"] {
+        let c = format!(r#"{{"type":"fetch","url":"{url}","method":"GET","headerNames":""}}"#);
+        assert_eq!(error_of(&call(&host, &c).await), ("config", Some("api_origin")), "{url}");
+    }
+    // Listed: the next requirement is a session.
+    let listed = r#"{"type":"fetch","url":"http://127.0.0.1:9/x","method":"GET","headerNames":"accept"}"#;
+    assert_eq!(error_of(&call(&host, listed).await), ("login_required", None));
+    let own_header = r#"{"type":"fetch","url":"http://127.0.0.1:9/x","method":"GET","headerNames":"authorization"}"#;
+    assert_eq!(error_of(&call(&host, own_header).await), ("config", Some("authorization_header")));
+    // exposeAccessToken: false: getAccessToken refuses whatever the session.
+    assert_eq!(
+        error_of(&call(&host, r#"{"type":"getAccessToken"}"#).await),
+        ("config", Some("access_token_not_exposed"))
+    );
+    // A tick without a session does nothing.
+    assert!(value_of(&call(&host, r#"{"type":"tick"}"#).await).is_null());
+}
+
+#[wasm_bindgen_test]
 async fn host_without_a_session() {
     let host = configured().await;
     assert_eq!(
@@ -795,7 +867,7 @@ async fn host_serves_concurrent_calls() {
         r#"{"type":"login","options":{}}"#,
     ]
     .iter()
-    .map(|c| JsValue::from(host.handle((*c).into())))
+    .map(|c| JsValue::from(host.handle((*c).into(), JsValue::UNDEFINED)))
     .collect();
     let replies = JsFuture::from(Promise::all(&calls)).await.unwrap();
     let codes: Vec<String> = Array::from(&replies)

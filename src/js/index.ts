@@ -114,10 +114,44 @@ export interface AuthClientOptions {
    */
   trustedAudiences?: string[];
   /**
+   * Refresh the access token in the worker shortly before it would expire, while the session
+   * has a refresh token, so the first call after idle does not wait. At most one proactive
+   * refresh per 30 s, however short-lived the tokens. Default: `true`.
+   */
+  autoRefresh?: boolean;
+  /**
+   * How many seconds before {@link AuthClient.getAccessToken} would have to refresh, the worker
+   * does it on its own (0–3600). Default: 30.
+   */
+  refreshLeadSeconds?: number;
+  /**
+   * The only origins {@link AuthClient.fetch} sends requests to, each compared exactly
+   * (`scheme://host[:port]`, `https` unless loopback). An entry may name the token its
+   * requests carry: `{ origin, resource?, scope? }` (RFC 8707); a plain string gets the
+   * login's token. Default: none (then `auth.fetch` refuses every request).
+   */
+  apiOrigins?: Array<string | ApiOrigin>;
+  /**
+   * `false` keeps the access token in the worker: {@link AuthClient.getAccessToken} then
+   * rejects with `config` (`access_token_not_exposed`) and the app calls its APIs only through
+   * {@link AuthClient.fetch}. Default: `true`.
+   */
+  exposeAccessToken?: boolean;
+  /**
    * Where to load the worker from, instead of the package's `worker.js` (e.g. to satisfy a
    * strict `worker-src` CSP). It must be a module worker built from this package.
    */
   workerUrl?: string | URL;
+}
+
+/** An entry of {@link AuthClientOptions.apiOrigins} with the token its requests carry. */
+export interface ApiOrigin {
+  /** `scheme://host[:port]`, nothing else. */
+  origin: string;
+  /** The RFC 8707 resource of the token to send (an `https` URL, `http` on loopback). */
+  resource?: string;
+  /** The scope of the token to send. */
+  scope?: string;
 }
 
 /** Options of {@link AuthClient.loginWithRedirect}. */
@@ -141,6 +175,15 @@ export interface RedirectResult<S = unknown> {
 export interface GetAccessTokenOptions {
   /** Refresh even if the current access token is still valid. */
   forceRefresh?: boolean;
+  /**
+   * A token for this API instead of the login's, obtained with the refresh token (RFC 8707
+   * `resource`; the provider must support resource indicators and have granted it at login).
+   *
+   * @see {@link https://www.rfc-editor.org/rfc/rfc8707#section-2.2 | RFC 8707 §2.2}
+   */
+  resource?: string;
+  /** A token with this (narrower) scope, obtained with the refresh token (RFC 6749 §6). */
+  scope?: string;
 }
 
 /** Options of {@link AuthClient.getUser}. */
@@ -193,9 +236,21 @@ export interface AuthClient {
   getUser<T extends UserClaims = UserClaims>(options?: GetUserOptions): Promise<T | null>;
   /**
    * A valid access token, refreshed first when it expired (or when `forceRefresh`).
-   * Concurrent calls share one refresh. Rejects with `login_required` without a session.
+   * Concurrent calls share one refresh. Rejects with `login_required` without a session, and
+   * with `config` when `exposeAccessToken` is `false`. With `resource` and/or `scope`, a token
+   * for that API or scope, cached separately.
    */
   getAccessToken(options?: GetAccessTokenOptions): Promise<string>;
+  /**
+   * `fetch` from the worker with the access token attached, for the app's own APIs: only to
+   * an origin listed in `apiOrigins` (anything else rejects with `config` / `api_origin`, and
+   * no token is attached). On a `401` whose `WWW-Authenticate` is a Bearer `invalid_token`
+   * challenge, it refreshes the token once and retries once. Redirects are not followed
+   * (`invalid_response` / `redirect`); the signal aborts the request (rejecting with the
+   * signal's reason). Resolves with a `Response` built from the API's status, headers (those
+   * its CORS policy exposes) and body; `Response.url` is empty.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /**
    * Ends the session in the worker, then (unless `redirect: false`) sends the browser to
    * the provider's end-session endpoint when it has one. Resolves with that URL. If the
@@ -291,16 +346,22 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
     }
   };
 
-  const call = <T>(type: string, args?: object): Promise<T> =>
+  const call = <T>(type: string, args?: object, extra?: object, transfer: Transferable[] = [], signal?: AbortSignal): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       if (failure) return reject(failure);
       const id = nextId++;
       try {
-        worker.postMessage({ id, call: { type, ...args } });
+        worker.postMessage({ id, call: { type, ...args }, ...extra }, transfer);
       } catch {
         return reject(new AuthError({ code: 'config', reason: 'invalid_call', message: 'the call could not be sent to the worker' }));
       }
       waiting.set(id, { resolve, reject });
+      signal?.addEventListener('abort', () => {
+        if (waiting.delete(id)) {
+          worker.postMessage({ abort: id });
+          reject(signal.reason);
+        }
+      }, { once: true });
     });
 
   try {
@@ -334,6 +395,24 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
     isAuthenticated: () => call('isAuthenticated'),
     getUser: (options = {}) => call('getUser', options.fresh ? { options: { fresh: true } } : {}),
     getAccessToken: (options = {}) => call('getAccessToken', { options }),
+    async fetch(input, init) {
+      const request = new Request(input, init);
+      const { signal } = request;
+      signal.throwIfAborted();
+      const body = request.body ? await request.arrayBuffer() : undefined;
+      const { cache, credentials, integrity, keepalive, referrerPolicy } = request;
+      const headers = [...request.headers];
+      const value = await call<{ status: number; statusText: string; headers: [string, string][]; body: ArrayBuffer }>(
+        'fetch',
+        { url: request.url, method: request.method, headerNames: headers.map(([name]) => name).join() },
+        { headers, body, init: { cache, credentials, integrity, keepalive, referrerPolicy } },
+        body ? [body] : [],
+        signal,
+      );
+      // Fetch: these statuses have no body.
+      const empty = [101, 103, 204, 205, 304].includes(value.status);
+      return new Response(empty ? null : value.body, value);
+    },
     async logout(options = {}) {
       const value = await call<{ url: string | null }>('logout');
       if (value.url && options.redirect !== false) location.assign(value.url);

@@ -3,7 +3,13 @@
  *
  * Protocol: the main thread posts `{ id, call }`, where `call` is `{ type, ... }`; the worker
  * answers `{ id, ok: true, value }` or `{ id, ok: false, error }`. When the wasm is ready the
- * worker posts `{ ready: true }` (or `{ ready: false }` if it could not load).
+ * worker posts `{ ready: true }` (or `{ ready: false }` if it could not load). Events go out
+ * as `{ event: { name, detail } }`.
+ *
+ * `auth.fetch` posts `{ id, call: { type: 'fetch', url, method, headerNames }, headers, body,
+ * init }` (the body an ArrayBuffer, transferred) and `{ abort: id }` when the page's signal
+ * fires; the answer's `value` is `{ status, statusText, headers, body }`, the body transferred
+ * back.
  *
  * No top-level await (Vite's default `iife` worker format rejects it), and calls that
  * arrive while the wasm loads are queued, not lost.
@@ -15,7 +21,7 @@ import init, { WorkerHost } from './oidc_worker.js';
 /** The parts of `DedicatedWorkerGlobalScope` used here (the DOM lib has no worker types). */
 declare const self: {
   onmessage: ((event: MessageEvent) => void) | null;
-  postMessage(message: unknown): void;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
 };
 
 const queued: MessageEvent[] = [];
@@ -27,7 +33,18 @@ init().then(
   () => {
     const host = new WorkerHost();
     host.setEventListener((event: string) => self.postMessage({ event: JSON.parse(event) }));
+    // The core says when to wake it for the proactive refresh (Unix seconds, or -1 for never).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    host.setScheduler((at: number) => {
+      clearTimeout(timer);
+      if (at >= 0) timer = setTimeout(() => host.handle('{"type":"tick"}', undefined), at * 1000 - Date.now());
+    });
+    const aborts = new Map<number, AbortController>();
     const serve = ({ data }: MessageEvent): void => {
+      if (typeof data?.abort === 'number') {
+        aborts.get(data.abort)?.abort();
+        return;
+      }
       const id = data?.id;
       if (typeof id !== 'number') return;
       let call: string;
@@ -36,8 +53,16 @@ init().then(
       } catch {
         call = ''; // answered with a `config` error
       }
-      host.handle(call).then((reply: string) => {
-        self.postMessage({ id, ...JSON.parse(reply) });
+      let request;
+      if (data.call?.type === 'fetch') {
+        const controller = new AbortController();
+        aborts.set(id, controller);
+        request = { headers: data.headers, body: data.body, init: data.init, signal: controller.signal };
+      }
+      host.handle(call, request).then((reply: string | { body: ArrayBuffer }) => {
+        aborts.delete(id);
+        if (typeof reply === 'string') self.postMessage({ id, ...JSON.parse(reply) });
+        else self.postMessage({ id, ok: true, value: reply }, [reply.body]);
       });
     };
     self.onmessage = serve;

@@ -12,14 +12,15 @@ use crate::protocol::discovery::{self, ProviderMetadata};
 use crate::protocol::error::Error;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::http::Method;
-use crate::protocol::id_token::{validate_claims, Expectations, IdToken, NonceRule};
+use crate::protocol::id_token::{at_hash_function, validate_claims, Expectations, IdToken, NonceRule};
 use crate::protocol::json::{self, ObjectWriter, Value};
 use crate::protocol::jwk::{JwkSet, NoKey};
 use crate::protocol::jws::{accepted_algs, Alg, SignatureCheck, VerifiedSignature};
-use crate::protocol::session::Session;
+use crate::protocol::schedule::{self, Backoff};
+use crate::protocol::session::{Session, TokenKey};
 use crate::protocol::token::TokenResponse;
 use crate::protocol::transaction::{pending_key, PendingLogin};
-use crate::protocol::{base64url, logout, token};
+use crate::protocol::{api, base64url, logout, token};
 
 pub use crate::protocol::authorization::ENTROPY_LEN;
 
@@ -45,6 +46,10 @@ pub struct Client {
     keys: Option<JwkSet>,
     /// When the keys were last fetched again for an unknown `kid`.
     last_key_refetch: Option<u64>,
+    /// The wait after refreshes that failed for a transient reason.
+    backoff: Backoff,
+    /// When the last proactive refresh started.
+    last_auto_refresh: Option<u64>,
 }
 
 impl Client {
@@ -56,6 +61,8 @@ impl Client {
             session: None,
             keys: None,
             last_key_refetch: None,
+            backoff: Backoff::default(),
+            last_auto_refresh: None,
         })
     }
 
@@ -126,13 +133,13 @@ impl Client {
         let tokens = token::process_token_response(&res)?;
         let id_token = tokens.id_token.as_deref().ok_or(Error::InvalidResponse { reason: "field" })?;
         IdToken::parse(id_token)?;
-        Ok(TokenExchange { tokens, login: Some(callback.pending) })
+        Ok(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default() })
     }
 
     /// Parses a refresh response. `invalid_grant` means the grant is gone (revoked, expired,
     /// reused; RFC 6749 §5.2): the session ends and the caller gets `login_required`. Other
     /// failures keep the session, so a later call can try again.
-    pub fn process_refresh_response(&mut self, res: HttpResponse) -> Result<TokenExchange, Error> {
+    pub fn process_refresh_response(&mut self, key: TokenKey, res: HttpResponse) -> Result<TokenExchange, Error> {
         let tokens = match token::process_token_response(&res) {
             Err(Error::TokenError { error, .. }) if error == "invalid_grant" => {
                 self.session = None;
@@ -143,7 +150,7 @@ impl Client {
         if let Some(id_token) = tokens.id_token.as_deref() {
             IdToken::parse(id_token)?;
         }
-        Ok(TokenExchange { tokens, login: None })
+        Ok(TokenExchange { tokens, login: None, key })
     }
 
     /// What it takes to verify a JWS signed by the provider (an ID token, or a signed UserInfo
@@ -204,8 +211,16 @@ impl Client {
     /// Validates the ID token whose signature `signature` proves (OIDC Core §3.1.3.7; after a
     /// refresh also §12.2) and starts or updates the session. Returns the reply value:
     /// `{"appState": …}` after a login, `null` after a refresh.
-    pub fn complete_token_exchange(&mut self, exchange: TokenExchange, signature: Option<VerifiedSignature>, now: u64) -> Result<String, Error> {
-        let TokenExchange { tokens, login } = exchange;
+    /// `access_token_digest`: the hash [`TokenExchange::at_hash_function`] asked for, of the
+    /// response's access token.
+    pub fn complete_token_exchange(
+        &mut self,
+        exchange: TokenExchange,
+        signature: Option<VerifiedSignature>,
+        access_token_digest: Option<&[u8]>,
+        now: u64,
+    ) -> Result<String, Error> {
+        let TokenExchange { tokens, login, key } = exchange;
         let validated = match tokens.id_token.as_deref() {
             None => None,
             Some(raw) => {
@@ -231,7 +246,7 @@ impl Client {
                         now,
                         clock_skew: self.config.clock_skew,
                         trusted_audiences: &self.config.trusted_audiences,
-                        access_token: Some(&tokens.access_token),
+                        access_token_digest,
                         max_age: login.as_ref().and_then(|p| p.max_age),
                     },
                 )?;
@@ -259,7 +274,7 @@ impl Client {
             }
             None => {
                 let session = self.session.as_mut().ok_or(Error::LoginRequired)?;
-                session.apply_refresh(tokens, validated, now, self.config.clock_skew);
+                session.apply_refresh(&key, tokens, validated, now, self.config.clock_skew);
                 Ok("null".into())
             }
         }
@@ -270,21 +285,22 @@ impl Client {
         self.session.is_some()
     }
 
-    /// What an app may know about the session's access token, as the JSON object text of a
-    /// `login` or `tokenRefreshed` event: `{ expiresAt (ms since the epoch, or null), scope }`.
-    /// No token is in it.
-    pub fn token_event_json(&self) -> Option<String> {
-        let session = self.session.as_ref()?;
+    /// What an app may know about the access token for `key`, as the JSON object text of a
+    /// `login` or `tokenRefreshed` event: `{ expiresAt (ms since the epoch, or null), scope,
+    /// resource }`. No token is in it.
+    pub fn token_event_json(&self, key: &TokenKey) -> Option<String> {
+        let token = self.session.as_ref()?.token(key)?;
         let mut o = ObjectWriter::new();
-        match session.expires_at() {
+        match token.expires_at() {
             Some(at) => o.number("expiresAt", (at as i64).saturating_mul(1000)),
             None => o.null("expiresAt"),
         };
-        match session.scope() {
-            Some(scope) => o.string("scope", scope),
-            None => o.null("scope"),
-        };
-        o.null("resource");
+        for (name, value) in [("scope", token.scope()), ("resource", key.resource.as_deref())] {
+            match value {
+                Some(text) => o.string(name, text),
+                None => o.null(name),
+            };
+        }
         Some(o.finish())
     }
 
@@ -293,28 +309,76 @@ impl Client {
         self.session.as_ref().map(Session::claims_json)
     }
 
-    /// `Ok(Some(token))` while the access token is valid, `Ok(None)` when it must be refreshed
-    /// first, `Err(LoginRequired)` without a session or without a way to refresh.
-    pub fn access_token(&self, now: u64) -> Result<Option<&str>, Error> {
+    /// `Ok(Some(token))` while the access token for `key` is valid, `Ok(None)` when it must be
+    /// obtained with the refresh token first, `Err(LoginRequired)` without a session or without
+    /// a way to refresh.
+    pub fn access_token(&self, key: &TokenKey, now: u64) -> Result<Option<&str>, Error> {
         let session = self.session.as_ref().ok_or(Error::LoginRequired)?;
-        match session.access_token(now) {
+        match session.token(key).and_then(|t| t.valid(now)) {
             Some(token) => Ok(Some(token)),
             None if session.refresh_token().is_some() => Ok(None),
             None => Err(Error::LoginRequired),
         }
     }
 
-    /// The refresh token grant request; `LoginRequired` without a refresh token.
-    pub fn refresh_request(&self) -> Result<HttpRequest, Error> {
+    /// Refuses `getAccessToken` from the page when the app opted out of seeing tokens
+    /// (`exposeAccessToken: false`, for apps that call their APIs only through `auth.fetch`).
+    pub fn check_token_exposure(&self) -> Result<(), Error> {
+        match self.config.expose_access_token {
+            true => Ok(()),
+            false => Err(Error::Config { reason: "access_token_not_exposed" }),
+        }
+    }
+
+    /// The refresh token grant request for `key`'s token (RFC 6749 §6, with RFC 8707 §2.2
+    /// `resource` and a narrower `scope` when the key has them). `LoginRequired` without a
+    /// refresh token.
+    pub fn refresh_request(&self, key: &TokenKey) -> Result<HttpRequest, Error> {
         let refresh_token = self.session.as_ref().and_then(Session::refresh_token).ok_or(Error::LoginRequired)?;
-        Ok(token::refresh_request(&self.config, self.metadata()?, refresh_token))
+        Ok(token::refresh_request(&self.config, self.metadata()?, refresh_token, key))
+    }
+
+    /// While a backoff after transient refresh failures lasts, the failure that caused it:
+    /// the shell then fails the call at once, without a request.
+    pub fn check_backoff(&self, now: u64) -> Result<(), Error> {
+        self.backoff.check(now)
+    }
+
+    /// Records how a refresh attempt ended, for the backoff (not calls refused by it).
+    pub fn refresh_finished(&mut self, outcome: Result<(), &Error>, now: u64) {
+        self.backoff.record(outcome, now);
+    }
+
+    /// When the shell should wake the client for a proactive refresh of the login's token
+    /// (Unix seconds): `None` when it is off, without a session or refresh token, or when the
+    /// token does not expire. Never before a backoff ends.
+    pub fn auto_refresh_at(&self) -> Option<u64> {
+        let session = self.session.as_ref().filter(|s| self.config.auto_refresh && s.refresh_token().is_some())?;
+        let token = session.token(&TokenKey::default())?;
+        let at = schedule::auto_refresh_at(token, self.config.refresh_lead, self.last_auto_refresh)?;
+        Some(at.max(self.backoff.retry_at().unwrap_or(0)))
+    }
+
+    /// Whether a proactive refresh is due at `now`; if so it counts as started.
+    pub fn start_auto_refresh(&mut self, now: u64) -> bool {
+        let due = self.auto_refresh_at().is_some_and(|at| now >= at);
+        if due {
+            self.last_auto_refresh = Some(now);
+        }
+        due
+    }
+
+    /// Which token a page's `auth.fetch` request carries, if it may carry one at all
+    /// ([`api::api_token_key`]).
+    pub fn api_token_key(&self, url: &str, method: &str, header_names: &str) -> Result<TokenKey, Error> {
+        api::api_token_key(&self.config, url, method, header_names)
     }
 
     /// The UserInfo request with the current access token (OIDC Core §5.3.1); the shell
     /// makes sure the token is valid first. `login_required` without a session.
     pub fn userinfo_request(&self, now: u64) -> Result<HttpRequest, Error> {
         let endpoint = self.metadata()?.userinfo_endpoint.as_deref().ok_or(Error::InvalidResponse { reason: "metadata" })?;
-        let token = self.access_token(now)?.ok_or(Error::LoginRequired)?;
+        let token = self.access_token(&TokenKey::default(), now)?.ok_or(Error::LoginRequired)?;
         Ok(HttpRequest {
             method: Method::Get,
             url: endpoint.to_owned(),
@@ -393,11 +457,9 @@ impl Client {
         };
         let mut revocations = Vec::new();
         if let Some(session) = &session {
-            let tokens = [(session.refresh_token(), "refresh_token"), (Some(session.access_token_unchecked()), "access_token")];
-            for (token, hint) in tokens {
-                if let Some(request) = token.and_then(|t| logout::revocation_request(&self.config, metadata, t, hint)) {
-                    revocations.push(request);
-                }
+            let refresh = session.refresh_token().map(|t| (t, "refresh_token"));
+            for (token, hint) in refresh.into_iter().chain(session.access_tokens().map(|t| (t, "access_token"))) {
+                revocations.extend(logout::revocation_request(&self.config, metadata, token, hint));
             }
         }
         let state = base64url::encode(entropy);
@@ -452,6 +514,8 @@ pub struct TokenExchange {
     tokens: TokenResponse,
     /// The pending login for a code exchange; `None` for a refresh.
     login: Option<PendingLogin>,
+    /// Which access token the response is for.
+    key: TokenKey,
 }
 
 impl core::fmt::Debug for TokenExchange {
@@ -464,6 +528,18 @@ impl TokenExchange {
     /// The ID token whose signature must be checked, if the response has one.
     pub fn id_token(&self) -> Option<&str> {
         self.tokens.id_token.as_deref()
+    }
+
+    /// Which access token the response is for.
+    pub fn key(&self) -> &TokenKey {
+        &self.key
+    }
+
+    /// When the ID token has `at_hash`: the WebCrypto hash function to apply to the access
+    /// token (the second value) for [`Client::complete_token_exchange`].
+    pub fn at_hash_function(&self) -> Option<(&'static str, &str)> {
+        let token = IdToken::parse(self.tokens.id_token.as_deref()?).ok()?;
+        Some((at_hash_function(&token)?, &self.tokens.access_token))
     }
 }
 

@@ -4,12 +4,17 @@
 use crate::prelude::*;
 use crate::protocol::error::Error;
 use crate::protocol::json::Value;
+use crate::protocol::session::TokenKey;
 use crate::protocol::url::{is_secure_or_loopback, Url};
 
 /// Secure default: 60 seconds of tolerated clock difference with the provider.
 pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 60;
 /// Larger tolerances would make `exp` and `iat` checks meaningless.
 pub const MAX_CLOCK_SKEW_SECONDS: u64 = 600;
+/// Default for how long before `getAccessToken` would have to refresh, the worker does it.
+pub const DEFAULT_REFRESH_LEAD_SECONDS: u64 = 30;
+/// Upper bound of `refreshLeadSeconds`.
+pub const MAX_REFRESH_LEAD_SECONDS: u64 = 3600;
 
 /// Authorization request parameters the client sets itself; `extraAuthParams` and
 /// `extraParams` may not override them (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1).
@@ -46,15 +51,34 @@ pub struct ClientConfig {
     pub extra_auth_params: Vec<(String, String)>,
     /// Audiences an ID token may name besides `client_id` (OIDC Core §3.1.3.7 step 3).
     pub trusted_audiences: Vec<String>,
+    /// Whether the worker refreshes ahead of expiry while the session has a refresh token.
+    pub auto_refresh: bool,
+    /// How many seconds before `getAccessToken` would have to refresh, the worker does it.
+    pub refresh_lead: u64,
+    /// The only origins `auth.fetch` sends requests (and the access token) to.
+    pub api_origins: Vec<ApiOrigin>,
+    /// Whether `getAccessToken` hands the access token to the page.
+    pub expose_access_token: bool,
+}
+
+/// An origin `auth.fetch` may call, and which token it gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiOrigin {
+    /// `scheme://host[:port]`, normalised (RFC 6454 §6.2).
+    pub origin: String,
+    /// The token its requests carry: the login's, or one for a `resource` / `scope`.
+    pub token: TokenKey,
 }
 
 impl ClientConfig {
     /// Validates the `config` object the main thread sent:
-    /// `{ issuer, clientId, redirectUri, scope?, postLogoutRedirectUri?, clockSkewSeconds?, extraAuthParams? }`.
+    /// `{ issuer, clientId, redirectUri, scope?, postLogoutRedirectUri?, clockSkewSeconds?,
+    /// extraAuthParams?, trustedAudiences?, autoRefresh?, refreshLeadSeconds?, apiOrigins?,
+    /// exposeAccessToken? }`.
     /// Unknown options are refused: a misspelt option silently ignored is a security bug.
     pub fn from_json(value: &Value) -> Result<ClientConfig, Error> {
         let members = value.as_object().ok_or(config("options"))?;
-        const KNOWN: [&str; 8] = [
+        const KNOWN: [&str; 12] = [
             "issuer",
             "clientId",
             "redirectUri",
@@ -63,6 +87,10 @@ impl ClientConfig {
             "clockSkewSeconds",
             "extraAuthParams",
             "trustedAudiences",
+            "autoRefresh",
+            "refreshLeadSeconds",
+            "apiOrigins",
+            "exposeAccessToken",
         ];
         if members.iter().any(|(k, _)| !KNOWN.contains(&k.as_str())) {
             return Err(config("unknown_option"));
@@ -101,16 +129,16 @@ impl ClientConfig {
 
         let scope = match optional("scope") {
             None => "openid".to_owned(),
-            Some(v) => normalize_scope(v.as_str().ok_or(config("scope"))?)?,
+            Some(v) => normalize_scope(v.as_str().ok_or(config("scope"))?, true).ok_or(config("scope"))?,
         };
 
-        let clock_skew = match optional("clockSkewSeconds") {
-            None => DEFAULT_CLOCK_SKEW_SECONDS,
-            Some(v) => v
-                .as_i64()
-                .filter(|s| (0..=MAX_CLOCK_SKEW_SECONDS as i64).contains(s))
-                .ok_or(config("clock_skew_seconds"))? as u64,
+        // Whole seconds in 0..=max, or the default when absent.
+        let seconds = |key: &str, default: u64, max: u64, reason: &'static str| match optional(key) {
+            None => Ok(default),
+            Some(v) => v.as_i64().and_then(|s| u64::try_from(s).ok()).filter(|&s| s <= max).ok_or(config(reason)),
         };
+        let clock_skew = seconds("clockSkewSeconds", DEFAULT_CLOCK_SKEW_SECONDS, MAX_CLOCK_SKEW_SECONDS, "clock_skew_seconds")?;
+        let refresh_lead = seconds("refreshLeadSeconds", DEFAULT_REFRESH_LEAD_SECONDS, MAX_REFRESH_LEAD_SECONDS, "refresh_lead_seconds")?;
 
         let extra_auth_params = match optional("extraAuthParams") {
             None => Vec::new(),
@@ -127,6 +155,22 @@ impl ClientConfig {
                 .ok_or(config("trusted_audiences"))?,
         };
 
+        let flag = |key: &str, reason: &'static str| match optional(key) {
+            None => Ok(true),
+            Some(v) => v.as_bool().ok_or(config(reason)),
+        };
+        let auto_refresh = flag("autoRefresh", "auto_refresh")?;
+        let expose_access_token = flag("exposeAccessToken", "expose_access_token")?;
+
+        let mut api_origins: Vec<ApiOrigin> = Vec::new();
+        for item in optional("apiOrigins").map_or(Some(&[][..]), Value::as_array).ok_or(config("api_origins"))? {
+            let origin = api_origin(item).ok_or(config("api_origins"))?;
+            if api_origins.iter().any(|o| o.origin == origin.origin) {
+                return Err(config("api_origins"));
+            }
+            api_origins.push(origin);
+        }
+
         Ok(ClientConfig {
             issuer: issuer.to_owned(),
             client_id: client_id.to_owned(),
@@ -136,8 +180,51 @@ impl ClientConfig {
             clock_skew,
             extra_auth_params,
             trusted_audiences,
+            auto_refresh,
+            refresh_lead,
+            api_origins,
+            expose_access_token,
         })
     }
+}
+
+/// One `apiOrigins` entry: `"https://api.example"` or `{ origin, resource?, scope? }`. The
+/// origin must be exactly an origin (no path, query or fragment) and https unless loopback.
+fn api_origin(item: &Value) -> Option<ApiOrigin> {
+    let (text, token) = match item {
+        Value::String(text) => (text.as_str(), TokenKey::default()),
+        Value::Object(members) => {
+            if members.iter().any(|(k, _)| !matches!(k.as_str(), "origin" | "resource" | "scope")) {
+                return None;
+            }
+            (item.get("origin")?.as_str()?, token_key(item).ok()?)
+        }
+        _ => return None,
+    };
+    let url = Url::parse(text)?;
+    let bare = matches!(url.path.as_str(), "" | "/") && url.query.is_none() && url.fragment.is_none();
+    (bare && is_secure_or_loopback(&url)).then(|| ApiOrigin { origin: url.origin(), token })
+}
+
+/// The token a call asks for: `{ resource?, scope? }` (absent or `null`: the login's).
+/// RFC 8707 §2: a resource is an absolute URI without a fragment (here an http(s) URL, https
+/// unless loopback for the origin rules alike); RFC 6749 §3.3 scope syntax.
+pub fn token_key(options: &Value) -> Result<TokenKey, Error> {
+    let optional = |key: &str| options.get(key).filter(|v| !v.is_null());
+    let resource = match optional("resource") {
+        None => None,
+        Some(v) => Some(
+            v.as_str()
+                .filter(|r| Url::parse(r).is_some_and(|u| u.fragment.is_none()))
+                .ok_or(config("resource"))?
+                .to_owned(),
+        ),
+    };
+    let scope = match optional("scope") {
+        None => None,
+        Some(v) => Some(v.as_str().and_then(|s| normalize_scope(s, false)).ok_or(config("scope"))?),
+    };
+    Ok(TokenKey { resource, scope })
 }
 
 fn config(reason: &'static str) -> Error {
@@ -155,12 +242,16 @@ fn is_redirect_uri(text: &str) -> bool {
 }
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, space-separated.
-/// Duplicates are dropped and `openid` is added first when missing (OIDC Core §3.1.2.1).
-fn normalize_scope(text: &str) -> Result<String, Error> {
-    let mut tokens: Vec<&str> = vec!["openid"];
+/// Duplicates are dropped; with `openid`, it is added first when missing (OIDC Core §3.1.2.1).
+/// `None` when a token is malformed or there is none.
+fn normalize_scope(text: &str, openid: bool) -> Option<String> {
+    let mut tokens: Vec<&str> = Vec::new();
+    if openid {
+        tokens.push("openid");
+    }
     for token in text.split(' ').filter(|t| !t.is_empty()) {
         if !token.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)) {
-            return Err(config("scope"));
+            return None;
         }
         if !tokens.contains(&token) {
             tokens.push(token);
@@ -173,7 +264,7 @@ fn normalize_scope(text: &str) -> Result<String, Error> {
         }
         scope.push_str(token);
     }
-    Ok(scope)
+    (!scope.is_empty()).then_some(scope)
 }
 
 /// An object of string values whose names are not [`RESERVED_AUTH_PARAMS`].
@@ -231,7 +322,7 @@ mod tests {
 
     #[test]
     fn rejects_each_bad_option() {
-        let cases: [(&str, &str); 13] = [
+        let cases: [(&str, &str); 23] = [
             (r#"{"clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
             (r#"{"issuer":"https://op.example?x=1","clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
             (r#"{"issuer":"https://op.example#f","clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
@@ -245,10 +336,61 @@ mod tests {
             (&format!(r#"{{{BASE},"clientSecret":"s"}}"#), "unknown_option"),
             (&format!(r#"{{{BASE},"trustedAudiences":"api"}}"#), "trusted_audiences"),
             (&format!(r#"{{{BASE},"trustedAudiences":["api",""]}}"#), "trusted_audiences"),
+            (&format!(r#"{{{BASE},"autoRefresh":"no"}}"#), "auto_refresh"),
+            (&format!(r#"{{{BASE},"exposeAccessToken":0}}"#), "expose_access_token"),
+            (&format!(r#"{{{BASE},"refreshLeadSeconds":3601}}"#), "refresh_lead_seconds"),
+            (&format!(r#"{{{BASE},"apiOrigins":"https://api.example"}}"#), "api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":["https://api.example/v1"]}}"#), "api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":["http://api.example"]}}"#), "api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":["https://api.example?x"]}}"#), "api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":["https://api.example","https://API.example:443/"]}}"#), "api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":[{{"origin":"https://a.example","resource":"https://a.example/#f"}}]}}"#), "api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":[{{"origin":"https://a.example","audience":"x"}}]}}"#), "api_origins"),
         ];
         for (json, reason) in cases {
             assert_eq!(cfg(json), Err(config(reason)), "{json}");
         }
+    }
+
+    #[test]
+    fn lifecycle_options_have_defaults_and_api_origins_are_normalised() {
+        let c = cfg(&format!("{{{BASE}}}")).unwrap();
+        assert!(c.auto_refresh && c.expose_access_token);
+        assert_eq!(c.refresh_lead, DEFAULT_REFRESH_LEAD_SECONDS);
+        assert!(c.api_origins.is_empty());
+        let c = cfg(&format!(
+            r#"{{{BASE},"autoRefresh":false,"exposeAccessToken":false,"refreshLeadSeconds":0,
+            "apiOrigins":["https://API.example:443/",{{"origin":"http://127.0.0.1:9000","resource":"https://api2.example/","scope":"b a b"}}]}}"#
+        ))
+        .unwrap();
+        assert!(!c.auto_refresh && !c.expose_access_token);
+        assert_eq!(c.refresh_lead, 0);
+        assert_eq!(
+            c.api_origins,
+            vec![
+                ApiOrigin { origin: "https://api.example".into(), token: TokenKey::default() },
+                ApiOrigin {
+                    origin: "http://127.0.0.1:9000".into(),
+                    token: TokenKey { resource: Some("https://api2.example/".into()), scope: Some("b a".into()) },
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn token_keys_are_validated() {
+        let key = |json: &str| token_key(&parse(json.as_bytes()).unwrap());
+        assert_eq!(key("{}"), Ok(TokenKey::default()));
+        assert_eq!(key(r#"{"resource":null,"scope":null}"#), Ok(TokenKey::default()));
+        assert_eq!(
+            key(r#"{"resource":"https://api.example/v1","scope":" read  write "}"#),
+            Ok(TokenKey { resource: Some("https://api.example/v1".into()), scope: Some("read write".into()) })
+        );
+        assert_eq!(key(r#"{"resource":"urn:example:api"}"#), Err(config("resource")));
+        assert_eq!(key(r#"{"resource":"/relative"}"#), Err(config("resource")));
+        assert_eq!(key(r#"{"resource":"https://api.example/#frag"}"#), Err(config("resource")));
+        assert_eq!(key(r#"{"scope":"   "}"#), Err(config("scope")));
+        assert_eq!(key(r#"{"scope":"a\\b"}"#), Err(config("scope")));
     }
 
     #[test]

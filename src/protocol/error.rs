@@ -21,6 +21,12 @@ pub enum Error {
         /// `failed`, `timeout` or `too_large`.
         reason: &'static str,
     },
+    /// A server answered with a 5xx status and no OAuth error (RFC 9110 §15.6): code `network`,
+    /// reason `status`, like an outage.
+    ServerError {
+        /// The HTTP status.
+        status: u16,
+    },
     /// A provider response is malformed.
     InvalidResponse {
         /// `json`, `field`, `token_type`, `redirect`, `content_type`, `status`.
@@ -68,7 +74,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Config { .. } => "config",
-            Error::Network { .. } => "network",
+            Error::Network { .. } | Error::ServerError { .. } => "network",
             Error::InvalidResponse { .. } => "invalid_response",
             Error::IssuerMismatch { .. } => "issuer_mismatch",
             Error::StateMismatch => "state_mismatch",
@@ -89,6 +95,7 @@ impl Error {
             | Error::IssuerMismatch { reason }
             | Error::InvalidCallback { reason }
             | Error::InvalidIdToken { reason } => Some(reason),
+            Error::ServerError { .. } => Some("status"),
             _ => None,
         }
     }
@@ -99,7 +106,8 @@ impl Error {
         // Plain concatenation rather than `format!`: this runs in wasm, where bytes count.
         let (text, detail): (&str, Option<&str>) = match self {
             Error::Config { reason } => ("invalid configuration: ", Some(reason)),
-            Error::Network { reason } => ("request to the provider failed: ", Some(reason)),
+            Error::Network { reason } => ("request failed: ", Some(reason)),
+            Error::ServerError { .. } => ("server error status", None),
             Error::InvalidResponse { reason } => ("malformed provider response: ", Some(reason)),
             Error::IssuerMismatch { reason } => ("issuer does not match the configured issuer: ", Some(reason)),
             Error::StateMismatch => ("callback state is absent, unknown, expired or already used", None),
@@ -133,7 +141,7 @@ impl Error {
             }
             _ => {}
         }
-        if let Error::TokenError { status, .. } = self {
+        if let Error::TokenError { status, .. } | Error::ServerError { status } = self {
             o.number("status", i64::from(*status));
         }
         o.finish()

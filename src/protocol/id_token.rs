@@ -10,7 +10,7 @@ use crate::protocol::base64url;
 use crate::protocol::error::Error;
 use crate::protocol::json::{self, Value};
 use crate::protocol::jws::Alg;
-use crate::protocol::secret::{constant_time_eq, sha};
+use crate::protocol::secret::constant_time_eq;
 
 /// OIDC Core §2: `sub` "MUST NOT exceed 255 ASCII characters in length".
 const MAX_SUB_LEN: usize = 255;
@@ -87,7 +87,8 @@ impl<'a> IdToken<'a> {
 
     /// The bytes the signature covers: `BASE64URL(header) '.' BASE64URL(payload)` (RFC 7515 §5.2).
     pub fn signing_input(&self) -> &str {
-        self.raw.rsplit_once('.').map_or("", |(input, _)| input)
+        let dot = self.raw.bytes().rposition(|c| c == b'.').unwrap_or(0);
+        self.raw.get(..dot).unwrap_or_default()
     }
 
     /// The decoded signature.
@@ -121,8 +122,9 @@ pub struct Expectations<'a> {
     pub clock_skew: u64,
     /// Audiences besides `client_id` that the configuration trusts.
     pub trusted_audiences: &'a [String],
-    /// The access token issued with the ID token, for `at_hash`.
-    pub access_token: Option<&'a str>,
+    /// For `at_hash`: the hash of the access token issued with the ID token, with the hash
+    /// function [`at_hash_function`] names (the shell computes it with WebCrypto).
+    pub access_token_digest: Option<&'a [u8]>,
     /// The `max_age` the authentication request asked for.
     pub max_age: Option<u64>,
 }
@@ -134,6 +136,17 @@ pub enum NonceRule<'a> {
     Required(&'a str),
     /// After a refresh: if present it must equal the original one (§12.2).
     IfPresent(Option<&'a str>),
+}
+
+/// The WebCrypto name of the hash `at_hash` needs, when the token has one: the hash of its
+/// signature algorithm (OIDC Core §3.1.3.6).
+pub fn at_hash_function(token: &IdToken) -> Option<&'static str> {
+    token.claim("at_hash")?;
+    Some(match Alg::from_name(token.alg())?.hash_bits() {
+        256 => "SHA-256",
+        384 => "SHA-384",
+        _ => "SHA-512",
+    })
 }
 
 /// Validates the claims of an ID token whose signature the caller has verified.
@@ -221,13 +234,11 @@ pub fn validate_claims(token: &IdToken<'_>, expect: &Expectations<'_>) -> Result
     // §3.1.3.8 via §3.2.2.9: when present, `at_hash` is the left half of the hash of the
     // access token, with the hash of the signature algorithm.
     if let Some(at_hash) = token.claim("at_hash") {
+        let bits = Alg::from_name(token.alg()).map_or(0, Alg::hash_bits);
         let expected = expect
-            .access_token
-            .zip(Alg::from_name(token.alg()))
-            .map(|(at, alg)| {
-                let digest = sha(alg.hash_bits(), at.as_bytes());
-                base64url::encode(&digest[..digest.len() / 2])
-            });
+            .access_token_digest
+            .filter(|digest| digest.len() * 8 == usize::from(bits))
+            .map(|digest| base64url::encode(&digest[..digest.len() / 2]));
         let ok = match (at_hash.as_str(), expected) {
             (Some(got), Some(want)) => constant_time_eq(got.as_bytes(), want.as_bytes()),
             _ => false,

@@ -21,10 +21,13 @@ pub mod id_token;
 pub mod jws;
 pub mod jwk;
 pub mod session;
+pub mod schedule;
+pub mod api;
 pub mod logout;
 pub mod client;
 
 mod secret;
+pub mod sha256;
 #[cfg(test)]
 mod testing;
 

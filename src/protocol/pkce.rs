@@ -2,7 +2,7 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::protocol::{base64url, secret::sha256};
+use crate::protocol::{base64url, sha256::sha256};
 
 /// Number of random bytes behind a verifier: 32 bytes give the 43-character verifier
 /// RFC 7636 §4.1 recommends (256 bits of entropy).

@@ -1,8 +1,7 @@
-//! Helpers for values that must not leak: constant-time comparison and hashing.
+//! Helpers for values that must not leak: constant-time comparison.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// Compares two byte strings in time that depends only on their lengths, so a mismatch
 /// position cannot be learned from timing (used for `state` and `nonce`).
@@ -16,20 +15,6 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     // A volatile-ish read keeps the optimiser from turning the loop into an early exit.
     core::hint::black_box(diff) == 0
-}
-
-/// SHA-256 of `data`.
-pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
-    Sha256::digest(data).into()
-}
-
-/// SHA-2 of `data` with 256, 384 or 512 bits (anything else: 512).
-pub(crate) fn sha(bits: u16, data: &[u8]) -> Vec<u8> {
-    match bits {
-        256 => Sha256::digest(data).to_vec(),
-        384 => Sha384::digest(data).to_vec(),
-        _ => Sha512::digest(data).to_vec(),
-    }
 }
 
 #[cfg(test)]

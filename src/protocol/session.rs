@@ -4,25 +4,102 @@
 use crate::prelude::*;
 use crate::protocol::token::TokenResponse;
 
+/// Which access token: the login's ([`TokenKey::default`]) or one obtained later with the
+/// refresh token for another API (`resource`, RFC 8707 §2.2) or a narrower `scope` (RFC 6749 §6).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenKey {
+    /// The RFC 8707 `resource` the token is for.
+    pub resource: Option<String>,
+    /// The scope asked for.
+    pub scope: Option<String>,
+}
+
+impl TokenKey {
+    /// Whether this is the login's token.
+    pub fn is_default(&self) -> bool {
+        self.resource.is_none() && self.scope.is_none()
+    }
+}
+
+/// One access token and what the client knows of it. Opaque: never parsed. `Debug` hides it.
+pub struct AccessToken {
+    token: String,
+    /// When it stops being handed out (Unix seconds); `None`: the provider sent no `expires_in`.
+    valid_until: Option<u64>,
+    /// Receipt + `expires_in` (Unix seconds).
+    expires_at: Option<u64>,
+    /// When it was received (Unix seconds).
+    received_at: u64,
+    /// The granted scope, when the provider said.
+    scope: Option<String>,
+}
+
+impl AccessToken {
+    /// A token received at `now`. It stops being handed out the skew before its expiry, but
+    /// never more than half its lifetime early, so that a provider issuing tokens shorter than
+    /// the skew does not cause a refresh on every call.
+    pub(crate) fn new(token: String, expires_in: Option<u64>, scope: Option<String>, now: u64, clock_skew: u64) -> Self {
+        AccessToken {
+            token,
+            valid_until: expires_in.map(|lifetime| now + lifetime - clock_skew.min(lifetime / 2)),
+            expires_at: expires_in.map(|lifetime| now + lifetime),
+            received_at: now,
+            scope,
+        }
+    }
+
+    /// The token while it is valid.
+    pub fn valid(&self, now: u64) -> Option<&str> {
+        match self.valid_until {
+            Some(until) if now >= until => None,
+            _ => Some(&self.token),
+        }
+    }
+
+    /// When it stops being handed out (Unix seconds), if it expires.
+    pub fn valid_until(&self) -> Option<u64> {
+        self.valid_until
+    }
+
+    /// When it expires, if the provider said (Unix seconds).
+    pub fn expires_at(&self) -> Option<u64> {
+        self.expires_at
+    }
+
+    /// When it was received (Unix seconds).
+    pub fn received_at(&self) -> u64 {
+        self.received_at
+    }
+
+    /// The granted scope, if the provider said.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+}
+
+impl Drop for AccessToken {
+    fn drop(&mut self) {
+        wipe(&mut self.token);
+    }
+}
+
 /// The tokens of one signed-in user. `Debug` prints no token.
 pub struct Session {
-    access_token: String,
-    /// When the access token stops being handed out (Unix seconds); `None`: no `expires_in`.
-    access_token_valid_until: Option<u64>,
-    /// When the access token expires (receipt + `expires_in`, Unix seconds).
-    access_token_expires_at: Option<u64>,
+    /// The login's access token.
+    access_token: AccessToken,
+    /// Tokens for other APIs or narrower scopes, one per key.
+    api_tokens: Vec<(TokenKey, AccessToken)>,
     refresh_token: Option<String>,
     id_token: String,
     claims_json: String,
-    scope: Option<String>,
 }
 
 impl core::fmt::Debug for Session {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Session")
-            .field("access_token_valid_until", &self.access_token_valid_until)
+            .field("access_token_valid_until", &self.access_token.valid_until)
+            .field("api_tokens", &self.api_tokens.len())
             .field("has_refresh_token", &self.refresh_token.is_some())
-            .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
 }
@@ -39,56 +116,37 @@ fn wipe(secret: &mut str) {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        wipe(&mut self.access_token);
         wipe(&mut self.id_token);
         if let Some(refresh_token) = &mut self.refresh_token {
             wipe(refresh_token);
         }
+        // The access tokens wipe themselves.
     }
-}
-
-/// When an access token received at `now` with `expires_in` stops being handed out: the skew
-/// before its expiry, but never more than half its lifetime, so that a provider issuing
-/// tokens shorter than the skew does not cause a refresh on every call.
-fn valid_until(now: u64, expires_in: Option<u64>, clock_skew: u64) -> Option<u64> {
-    expires_in.map(|lifetime| now + lifetime - clock_skew.min(lifetime / 2))
 }
 
 impl Session {
     /// Starts a session from a code exchange whose ID token passed validation.
     pub(crate) fn new(tokens: TokenResponse, id_token: String, claims_json: String, now: u64, clock_skew: u64) -> Session {
         Session {
-            access_token_valid_until: valid_until(now, tokens.expires_in, clock_skew),
-            access_token_expires_at: tokens.expires_in.map(|e| now + e),
-            access_token: tokens.access_token,
+            access_token: AccessToken::new(tokens.access_token, tokens.expires_in, tokens.scope, now, clock_skew),
+            api_tokens: Vec::new(),
             refresh_token: tokens.refresh_token,
             id_token,
             claims_json,
-            scope: tokens.scope,
         }
     }
 
-    /// The access token while it is valid.
-    pub fn access_token(&self, now: u64) -> Option<&str> {
-        match self.access_token_valid_until {
-            Some(until) if now >= until => None,
-            _ => Some(&self.access_token),
+    /// The access token for `key`, if the session has one (valid or not).
+    pub fn token(&self, key: &TokenKey) -> Option<&AccessToken> {
+        if key.is_default() {
+            return Some(&self.access_token);
         }
+        self.api_tokens.iter().find(|(k, _)| k == key).map(|(_, t)| t)
     }
 
-    /// When the access token expires, if the provider said (Unix seconds).
-    pub fn expires_at(&self) -> Option<u64> {
-        self.access_token_expires_at
-    }
-
-    /// The granted scope, if the provider said.
-    pub fn scope(&self) -> Option<&str> {
-        self.scope.as_deref()
-    }
-
-    /// The access token whatever its expiry (for revocation).
-    pub(crate) fn access_token_unchecked(&self) -> &str {
-        &self.access_token
+    /// Every access token of the session, the login's first (for revocation).
+    pub(crate) fn access_tokens(&self) -> impl Iterator<Item = &str> {
+        core::iter::once(&self.access_token).chain(self.api_tokens.iter().map(|(_, t)| t)).map(|t| t.token.as_str())
     }
 
     /// The refresh token, when the provider issued one.
@@ -106,20 +164,19 @@ impl Session {
         &self.claims_json
     }
 
-    /// Applies a successful refresh response (RFC 6749 §6). A new refresh token replaces the
-    /// old one (rotation); a new ID token, already validated by the caller, replaces the old.
+    /// Applies a successful refresh response for `key` (RFC 6749 §6). A new refresh token
+    /// replaces the old one (rotation); a new ID token, already validated by the caller,
+    /// replaces the old; the access token replaces `key`'s. For the login's token, a response
+    /// without `scope` keeps the previous scope (§5.1: the scope is then unchanged).
     pub(crate) fn apply_refresh(
         &mut self,
-        tokens: TokenResponse,
+        key: &TokenKey,
+        mut tokens: TokenResponse,
         id_token: Option<(String, String)>,
         now: u64,
         clock_skew: u64,
     ) {
-        self.access_token_valid_until = valid_until(now, tokens.expires_in, clock_skew);
-        self.access_token_expires_at = tokens.expires_in.map(|e| now + e);
-        wipe(&mut self.access_token);
-        self.access_token = tokens.access_token;
-        if let Some(rotated) = tokens.refresh_token {
+        if let Some(rotated) = tokens.refresh_token.take() {
             if let Some(old) = &mut self.refresh_token {
                 wipe(old);
             }
@@ -130,8 +187,14 @@ impl Session {
             self.id_token = raw;
             self.claims_json = claims;
         }
-        if tokens.scope.is_some() {
-            self.scope = tokens.scope;
+        let scope = tokens.scope.take().or_else(|| self.token(key).and_then(|t| t.scope.clone()));
+        let token = AccessToken::new(core::mem::take(&mut tokens.access_token), tokens.expires_in, scope, now, clock_skew);
+        if key.is_default() {
+            self.access_token = token;
+        } else if let Some(slot) = self.api_tokens.iter_mut().find(|(k, _)| k == key) {
+            slot.1 = token;
+        } else {
+            self.api_tokens.push((key.clone(), token));
         }
     }
 }
@@ -150,25 +213,56 @@ mod tests {
         }
     }
 
+    fn login_token(s: &Session, now: u64) -> Option<&str> {
+        s.token(&TokenKey::default()).and_then(|t| t.valid(now))
+    }
+
     #[test]
     fn access_token_expires_skew_before_expires_in() {
         let s = Session::new(tokens(Some(3600), None), "h.p.s".into(), "{}".into(), 1000, 60);
-        assert_eq!(s.access_token(1000), Some("at-1"));
-        assert_eq!(s.access_token(1000 + 3600 - 61), Some("at-1"));
-        assert_eq!(s.access_token(1000 + 3600 - 60), None);
+        assert_eq!(login_token(&s, 1000), Some("at-1"));
+        assert_eq!(login_token(&s, 1000 + 3600 - 61), Some("at-1"));
+        assert_eq!(login_token(&s, 1000 + 3600 - 60), None);
+        assert_eq!(s.token(&TokenKey::default()).unwrap().expires_at(), Some(4600));
     }
 
     #[test]
     fn short_lived_tokens_keep_half_their_lifetime() {
         let s = Session::new(tokens(Some(30), None), "h.p.s".into(), "{}".into(), 1000, 60);
-        assert_eq!(s.access_token(1014), Some("at-1"));
-        assert_eq!(s.access_token(1015), None);
+        assert_eq!(login_token(&s, 1014), Some("at-1"));
+        assert_eq!(login_token(&s, 1015), None);
     }
 
     #[test]
     fn without_expires_in_the_token_is_kept() {
         let s = Session::new(tokens(None, None), "h.p.s".into(), "{}".into(), 1000, 60);
-        assert_eq!(s.access_token(u64::MAX), Some("at-1"));
+        assert_eq!(login_token(&s, u64::MAX), Some("at-1"));
+    }
+
+    #[test]
+    fn refresh_rotates_and_keeps_tokens_per_key() {
+        let mut s = Session::new(tokens(Some(60), Some("rt-1")), "h.p.s".into(), "{}".into(), 0, 10);
+        let api = TokenKey { resource: Some("https://api.example/".into()), scope: None };
+        let mut for_api = tokens(Some(300), Some("rt-2"));
+        for_api.access_token = "at-api".into();
+        for_api.scope = Some("api:read".into());
+        s.apply_refresh(&api, for_api, None, 100, 10);
+        // The API's token is cached under its key; the login's token is untouched; the refresh
+        // token rotated.
+        assert_eq!(s.token(&api).and_then(|t| t.valid(100)), Some("at-api"));
+        assert_eq!(s.token(&api).unwrap().scope(), Some("api:read"));
+        assert_eq!(login_token(&s, 10), Some("at-1"));
+        assert_eq!(s.refresh_token(), Some("rt-2"));
+        // A response without a refresh token keeps the current one; a second token for the
+        // same key replaces the first; the login's token keeps its scope when none is sent.
+        let mut again = tokens(Some(300), None);
+        again.access_token = "at-api-2".into();
+        s.apply_refresh(&api, again, None, 200, 10);
+        assert_eq!(s.token(&api).and_then(|t| t.valid(200)), Some("at-api-2"));
+        assert_eq!(s.token(&api).unwrap().scope(), Some("api:read"));
+        assert_eq!(s.refresh_token(), Some("rt-2"));
+        assert_eq!(s.access_tokens().collect::<Vec<_>>(), ["at-1", "at-api-2"]);
+        assert!(s.token(&TokenKey { resource: None, scope: Some("other".into()) }).is_none());
     }
 
     #[test]

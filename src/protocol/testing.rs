@@ -22,6 +22,10 @@ pub fn config() -> ClientConfig {
         clock_skew: 60,
         extra_auth_params: vec![],
         trusted_audiences: vec![],
+        auto_refresh: true,
+        refresh_lead: 30,
+        api_origins: vec![],
+        expose_access_token: true,
     }
 }
 

@@ -9,6 +9,7 @@ use crate::protocol::discovery::ProviderMetadata;
 use crate::protocol::error::{oauth_error_text, Error};
 use crate::protocol::http::{HttpRequest, HttpResponse, Method};
 use crate::protocol::json::Value;
+use crate::protocol::session::TokenKey;
 use crate::protocol::url::form_encode;
 
 /// A successful token response, parsed strictly (RFC 6749 §5.1). `Debug` redacts the tokens.
@@ -66,20 +67,26 @@ pub fn code_exchange_request(
     )
 }
 
-/// The refresh token grant request (RFC 6749 §6); the scope is left out so it stays the same.
+/// The refresh token grant request (RFC 6749 §6). For the login's token the scope is left out,
+/// so it stays the same; another key adds its `resource` (RFC 8707 §2.2) and `scope`.
 pub fn refresh_request(
     config: &ClientConfig,
     metadata: &ProviderMetadata,
     refresh_token: &str,
+    key: &TokenKey,
 ) -> HttpRequest {
-    token_request(
-        metadata,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("client_id", &config.client_id),
-        ],
-    )
+    let mut params = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+        ("client_id", config.client_id.as_str()),
+    ];
+    if let Some(resource) = &key.resource {
+        params.push(("resource", resource));
+    }
+    if let Some(scope) = &key.scope {
+        params.push(("scope", scope));
+    }
+    token_request(metadata, &params)
 }
 
 /// Parses a token endpoint response (RFC 6749 §5.1, §5.2). A 3xx is never followed.
@@ -131,6 +138,8 @@ fn token_error(res: &HttpResponse) -> Error {
             error_description: text("error_description").and_then(oauth_error_text),
             status: res.status,
         },
+        // A 5xx without an OAuth error is an outage, not an answer about the grant.
+        None if res.status >= 500 => Error::ServerError { status: res.status },
         None => Error::InvalidResponse { reason: "status" },
     }
 }
@@ -207,14 +216,16 @@ mod tests {
                 status: 400
             })
         );
-        assert_eq!(process_token_response(&json(503, "<html>")), Err(Error::InvalidResponse { reason: "status" }));
+        // A 5xx without an OAuth error is an outage; a 4xx without one is a malformed answer.
+        assert_eq!(process_token_response(&json(503, "<html>")), Err(Error::ServerError { status: 503 }));
+        assert_eq!(process_token_response(&json(404, "<html>")), Err(Error::InvalidResponse { reason: "status" }));
     }
 
     #[test]
     fn requests_are_form_encoded_without_secrets_in_the_url() {
         let config = crate::protocol::testing::config();
         let metadata = crate::protocol::testing::metadata();
-        let r = refresh_request(&config, &metadata, "rt/1+2");
+        let r = refresh_request(&config, &metadata, "rt/1+2", &TokenKey::default());
         assert_eq!(r.method, Method::Post);
         assert_eq!(r.url, "https://op.example/token");
         assert_eq!(r.body.as_deref(), Some("grant_type=refresh_token&refresh_token=rt%2F1%2B2&client_id=spa"));

@@ -9,7 +9,7 @@
 use crate::prelude::*;
 use crate::protocol::base64url;
 use crate::protocol::json::{self, ObjectWriter, Value};
-use crate::protocol::secret::sha256;
+use crate::protocol::sha256::sha256;
 
 /// A login attempt is abandoned after 10 minutes.
 pub const PENDING_LOGIN_TTL_SECONDS: u64 = 600;

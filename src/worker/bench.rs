@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 use super::io;
 use crate::protocol::client::{Client, Purpose, SignatureStep};
 use crate::protocol::http::HttpResponse;
-use crate::protocol::id_token::{validate_claims, Expectations, IdToken, NonceRule};
+use crate::protocol::id_token::{at_hash_function, validate_claims, Expectations, IdToken, NonceRule};
 use crate::protocol::json;
 use crate::protocol::Error;
 
@@ -60,6 +60,11 @@ async fn validate_once(client: &mut Client, id_token: &str, nonce: &str, access_
     if !signature.covers(token.signing_input()) {
         return Err(Error::InvalidIdToken { reason: "signature" });
     }
+    // As the worker does: the at_hash digest from WebCrypto, when the token has at_hash.
+    let digest = match at_hash_function(&token) {
+        Some(function) => Some(io::digest(function, access_token.as_bytes()).await?),
+        None => None,
+    };
     let config = client.config();
     validate_claims(
         &token,
@@ -70,7 +75,7 @@ async fn validate_once(client: &mut Client, id_token: &str, nonce: &str, access_
             now,
             clock_skew: config.clock_skew,
             trusted_audiences: &config.trusted_audiences,
-            access_token: Some(access_token),
+            access_token_digest: digest.as_deref(),
             max_age: None,
         },
     )

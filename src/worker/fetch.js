@@ -22,7 +22,11 @@ export async function fetchCapped(method, url, headers, body, timeoutMs, maxByte
       redirect: 'manual',
       signal: controller.signal,
     };
-    for (let i = 0; i < headers.length; i += 2) init.headers.push([headers[i], headers[i + 1]]);
+    // "name: value\n" lines, exactly as the core set them.
+    for (const line of headers.split('\n')) {
+      const colon = line.indexOf(': ');
+      if (colon > 0) init.headers.push([line.slice(0, colon), line.slice(colon + 2)]);
+    }
     if (body !== undefined) init.body = body;
     const response = await fetch(url, init);
     if (response.type === 'opaqueredirect') return [302, undefined, new Uint8Array(0)];
@@ -53,5 +57,30 @@ export async function fetchCapped(method, url, headers, body, timeoutMs, maxByte
     throw error === 'too_large' ? error : timedOut ? 'timeout' : 'failed';
   } finally {
     clearTimeout(timer);
+  }
+}
+
+// auth.fetch: the page's request, sent to an API the Rust core allowed, with the token it
+// chose. Resolves to [status, wwwAuthenticate, response] where response is what the worker posts
+// to the page ({ status, statusText, headers, body: ArrayBuffer }); rejects with "failed",
+// "aborted" or "redirect".
+export async function fetchApi(url, method, token, { headers, body, init, signal }) {
+  const pairs = [...headers, ['Authorization', `Bearer ${token}`]];
+  try {
+    // The page's cache/credentials/integrity/keepalive/referrerPolicy choices, then ours: always
+    // CORS, and never a redirect followed with the token.
+    const response = await fetch(url, {
+      ...init, method, headers: pairs, body, signal, mode: 'cors', redirect: 'manual',
+    });
+    if (response.type === 'opaqueredirect') throw 'redirect';
+    const reply = {
+      status: response.status,
+      statusText: response.statusText,
+      headers: [...response.headers],
+      body: await response.arrayBuffer(),
+    };
+    return [response.status, response.headers.get('www-authenticate') ?? undefined, reply];
+  } catch (error) {
+    throw error === 'redirect' ? error : signal?.aborted ? 'aborted' : 'failed';
   }
 }

@@ -29,15 +29,27 @@ pub fn now() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
 }
 
-/// Fills `buf` from the platform CSPRNG (`crypto.getRandomValues`).
+/// Fills `buf` from the platform CSPRNG (`crypto.getRandomValues`, through `crypto.js`: a
+/// crate for it costs the module more than these lines).
 pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
-    getrandom::fill(buf).map_err(|_| Error::Config {
-        reason: "randomness_unavailable",
-    })
+    match fill_with_crypto(buf) {
+        true => Ok(()),
+        false => Err(Error::Config {
+            reason: "randomness_unavailable",
+        }),
+    }
 }
 
 #[wasm_bindgen(module = "/src/worker/crypto.js")]
 extern "C" {
+    /// `crypto.js`: `crypto.getRandomValues(buf)`; false when the platform has no CSPRNG.
+    #[wasm_bindgen(js_name = fillRandom)]
+    fn fill_with_crypto(buf: &mut [u8]) -> bool;
+
+    /// `crypto.js`: resolves to the digest (`Uint8Array`); rejects when WebCrypto cannot.
+    #[wasm_bindgen(js_name = digest, catch)]
+    async fn digest_with_webcrypto(function: &str, data: &[u8]) -> Result<JsValue, JsValue>;
+
     /// `crypto.js`: resolves to a boolean, rejects with `alg`, `jwks` or `signature`.
     #[wasm_bindgen(js_name = verifySignature, catch)]
     async fn verify_with_webcrypto(
@@ -74,6 +86,15 @@ pub async fn verify_signature(check: &SignatureCheck) -> Result<bool, Error> {
     })
 }
 
+/// `function` (`SHA-256`, `SHA-384`, `SHA-512`) of `data`, by WebCrypto (for `at_hash`). A
+/// browser that cannot: `invalid_id_token` / `at_hash`, since the check cannot be made.
+pub async fn digest(function: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
+    match digest_with_webcrypto(function, data).await {
+        Ok(digest) => Ok(digest.unchecked_into::<Uint8Array>().to_vec()),
+        Err(_) => Err(Error::InvalidIdToken { reason: "at_hash" }),
+    }
+}
+
 #[wasm_bindgen(module = "/src/worker/fetch.js")]
 extern "C" {
     /// `fetch.js`: resolves to `[status, contentType, body]`, rejects with a reason string.
@@ -81,8 +102,8 @@ extern "C" {
     async fn fetch_capped(
         method: &str,
         url: &str,
-        headers: Vec<String>,
-        body: Option<String>,
+        headers: &str,
+        body: Option<&str>,
         timeout_ms: u32,
         max_bytes: u32,
     ) -> Result<JsValue, JsValue>;
@@ -97,12 +118,20 @@ pub async fn fetch(req: &HttpRequest) -> Result<HttpResponse, Error> {
 
 /// [`fetch`] with an explicit timeout in milliseconds.
 pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<HttpResponse, Error> {
-    let headers = req.headers.iter().flat_map(|(n, v)| [n.clone(), v.clone()]).collect();
+    // `name: value` lines: one string across the boundary instead of a list of them (the
+    // core's header names and values never contain a line break).
+    let mut headers = String::new();
+    for (name, value) in &req.headers {
+        headers.push_str(name);
+        headers.push_str(": ");
+        headers.push_str(value);
+        headers.push('\n');
+    }
     let reply = fetch_capped(
         req.method.as_str(),
         &req.url,
-        headers,
-        req.body.clone(),
+        &headers,
+        req.body.as_deref(),
         timeout_ms,
         MAX_RESPONSE_BYTES as u32,
     )
@@ -121,3 +150,39 @@ pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<HttpResp
     })
 }
 
+
+#[wasm_bindgen(module = "/src/worker/fetch.js")]
+extern "C" {
+    /// `fetch.js`: resolves to `[status, wwwAuthenticate, response]`, rejects with a reason.
+    #[wasm_bindgen(js_name = fetchApi, catch)]
+    async fn fetch_api(url: &str, method: &str, token: &str, request: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// An API's answer to `auth.fetch`: what the shell decides on, and the response to hand back.
+pub struct ApiResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `WWW-Authenticate` header, if any (exposed by the API's CORS policy).
+    pub challenge: Option<String>,
+    /// `fetch.js`'s response object for the page (status, headers, body), passed on untouched.
+    pub value: JsValue,
+}
+
+/// Sends a page's request to an API with `Authorization: Bearer <token>`: CORS, redirects
+/// not followed (`invalid_response` / `redirect`: the token must not travel on), the page's
+/// `AbortSignal` honoured (`network` / `aborted`). The body never enters wasm memory.
+pub async fn api_fetch(url: &str, method: &str, token: &str, request: &JsValue) -> Result<ApiResponse, Error> {
+    let reply: Array = fetch_api(url, method, token, request)
+        .await
+        .map_err(|reason| match reason.as_string().as_deref() {
+            Some("aborted") => Error::Network { reason: "aborted" },
+            Some("redirect") => Error::InvalidResponse { reason: "redirect" },
+            _ => FAILED,
+        })?
+        .unchecked_into();
+    Ok(ApiResponse {
+        status: reply.get(0).as_f64().unwrap_or(0.0) as u16,
+        challenge: reply.get(1).as_string(),
+        value: reply.get(2),
+    })
+}

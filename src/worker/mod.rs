@@ -19,16 +19,19 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::protocol::client::{Client, Purpose, SignatureStep, UserInfo, ENTROPY_LEN};
+use crate::protocol::api::is_invalid_token_challenge;
+use crate::protocol::client::{Client, Purpose, SignatureStep, TokenExchange, UserInfo, ENTROPY_LEN};
+use crate::protocol::config::token_key;
 use crate::protocol::jws::VerifiedSignature;
 use crate::protocol::json::{self, ObjectWriter, Value};
+use crate::protocol::session::TokenKey;
 use crate::protocol::Error;
 
 pub mod io;
 pub mod single_flight;
 pub mod store;
 
-use single_flight::SingleFlight;
+use single_flight::{SingleFlight, Turn};
 
 const INVALID_CALL: Error = Error::Config {
     reason: "invalid_call",
@@ -40,7 +43,8 @@ const NOT_CONFIGURED: Error = Error::Config {
 /// The worker's state and its one entry point, [`WorkerHost::handle`].
 ///
 /// Tokens live here, in the worker's memory, and leave it only as the access token returned
-/// by `getAccessToken`. The refresh token never leaves.
+/// by `getAccessToken` (unless `exposeAccessToken: false`) and in the requests made for the
+/// core. The refresh token never leaves.
 #[wasm_bindgen]
 pub struct WorkerHost {
     host: Rc<Host>,
@@ -49,19 +53,37 @@ pub struct WorkerHost {
 #[derive(Default)]
 struct Host {
     client: RefCell<Option<Client>>,
-    /// The refresh grant in flight, which concurrent `getAccessToken` calls share.
-    refresh: SingleFlight<Result<(), Error>>,
+    /// The refresh grant in flight, which concurrent callers for the same token share; grants
+    /// for different tokens take turns (they all present the one refresh token).
+    refresh: SingleFlight<TokenKey, Result<(), Error>>,
     /// Changes whenever a session ends or begins, so that a refresh answered afterwards is
     /// dropped instead of applied to a session it was not made for.
     epoch: Cell<u32>,
     /// Where events go (`worker.js` posts them to the page): `{"name":…,"detail":…}` texts.
     events: RefCell<Option<js_sys::Function>>,
+    /// `worker.js`'s timer: called with the time (Unix seconds) of the next `tick` call, or
+    /// -1 for none.
+    scheduler: RefCell<Option<js_sys::Function>>,
+    /// The wake-up time last handed to `scheduler` (Unix seconds).
+    scheduled: Cell<Option<u64>>,
 }
 
-/// A reply's `value`: JSON text, or a string still to be quoted.
+/// What a caller needs of an access token.
+enum Need<'a> {
+    /// A valid one: the cached token, or a refresh when there is none.
+    Valid,
+    /// A new one (`forceRefresh`, the proactive refresh).
+    Fresh,
+    /// Another than this one, which an API refused (`invalid_token`): a refresh, unless a
+    /// concurrent caller already replaced it.
+    Replacing(&'a str),
+}
+
+/// A reply's `value`: JSON text, a string still to be quoted, or an API's response.
 enum Reply {
     Json(String),
     Str(String),
+    Response(JsValue),
 }
 
 impl Default for WorkerHost {
@@ -89,18 +111,31 @@ impl WorkerHost {
         *self.host.events.borrow_mut() = Some(listener);
     }
 
+    /// Sets the timer function: called with the time (Unix seconds) at which `worker.js`
+    /// should call `handle('{"type":"tick"}')` (the proactive refresh), or -1 to cancel it.
+    #[wasm_bindgen(js_name = setScheduler)]
+    pub fn set_scheduler(&self, scheduler: js_sys::Function) {
+        *self.host.scheduler.borrow_mut() = Some(scheduler);
+    }
+
     /// Handles one call, a JSON object whose `type` is `configure`, `login`,
-    /// `handleCallback`, `isAuthenticated`, `getUser`, `getAccessToken` or `logout`.
+    /// `handleCallback`, `isAuthenticated`, `getUser`, `getAccessToken`, `fetch`, `logout` or
+    /// `tick`. `request` is for `fetch` only: what `fetch.js` needs besides the call
+    /// (`{ headers, body, init, signal }`, never read here: the body never enters wasm memory).
     ///
-    /// The promise always resolves, with the reply's JSON text: `{"ok":true,"value":...}` or
-    /// `{"ok":false,"error":{"code":...,"message":...}}`.
-    pub fn handle(&self, call_json: String) -> Promise {
+    /// The promise always resolves: with the reply's JSON text, `{"ok":true,"value":...}` or
+    /// `{"ok":false,"error":{"code":...,"message":...}}`, except after a successful `fetch`,
+    /// with `fetch.js`'s response object.
+    pub fn handle(&self, call_json: String, request: JsValue) -> Promise {
         let host = self.host.clone();
         future_to_promise(async move {
             let mut reply = ObjectWriter::new();
-            match host.dispatch(&call_json).await {
+            let result = host.dispatch(&call_json, &request).await;
+            host.reschedule();
+            match result {
                 Ok(Reply::Json(value)) => reply.bool("ok", true).raw("value", &value),
                 Ok(Reply::Str(value)) => reply.bool("ok", true).string("value", &value),
+                Ok(Reply::Response(response)) => return Ok(response),
                 Err(error) => reply.bool("ok", false).raw("error", &error.to_json()),
             };
             Ok(JsValue::from(reply.finish()))
@@ -118,16 +153,29 @@ impl Host {
         }
     }
 
-    /// The `login` / `tokenRefreshed` event for the current session.
-    fn emit_token_event(&self, name: &str) {
-        let detail = self.with(|c| Ok(c.token_event_json())).ok().flatten();
+    /// The `login` / `tokenRefreshed` event for `key`'s token.
+    fn emit_token_event(&self, name: &str, key: &TokenKey) {
+        let detail = self.with(|c| Ok(c.token_event_json(key))).ok().flatten();
         if let Some(detail) = detail {
             self.emit(name, &detail);
         }
     }
 
-    async fn dispatch(self: &Rc<Self>, call_json: &str) -> Result<Reply, Error> {
+    /// Hands the next proactive refresh time to `worker.js`'s timer, when it changed.
+    fn reschedule(&self) {
+        let at = self.with(|c| Ok(c.auto_refresh_at())).ok().flatten();
+        if at == self.scheduled.replace(at) {
+            return;
+        }
+        if let Some(scheduler) = self.scheduler.borrow().as_ref() {
+            let at = at.map_or(-1.0, |at| at as f64);
+            let _ = scheduler.call1(&JsValue::NULL, &JsValue::from(at));
+        }
+    }
+
+    async fn dispatch(self: &Rc<Self>, call_json: &str, request: &JsValue) -> Result<Reply, Error> {
         let call = json::parse(call_json.as_bytes()).map_err(|_| INVALID_CALL)?;
+        let text = |name| call.get(name).and_then(Value::as_str).ok_or(INVALID_CALL);
         let options = call.get("options").filter(|v| !v.is_null());
         match call
             .get("type")
@@ -136,13 +184,10 @@ impl Host {
         {
             "configure" => self.configure(call.get("config").ok_or(INVALID_CALL)?),
             "login" => self.login(options).await,
-            "handleCallback" => {
-                self.handle_callback(
-                    call.get("url")
-                        .and_then(Value::as_str)
-                        .ok_or(INVALID_CALL)?,
-                )
-                .await
+            "handleCallback" => self.handle_callback(text("url")?).await,
+            "fetch" => {
+                let (url, method, names) = (text("url")?, text("method")?, text("headerNames")?);
+                self.api_fetch(url, method, names, request).await.map(Reply::Response)
             }
             "isAuthenticated" => {
                 let yes = self.with(|c| Ok(c.is_authenticated()))?;
@@ -153,14 +198,25 @@ impl Host {
                 _ => self.with(|c| Ok(Reply::Json(c.user_json().unwrap_or("null").into()))),
             },
             "getAccessToken" => {
-                let force = options
-                    .and_then(|o| o.get("forceRefresh"))
-                    .and_then(Value::as_bool);
-                self.access_token(force.unwrap_or(false))
-                    .await
-                    .map(Reply::Str)
+                self.with(Client::check_token_exposure)?;
+                let none = Value::Null;
+                let options = options.unwrap_or(&none);
+                let need = match options.get("forceRefresh").and_then(Value::as_bool) {
+                    Some(true) => Need::Fresh,
+                    _ => Need::Valid,
+                };
+                self.access_token(&token_key(options)?, need).await.map(Reply::Str)
             }
             "logout" => self.logout().await,
+            // The timer fired: refresh the login's token if the core says it is time.
+            // Failures reach the app as events; the session stays for the next call.
+            "tick" => {
+                self.scheduled.set(None); // that timer is spent
+                if self.with_mut(|c| Ok(c.start_auto_refresh(io::now())))? {
+                    let _ = self.access_token(&TokenKey::default(), Need::Fresh).await;
+                }
+                Ok(Reply::Json("null".into()))
+            }
             _ => Err(Error::Config {
                 reason: "unknown_call",
             }),
@@ -237,11 +293,10 @@ impl Host {
         let request = self.with(|c| c.code_exchange_request(&callback))?;
         let response = io::fetch(&request).await?;
         let exchange = self.with(|c| c.process_code_exchange_response(callback, response))?;
-        let signature = self.verify_id_token(exchange.id_token()).await?;
-        let value =
-            self.with_mut(|c| c.complete_token_exchange(exchange, signature, io::now()))?;
+        // (`None`: a logout ended things while the code was redeemed.)
+        let value = self.complete_exchange(exchange, self.epoch.get()).await?.ok_or(Error::LoginRequired)?;
         self.epoch.set(self.epoch.get().wrapping_add(1));
-        self.emit_token_event("login");
+        self.emit_token_event("login", &TokenKey::default());
         Ok(Reply::Json(value))
     }
 
@@ -262,17 +317,29 @@ impl Host {
         }
     }
 
-    async fn verify_id_token(&self, id_token: Option<&str>) -> Result<Option<VerifiedSignature>, Error> {
-        match id_token {
-            Some(jws) => self.verify_jws(jws, Purpose::IdToken).await.map(Some),
-            None => Ok(None),
+    /// Finishes a token exchange: the ID token's signature (when there is one), the access
+    /// token's digest for `at_hash` (when asked), then the core's checks. `None` when the
+    /// session changed since `epoch` (a logout meanwhile): the answer is then for no one.
+    async fn complete_exchange(&self, exchange: TokenExchange, epoch: u32) -> Result<Option<String>, Error> {
+        let signature = match exchange.id_token() {
+            Some(jws) => Some(self.verify_jws(jws, Purpose::IdToken).await?),
+            None => None,
+        };
+        let digest = match exchange.at_hash_function() {
+            Some((function, access_token)) => Some(io::digest(function, access_token.as_bytes()).await?),
+            None => None,
+        };
+        if self.epoch.get() != epoch {
+            return Ok(None);
         }
+        self.with_mut(|c| c.complete_token_exchange(exchange, signature, digest.as_deref(), io::now()))
+            .map(Some)
     }
 
     /// `getUser {options:{fresh:true}}`: the UserInfo claims, fetched from the provider with
     /// the access token (refreshed first if needed); signed responses are verified.
     async fn fresh_user(self: &Rc<Self>) -> Result<Reply, Error> {
-        self.access_token(false).await?;
+        self.access_token(&TokenKey::default(), Need::Valid).await?;
         let request = self.with(|c| c.userinfo_request(io::now()))?;
         let response = io::fetch(&request).await?;
         match self.with(|c| c.process_userinfo_response(response))? {
@@ -284,34 +351,41 @@ impl Host {
         }
     }
 
-    /// `getAccessToken {options:{forceRefresh?}}`: the access token, refreshed first when
-    /// it expired or when forced. Concurrent callers (forced or not) share one refresh
-    /// grant. Value: the token.
-    async fn access_token(self: &Rc<Self>, force: bool) -> Result<String, Error> {
-        let current = || self.with(|c| Ok(c.access_token(io::now())?.map(str::to_owned)));
-        if !force {
-            if let Some(token) = current()? {
-                return Ok(token);
+    /// The access token for `key` (`getAccessToken {options:{forceRefresh?, resource?,
+    /// scope?}}`), obtained with the refresh token first when `need` says so. Concurrent
+    /// callers for one key share one grant; grants for different keys take turns.
+    async fn access_token(self: &Rc<Self>, key: &TokenKey, need: Need<'_>) -> Result<String, Error> {
+        let current = || self.with(|c| Ok(c.access_token(key, io::now())?.map(str::to_owned)));
+        loop {
+            match (&need, current()?) {
+                (Need::Valid, Some(token)) => return Ok(token),
+                (Need::Replacing(refused), Some(token)) if token != *refused => return Ok(token),
+                _ => {}
             }
+            // While a backoff lasts, fail at once with the failure that caused it.
+            self.with(|c| c.check_backoff(io::now()))?;
+            let host = self.clone();
+            let run_key = key.clone();
+            match self.refresh.run(key, || async move { host.refresh_once(&run_key).await }).await {
+                Turn::Waited => continue, // another token's grant settled: look again
+                Turn::Done(outcome) => outcome?,
+            }
+            // The refresh just succeeded, so `None` means the new token is already expired.
+            return current()?.ok_or(Error::InvalidResponse {
+                reason: "expires_in",
+            });
         }
-        let host = self.clone();
-        self.refresh
-            .run(|| async move { host.refresh_once().await })
-            .await?;
-        // The refresh just succeeded, so `None` means the new token is already expired.
-        current()?.ok_or(Error::InvalidResponse {
-            reason: "expires_in",
-        })
     }
 
-    /// One refresh grant, and the event that tells the app how it went: `tokenRefreshed`,
-    /// `sessionExpired` when the grant is gone, `error` otherwise.
-    async fn refresh_once(&self) -> Result<(), Error> {
+    /// One refresh grant for `key`, recorded for the backoff, and the event that tells the app
+    /// how it went: `tokenRefreshed`, `sessionExpired` when the grant is gone, `error` otherwise.
+    async fn refresh_once(&self, key: &TokenKey) -> Result<(), Error> {
         let authenticated = || self.with(|c| Ok(c.is_authenticated())).unwrap_or(false);
         let had_session = authenticated();
-        let result = self.refresh_grant().await;
+        let result = self.refresh_grant(key).await;
+        let _ = self.with_mut(|c| Ok(c.refresh_finished(result.as_ref().map(drop), io::now())));
         match &result {
-            Ok(()) => self.emit_token_event("tokenRefreshed"),
+            Ok(()) => self.emit_token_event("tokenRefreshed", key),
             // The provider no longer knows the grant (invalid_grant): the session ended.
             Err(Error::LoginRequired) if had_session && !authenticated() => {
                 self.emit("sessionExpired", r#"{"reason":"invalid_grant"}"#)
@@ -323,20 +397,35 @@ impl Host {
         result
     }
 
-    async fn refresh_grant(&self) -> Result<(), Error> {
+    async fn refresh_grant(&self, key: &TokenKey) -> Result<(), Error> {
         let epoch = self.epoch.get();
-        let request = self.with(|c| c.refresh_request())?;
+        let request = self.with(|c| c.refresh_request(key))?;
         let response = io::fetch(&request).await?;
         if self.epoch.get() != epoch {
             return Ok(()); // logged out (or in again) meanwhile: this answer is for no one
         }
-        let exchange = self.with_mut(|c| c.process_refresh_response(response))?;
-        let signature = self.verify_id_token(exchange.id_token()).await?;
-        if self.epoch.get() != epoch {
-            return Ok(());
+        let exchange = self.with_mut(|c| c.process_refresh_response(key.clone(), response))?;
+        self.complete_exchange(exchange, epoch).await.map(drop)
+    }
+
+    /// `fetch {url, method, headerNames}` (`auth.fetch`): sends the page's request to one of the
+    /// configured `apiOrigins` with the access token attached, refreshing once and retrying once
+    /// on a Bearer `invalid_token` challenge. `headerNames`: the request's header names joined
+    /// by `,` (a character no header name has).
+    async fn api_fetch(self: &Rc<Self>, url: &str, method: &str, header_names: &str, request: &JsValue) -> Result<JsValue, Error> {
+        let key = self.with(|c| c.api_token_key(url, method, header_names))?;
+        let mut token = self.access_token(&key, Need::Valid).await?;
+        let mut retried = false;
+        loop {
+            let response = io::api_fetch(url, method, &token, request).await?;
+            // RFC 6750 §3.1: `invalid_token` means expired or revoked; one refresh, one retry.
+            if response.status == 401 && !retried && response.challenge.as_deref().is_some_and(is_invalid_token_challenge) {
+                retried = true;
+                token = self.access_token(&key, Need::Replacing(&token)).await?;
+                continue;
+            }
+            return Ok(response.value);
         }
-        self.with_mut(|c| c.complete_token_exchange(exchange, signature, io::now()))
-            .map(drop)
     }
 
     /// `logout`: ends the local session, whatever else fails, and returns the provider's

@@ -1,7 +1,9 @@
-//! One run of an async operation, shared by every caller that asks while it is in flight.
+//! One run of an async operation at a time, shared by every caller that asks for the same key
+//! while it is in flight.
 //!
-//! Used for the refresh grant: with rotating refresh tokens, two concurrent grants would
-//! present the same refresh token twice, and the provider would revoke the whole family.
+//! Used for refresh grants: with rotating refresh tokens, two grants in flight would present
+//! the same refresh token twice, and the provider would revoke the whole family. So callers
+//! for the same token share one grant, and a grant for another token waits its turn.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -13,19 +15,28 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
-/// Shares the run in flight, if any, with every caller of [`SingleFlight::run`].
-pub struct SingleFlight<T> {
-    current: RefCell<Option<Flight<T>>>,
+/// Shares the run in flight, if any, with every caller of [`SingleFlight::run`] for its key.
+pub struct SingleFlight<K, T> {
+    current: RefCell<Option<Flight<K, T>>>,
     runs: Cell<u32>,
 }
 
-struct Flight<T> {
+struct Flight<K, T> {
+    key: K,
     /// Resolves once `outcome` is set.
     done: Promise,
     outcome: Rc<RefCell<Option<T>>>,
 }
 
-impl<T> Default for SingleFlight<T> {
+/// What [`SingleFlight::run`] did.
+pub enum Turn<T> {
+    /// The outcome of the run for the caller's key (its own, or the one it joined).
+    Done(T),
+    /// A run for another key was in flight; it has settled now, so ask again.
+    Waited,
+}
+
+impl<K, T> Default for SingleFlight<K, T> {
     fn default() -> Self {
         SingleFlight {
             current: RefCell::new(None),
@@ -34,27 +45,31 @@ impl<T> Default for SingleFlight<T> {
     }
 }
 
-impl<T: Clone> SingleFlight<T> {
-    /// Joins the run in flight, or runs `start()` itself, and returns the run's outcome.
-    /// A run is forgotten once it settles, so a later call starts afresh.
+impl<K: PartialEq + Clone, T: Clone> SingleFlight<K, T> {
+    /// Joins the run in flight for `key`, waits out a run for another key, or runs `start()`
+    /// itself. A run is forgotten once it settles, so a later call starts afresh.
     ///
     /// The caller that starts a run drives it: its future must be polled to completion
     /// (every caller here runs inside a `future_to_promise` task, which is).
-    pub async fn run<F: Future<Output = T>>(&self, start: impl FnOnce() -> F) -> T {
-        let joined = self
+    pub async fn run<F: Future<Output = T>>(&self, key: &K, start: impl FnOnce() -> F) -> Turn<T> {
+        let in_flight = self
             .current
             .borrow()
             .as_ref()
-            .map(|f| (f.done.clone(), f.outcome.clone()));
-        if let Some((done, outcome)) = joined {
+            .map(|f| (f.key == *key, f.done.clone(), f.outcome.clone()));
+        if let Some((same_key, done, outcome)) = in_flight {
             let _ = JsFuture::from(done).await;
+            if !same_key {
+                return Turn::Waited;
+            }
             let outcome = outcome.borrow().clone();
-            return outcome.expect("a settled run has an outcome");
+            return Turn::Done(outcome.expect("a settled run has an outcome"));
         }
         let mut settle: Option<Function> = None;
         let done = Promise::new(&mut |resolve, _| settle = Some(resolve));
         let outcome = Rc::new(RefCell::new(None));
         *self.current.borrow_mut() = Some(Flight {
+            key: key.clone(),
             done,
             outcome: outcome.clone(),
         });
@@ -65,7 +80,7 @@ impl<T: Clone> SingleFlight<T> {
         if let Some(resolve) = settle {
             let _ = resolve.call0(&JsValue::UNDEFINED);
         }
-        result
+        Turn::Done(result)
     }
 
     /// How many runs have been started so far.

@@ -3,30 +3,55 @@
 //   import { startProvider } from './tests/op/provider.mjs';
 //   const op = await startProvider({ redirectUris: ['http://127.0.0.1:8080/vanilla/'] });
 //   op.issuer            // 'http://127.0.0.1:PORT' (exactly as discovery states it)
-//   op.tokenRequests     // [{ grantType, status, error, origin, issued, at }] one per POST /token
+//   op.tokenRequests     // [{ grantType, status, error, origin, resource, scope, issued, at }] one per POST /token
 //   op.issuedTokens()    // { access, refresh, id: Set<string>, all() } every token handed out
 //   await op.close();
+//
+// Resource indicators (RFC 8707), introspection (RFC 7662), faults (all optional):
+//   const api = 'http://127.0.0.1:9999/';   // a resource indicator: absolute URL, no fragment, exact match
+//   const op = await startProvider({ redirectUris, resources: { [api]: { scope: 'api:read api:write' } },
+//                                    introspection: true, faults: true });
+//   - the login asks for resource=<api> and scope 'openid offline_access api:read' (the dev consent
+//     grants it; without resource=<api> the api scopes are silently dropped);
+//   - the code exchange (no resource) → the usual opaque access token for userinfo, scope
+//     'openid offline_access'; the refresh token carries the api grant;
+//   - refresh_token grant + resource=<api> [+ scope=api:read] → an RS256 at+jwt access token,
+//     aud = <api>, scope = the granted api scopes (narrowed by `scope`); the refresh token rotates;
+//     an ID token comes too unless `scope` leaves out openid;
+//   - quirk (oidc-provider 9): a refresh with a resource it refuses (unknown, not in the login, or
+//     several) is invalid_target AFTER the refresh token was rotated: the old one is used up (its
+//     reuse is invalid_grant and revokes the grant), and the error carries no new one.
+//   op.introspectionClient  // { clientId: 'api', clientSecret } the resource server's credentials
+//   await op.introspect(at) // POST /token/introspection as that client → { active, sub, scope, ... }
+//   op.faults               // the fault proxy in front of the provider (tests/support/fault-proxy.mjs);
+//   op.faults.set('/token', { status: 503 })  // op.issuer is the proxy's origin
+//   await op.loginOverHttp({ scope, resource }) // code flow + PKCE from node (no browser) → { tokens }
 //
 // Standalone (for a person, or the demo):
 //   node tests/op/provider.mjs --port 0 --redirect-uri http://127.0.0.1:8080/vanilla/ \
 //        [--post-logout-redirect-uri URL] [--access-token-ttl SECONDS] [--verbose]
 // prints one JSON line {"issuer":...,"port":...} on stdout, then serves until SIGINT/SIGTERM.
 //
-// Nothing is persisted: in-memory adapter, and fresh signing keys (RSA for RS256, EC P-256
-// for ES256) are generated on every start, so no private key ships in the repository.
+// Nothing is persisted: an in-memory store (one per startProvider), and fresh signing keys (RSA for
+// RS256, EC P-256 for ES256) are generated on every start, so no private key ships in the repository.
 //
 // Signing (for the signature tests):
 //   startProvider({ ..., idTokenSignedResponseAlg: 'ES256' })  // the client's id_token_signed_response_alg
 //   startProvider({ ..., jwks: { keys: [generateSigningKey('rsa'), ...] } })  // own private keys
 //   op.publicJwks()               // the JWKS the provider publishes now
 //   await op.rotateKeys(jwks?)    // from now on sign with / publish only these keys (default: fresh
-//                                 // generateJwks()); same issuer, port, clients and cookie keys
+//                                 // generateJwks()); same issuer, port, clients, options, cookie keys,
+//                                 // sessions, grants and refresh tokens
 
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 
+import { startFaultProxy } from '../support/fault-proxy.mjs';
+
 export const CLIENT_ID = 'spa';
+/** The confidential client a resource server introspects with (options.introspection). */
+export const INTROSPECTION_CLIENT_ID = 'api';
 export const SCOPES = ['openid', 'offline_access', 'profile', 'email'];
 
 /** The claims the provider returns for a login name (devInteractions accepts any login/password). */
@@ -84,6 +109,108 @@ export function publicJwksOf(jwks) {
 }
 
 /**
+ * options.resources, checked: a Map resource URL → { scope, accessTokenTtl? }. A resource indicator
+ * must be an absolute URI without a fragment (RFC 8707 2); it is matched exactly as written.
+ */
+function normalizeResources(resources) {
+  const out = new Map();
+  for (const [url, info] of Object.entries(resources ?? {})) {
+    if (!URL.canParse(url) || url.includes('#')) {
+      throw new TypeError(`startProvider: resource ${JSON.stringify(url)} must be an absolute URL without a fragment`);
+    }
+    if (typeof info?.scope !== 'string' || !info.scope.trim()) {
+      throw new TypeError(`startProvider: resources[${JSON.stringify(url)}].scope must be a non-empty string`);
+    }
+    out.set(url, { scope: info.scope.trim().split(/\s+/).join(' '), accessTokenTtl: info.accessTokenTtl });
+  }
+  return out;
+}
+
+/** The models oidc-provider's memory adapter indexes by grantId (for revokeByGrantId). */
+const GRANTABLE = new Set([
+  'AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode',
+]);
+
+/**
+ * An in-memory oidc-provider adapter factory whose store outlives one oidc-provider instance:
+ * oidc-provider 9's own memory adapter is per instance, so without this rotateKeys() (a new
+ * instance) would forget every session, grant and refresh token. Same semantics as the built-in
+ * one (lib/adapters/memory_adapter.js): payloads stored as given, expiry in seconds, consume()
+ * stamps `consumed`, revokeByGrantId() removes the grant's tokens.
+ */
+function sharedMemoryAdapter() {
+  const items = new Map(); // key → { value, expiresAt }
+  const get = (key) => {
+    const item = items.get(key);
+    if (!item) return undefined;
+    if (item.expiresAt <= Date.now()) {
+      items.delete(key);
+      return undefined;
+    }
+    return item.value;
+  };
+  const set = (key, value, expiresIn) => {
+    items.set(key, { value, expiresAt: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity });
+  };
+  return (model) => ({
+    async upsert(id, payload, expiresIn) {
+      set(`${model}:${id}`, payload, expiresIn);
+      if (model === 'Session') set(`sessionUid:${payload.uid}`, id, expiresIn);
+      if (payload.userCode) set(`userCode:${payload.userCode}`, id, expiresIn);
+      if (GRANTABLE.has(model) && payload.grantId) {
+        const members = get(`grant:${payload.grantId}`) ?? new Set();
+        members.add(`${model}:${id}`);
+        set(`grant:${payload.grantId}`, members);
+      }
+    },
+    async find(id) { return get(`${model}:${id}`); },
+    async findByUid(uid) {
+      const id = get(`sessionUid:${uid}`);
+      return id === undefined ? undefined : get(`${model}:${id}`);
+    },
+    async findByUserCode(userCode) {
+      const id = get(`userCode:${userCode}`);
+      return id === undefined ? undefined : get(`${model}:${id}`);
+    },
+    async consume(id) {
+      const payload = get(`${model}:${id}`);
+      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+    },
+    async destroy(id) { items.delete(`${model}:${id}`); },
+    async revokeByGrantId(grantId) {
+      for (const key of get(`grant:${grantId}`) ?? []) items.delete(key);
+      items.delete(`grant:${grantId}`);
+    },
+  });
+}
+
+/** Tiny cookie jar for loginOverHttp: name → value; any path, expired cookies dropped. */
+function cookieJar() {
+  const cookies = new Map();
+  return {
+    store(res) {
+      for (const line of res.headers.getSetCookie()) {
+        const [pair, ...attrs] = line.split(';');
+        const eq = pair.indexOf('=');
+        const name = pair.slice(0, eq).trim();
+        const value = pair.slice(eq + 1).trim();
+        const expired = attrs.some((a) => {
+          const [k, v = ''] = a.split('=').map((x) => x.trim());
+          if (/^max-age$/i.test(k)) return Number(v) <= 0;
+          if (/^expires$/i.test(k)) return Date.parse(v) <= Date.now();
+          return false;
+        });
+        if (expired || value === '') cookies.delete(name);
+        else cookies.set(name, value);
+      }
+    },
+    header() {
+      return [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    },
+  };
+}
+
+/**
  * Start oidc-provider on 127.0.0.1.
  *
  * @param {object} options
@@ -92,11 +219,24 @@ export function publicJwksOf(jwks) {
  * @param {number}   [options.accessTokenTtl=600]      access token lifetime, seconds
  * @param {number}   [options.idTokenTtl=600]          ID token lifetime, seconds
  * @param {number}   [options.refreshTokenTtl=86400]   refresh token lifetime, seconds
- * @param {number}   [options.port=0]                  0 = any free port
+ * @param {number}   [options.port=0]                  0 = any free port (with faults: the proxy's port)
  * @param {boolean}  [options.quiet=true]              hide oidc-provider's dev WARNING/NOTICE lines
  * @param {string}   [options.idTokenSignedResponseAlg] client "spa"'s id_token_signed_response_alg
  *                                                    (default: oidc-provider's, RS256)
  * @param {{keys: object[]}} [options.jwks]             private signing keys (default: generateJwks())
+ * @param {Record<string, {scope: string, accessTokenTtl?: number}>} [options.resources]
+ *        resource servers (RFC 8707), by resource indicator. Without it every `resource` parameter is
+ *        answered invalid_target (oidc-provider 9 has resourceIndicators on, and knows no resource).
+ *        With it: an authorization request may carry resource=<url> and that resource's scopes in
+ *        `scope`, which the dev consent grants; the code exchange without `resource` still gives
+ *        the usual opaque access token for userinfo (useGrantedResource: false, no defaultResource);
+ *        a token request with resource=<url> gives a JWT access token for it (RS256, typ at+jwt,
+ *        aud = the URL, scope = the granted scopes of that resource, optionally narrowed by `scope`).
+ * @param {boolean}  [options.introspection=false]      enable the introspection endpoint (RFC 7662) and
+ *        register the confidential client 'api' (client_secret_basic, no grants) that a resource
+ *        server introspects with; it may introspect access tokens only (not refresh tokens).
+ * @param {boolean}  [options.faults=false]             put a fault proxy (tests/support/fault-proxy.mjs)
+ *        in front: the proxy's origin is the issuer, op.faults controls it.
  */
 export async function startProvider(options = {}) {
   const {
@@ -109,20 +249,45 @@ export async function startProvider(options = {}) {
     quiet = true,
     idTokenSignedResponseAlg,
     jwks: initialJwks,
+    resources: resourcesOption,
+    introspection = false,
+    faults = false,
   } = options;
   if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
     throw new TypeError('startProvider: redirectUris (non-empty array) is required');
   }
+  const resources = normalizeResources(resourcesOption);
   if (quiet) filterProviderNoise();
-  const { default: Provider } = await import('oidc-provider');
+  const { default: Provider, errors } = await import('oidc-provider');
 
   // Bind first: the issuer must carry the real port, and other processes may hold ports.
   const server = createServer();
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(wantedPort, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+    server.listen(faults ? 0 : wantedPort, '127.0.0.1', () => { server.off('error', reject); resolve(); });
   });
-  const { port } = server.address();
+  const sockets = new Set();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const closeServer = () => new Promise((resolve) => {
+    server.close(() => resolve());
+    for (const socket of sockets) socket.destroy();
+  });
+
+  // With faults, the proxy is the only way in: it is the issuer (every URL oidc-provider builds
+  // comes from the Host header, which the proxy passes through unchanged).
+  let proxy;
+  if (faults) {
+    try {
+      proxy = await startFaultProxy({ target: `http://127.0.0.1:${server.address().port}`, port: wantedPort });
+    } catch (err) {
+      await closeServer();
+      throw err;
+    }
+  }
+  const port = proxy ? proxy.port : server.address().port;
   const issuer = `http://127.0.0.1:${port}`;
 
   const tokenRequests = [];
@@ -130,21 +295,38 @@ export async function startProvider(options = {}) {
   const serverErrors = [];
 
   const cookieKeys = [randomBytes(32).toString('base64url')];
+  const adapter = sharedMemoryAdapter();
   let jwks = initialJwks ?? generateJwks();
+  const introspectionClient = introspection
+    ? { clientId: INTROSPECTION_CLIENT_ID, clientSecret: randomBytes(32).toString('base64url') }
+    : undefined;
 
   // One oidc-provider instance for the current keys (rotateKeys() makes a new one).
   function createInstance() {
+    const clients = [{
+      client_id: CLIENT_ID,
+      application_type: 'web',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: redirectUris,
+      post_logout_redirect_uris: postLogoutRedirectUris,
+      ...(idTokenSignedResponseAlg ? { id_token_signed_response_alg: idTokenSignedResponseAlg } : {}),
+    }];
+    if (introspectionClient) {
+      // A resource server: authenticates at the introspection endpoint, obtains no tokens itself.
+      clients.push({
+        client_id: introspectionClient.clientId,
+        client_secret: introspectionClient.clientSecret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+      });
+    }
     const provider = new Provider(issuer, {
-      clients: [{
-        client_id: CLIENT_ID,
-        application_type: 'web',
-        token_endpoint_auth_method: 'none',
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        redirect_uris: redirectUris,
-        post_logout_redirect_uris: postLogoutRedirectUris,
-        ...(idTokenSignedResponseAlg ? { id_token_signed_response_alg: idTokenSignedResponseAlg } : {}),
-      }],
+      adapter,
+      clients,
       pkce: { required: () => true },
       scopes: SCOPES,
       claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
@@ -156,11 +338,46 @@ export async function startProvider(options = {}) {
         revocation: { enabled: true },
         rpInitiatedLogout: { enabled: true },
         userinfo: { enabled: true },
+        ...(introspectionClient ? {
+          introspection: {
+            enabled: true,
+            // The resource server may look at access tokens (never refresh tokens); any client at
+            // its own tokens, as oidc-provider's default allows.
+            async allowedPolicy(ctx, client, token) {
+              if (client.clientId === token.clientId) return true;
+              return client.clientId === introspectionClient.clientId && token.kind === 'AccessToken';
+            },
+          },
+        } : {}),
+        // oidc-provider 9 has resource indicators on by default; without options.resources its
+        // getResourceServerInfo knows no resource, so any `resource` parameter is invalid_target.
+        ...(resources.size ? {
+          resourceIndicators: {
+            enabled: true,
+            // oidc-provider's defaults, spelled out: no `resource` in a request → none is assumed
+            // (several in a token request → invalid_target, one access token has one audience)...
+            defaultResource: async (ctx, client, oneOf) => oneOf,
+            // ... and a token request without `resource` does not fall back to the granted one, so
+            // the code exchange gives the opaque access token userinfo accepts.
+            useGrantedResource: async () => false,
+            async getResourceServerInfo(ctx, resourceIndicator) {
+              const info = resources.get(resourceIndicator);
+              if (!info) throw new errors.InvalidTarget();
+              return {
+                scope: info.scope,
+                audience: resourceIndicator,
+                accessTokenFormat: 'jwt',
+                ...(info.accessTokenTtl ? { accessTokenTTL: info.accessTokenTtl } : {}),
+                jwt: { sign: { alg: 'RS256' } },
+              };
+            },
+          },
+        } : {}),
       },
       jwks: structuredClone(jwks),
       cookies: { keys: cookieKeys },
       ttl: {
-        AccessToken: accessTokenTtl,
+        AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? accessTokenTtl,
         IdToken: idTokenTtl,
         RefreshToken: refreshTokenTtl,
         Grant: 86400,
@@ -184,15 +401,18 @@ export async function startProvider(options = {}) {
       requests.push(entry);
       if (route === 'token' && ctx.method === 'POST') {
         const body = ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? ctx.body : {};
+        const form = ctx.oidc?.body ?? {};
         const issued = {};
         for (const key of ['access_token', 'refresh_token', 'id_token']) {
           if (typeof body[key] === 'string') issued[key] = body[key];
         }
         tokenRequests.push({
-          grantType: ctx.oidc?.body?.grant_type,
+          grantType: form.grant_type,
           status: ctx.status,
           error: ctx.status >= 400 ? body.error : undefined,
           origin: ctx.get('origin') || undefined,
+          resource: form.resource,
+          scope: form.scope,
           issued,
           at: entry.at,
         });
@@ -211,11 +431,16 @@ export async function startProvider(options = {}) {
   // Through a variable: rotateKeys() swaps the oidc-provider instance behind the same server.
   server.on('request', (req, res) => callback(req, res));
 
-  const sockets = new Set();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
+  const urls = {
+    discovery: `${issuer}/.well-known/openid-configuration`,
+    authorization: `${issuer}/auth`,
+    token: `${issuer}/token`,
+    userinfo: `${issuer}/me`,
+    endSession: `${issuer}/session/end`,
+    revocation: `${issuer}/token/revocation`,
+    jwks: `${issuer}/jwks`,
+    ...(introspectionClient ? { introspection: `${issuer}/token/introspection` } : {}),
+  };
 
   let closed;
   return {
@@ -225,9 +450,11 @@ export async function startProvider(options = {}) {
     /** The current oidc-provider instance (a new one after rotateKeys()). */
     get provider() { return provider; },
     /**
-     * POSTs to the token endpoint, in order: { grantType, status, error, origin, issued, at }.
-     * issued = { access_token?, refresh_token?, id_token? } from the response; origin = the request's
-     * Origin header (a browser/worker request carries the page origin; node's fetch none).
+     * POSTs to the token endpoint, in order: { grantType, status, error, origin, resource, scope,
+     * issued, at }. issued = { access_token?, refresh_token?, id_token? } from the response; origin =
+     * the request's Origin header (a browser/worker request carries the page origin; node's fetch
+     * none); resource / scope = those form parameters as sent (resource: a string, an array when
+     * repeated, or undefined).
      */
     tokenRequests,
     /** Every request the provider handled: { method, path, route, status, at }. */
@@ -252,14 +479,106 @@ export async function startProvider(options = {}) {
     tokenRequestCount(grantType) {
       return grantType ? tokenRequests.filter((r) => r.grantType === grantType).length : tokenRequests.length;
     },
-    urls: {
-      discovery: `${issuer}/.well-known/openid-configuration`,
-      authorization: `${issuer}/auth`,
-      token: `${issuer}/token`,
-      userinfo: `${issuer}/me`,
-      endSession: `${issuer}/session/end`,
-      revocation: `${issuer}/token/revocation`,
-      jwks: `${issuer}/jwks`,
+    urls,
+    /** With options.introspection: the resource server's client { clientId: 'api', clientSecret }. */
+    introspectionClient,
+    /**
+     * With options.introspection: introspect `token` as the 'api' client (RFC 7662, HTTP Basic) and
+     * return the parsed JSON: { active: true, sub, scope, client_id, exp, iat, iss, token_type, ... }
+     * or { active: false }. JWT access tokens are not introspectable (oidc-provider answers 400
+     * unsupported_token_type; that JSON is returned as is).
+     */
+    async introspect(token) {
+      if (!introspectionClient) throw new Error('op.introspect: start the provider with { introspection: true }');
+      const { clientId, clientSecret } = introspectionClient;
+      const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
+      const res = await fetch(urls.introspection, {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ token }),
+      });
+      return res.json();
+    },
+    /** With options.faults: the fault proxy in front of the provider (see fault-proxy.mjs). */
+    faults: proxy,
+    /**
+     * The authorization code flow with PKCE for client 'spa', driven from node over plain HTTP
+     * through the real devInteractions forms (login, consent) with a cookie jar, then the code
+     * exchange (with an Origin header, as a browser would send). For tests that need genuine SPA
+     * tokens without a browser. Each call is a fresh user agent (no provider session).
+     * Options: login ('alice'), scope ('openid offline_access'), resource (string | string[]),
+     * prompt ('consent'; null for none), redirectUri (the first registered), origin (the redirect
+     * URI's), tokenResource (resource parameter of the code exchange; default none).
+     * Returns { tokens (the token response JSON), steps (['login', 'consent']), code, state, nonce,
+     * verifier }; throws on an error callback or a non-200 token response.
+     */
+    async loginOverHttp({
+      login = 'alice', scope = 'openid offline_access', resource, prompt = 'consent',
+      redirectUri = redirectUris[0], origin, tokenResource,
+    } = {}) {
+      const b64u = (buf) => Buffer.from(buf).toString('base64url');
+      const verifier = b64u(randomBytes(32));
+      const state = b64u(randomBytes(16));
+      const nonce = b64u(randomBytes(16));
+      const auth = new URL(urls.authorization);
+      const params = {
+        client_id: CLIENT_ID, response_type: 'code', redirect_uri: redirectUri, scope, state, nonce,
+        code_challenge: b64u(createHash('sha256').update(verifier).digest()), code_challenge_method: 'S256',
+        ...(prompt ? { prompt } : {}),
+      };
+      for (const [k, v] of Object.entries(params)) auth.searchParams.set(k, v);
+      for (const r of [resource ?? []].flat()) auth.searchParams.append('resource', r);
+
+      const jar = cookieJar();
+      const steps = [];
+      const isCallback = (u) => { const x = new URL(u); return `${x.origin}${x.pathname}` === redirectUri; };
+      let next = auth.href;
+      let form;
+      for (let hop = 0; !isCallback(next); hop += 1) {
+        if (hop > 20) throw new Error('loginOverHttp: too many redirects');
+        const res = await fetch(next, {
+          method: form ? 'POST' : 'GET',
+          redirect: 'manual',
+          headers: {
+            cookie: jar.header(),
+            ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+          },
+          body: form,
+        });
+        jar.store(res);
+        const text = await res.text();
+        form = undefined;
+        if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
+          next = new URL(res.headers.get('location'), next).href;
+          continue;
+        }
+        const promptName = /<input type="hidden" name="prompt" value="([a-z]+)"/.exec(text)?.[1];
+        const action = /<form[^>]* action="([^"]+)"/.exec(text)?.[1];
+        if (res.status !== 200 || !promptName || !action) {
+          throw new Error(`loginOverHttp: unexpected ${res.status} at ${next}: ${text.replace(/\s+/g, ' ').slice(0, 400)}`);
+        }
+        steps.push(promptName);
+        form = new URLSearchParams(promptName === 'login' ? { prompt: 'login', login, password: 'any' } : { prompt: promptName });
+        next = new URL(action.replaceAll('&amp;', '&'), next).href;
+      }
+      const cb = new URL(next).searchParams;
+      if (cb.get('error')) throw new Error(`loginOverHttp: ${cb.get('error')}: ${cb.get('error_description')}`);
+      if (cb.get('state') !== state) throw new Error('loginOverHttp: state mismatch');
+      const code = cb.get('code');
+      const body = new URLSearchParams({
+        client_id: CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier,
+      });
+      for (const r of [tokenResource ?? []].flat()) body.append('resource', r);
+      const res = await fetch(urls.token, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: origin ?? new URL(redirectUri).origin },
+        body,
+      });
+      const tokens = await res.json();
+      if (res.status !== 200) throw new Error(`loginOverHttp: token endpoint ${res.status}: ${JSON.stringify(tokens)}`);
+      return {
+        tokens, steps, code, state, nonce, verifier,
+      };
     },
     /** The JWKS the provider publishes now (public keys). */
     publicJwks() {
@@ -267,9 +586,10 @@ export async function startProvider(options = {}) {
     },
     /**
      * Key rotation: from now on the provider signs with, and publishes only, `nextJwks` (private
-     * JWKs; default: a fresh generateJwks()). The issuer, port, clients, cookie keys and the
-     * in-memory grants/sessions (oidc-provider's memory adapter is process-wide) stay; only the
-     * oidc-provider instance behind the server is replaced. Returns the new public JWKS.
+     * JWKs; default: a fresh generateJwks()). The issuer, port, clients (incl. the introspection
+     * client and its secret), resources, cookie keys and the in-memory store (sessions, grants,
+     * refresh tokens: sharedMemoryAdapter) stay; only the oidc-provider instance behind the server
+     * is replaced. Returns the new public JWKS.
      */
     async rotateKeys(nextJwks = generateJwks()) {
       jwks = nextJwks;
@@ -277,11 +597,9 @@ export async function startProvider(options = {}) {
       callback = provider.callback();
       return publicJwksOf(jwks);
     },
+    /** Stop the provider (and the fault proxy), destroying every open connection. */
     close() {
-      closed ??= new Promise((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
+      closed ??= Promise.all([closeServer(), proxy?.close()]).then(() => undefined);
       return closed;
     },
   };

@@ -14,7 +14,7 @@ export const PKG_DIR = resolve(process.env.OIDC_WORKER_PKG_DIR || join(REPO_ROOT
 
 /** Throw a readable error when the library has not been built into pkg/. */
 export function assertLibraryBuilt() {
-  const missing = ['index.js', 'worker.js', 'oidc_worker.js', 'oidc_worker_bg.wasm']
+  const missing = ['index.js', 'worker.js', 'oidc_worker_bg.wasm']
     .filter((f) => !existsSync(join(PKG_DIR, f)));
   if (missing.length) {
     throw new Error(`${PKG_DIR} is not built (missing ${missing.join(', ')}): run bash scripts/build.sh first`);

@@ -47,7 +47,12 @@ fn finish(c: &mut Client, exchange: TokenExchange, now: u64) -> Result<String, E
         Some(t) => Some(verify(c, &t, Purpose::IdToken, &[vec![rsa_jwk("k1")]], true, now)?.0),
         None => None,
     };
-    c.complete_token_exchange(exchange, proof, now)
+    let digest = exchange.at_hash_function().map(|(name, access_token)| {
+        use sha2::Digest;
+        assert_eq!(name, "SHA-256", "the test tokens are RS256");
+        sha2::Sha256::digest(access_token.as_bytes()).to_vec()
+    });
+    c.complete_token_exchange(exchange, proof, digest.as_deref(), now)
 }
 
 fn discovered() -> Client {
@@ -123,7 +128,7 @@ fn signed_in() -> Client {
 fn login_callback_and_session() {
     let c = signed_in();
     assert!(c.is_authenticated());
-    assert_eq!(c.access_token(NOW + 5), Ok(Some("at-rt-1")));
+    assert_eq!(c.access_token(&TokenKey::default(), NOW + 5), Ok(Some("at-rt-1")));
     let user = parse(c.user_json().unwrap().as_bytes()).unwrap();
     assert_eq!(user.get("sub").and_then(Value::as_str), Some("alice"));
     assert_eq!(user.get("iss").and_then(Value::as_str), Some(ISSUER));
@@ -134,8 +139,8 @@ fn without_a_session_everything_needs_login() {
     let c = discovered();
     assert!(!c.is_authenticated());
     assert_eq!(c.user_json(), None);
-    assert_eq!(c.access_token(NOW), Err(Error::LoginRequired));
-    assert_eq!(c.refresh_request(), Err(Error::LoginRequired));
+    assert_eq!(c.access_token(&TokenKey::default(), NOW), Err(Error::LoginRequired));
+    assert_eq!(c.refresh_request(&TokenKey::default()), Err(Error::LoginRequired));
 }
 
 #[test]
@@ -171,14 +176,14 @@ fn login_options_are_validated() {
 fn expired_access_token_is_refreshed_and_the_refresh_token_rotates() {
     let mut c = signed_in();
     let later = NOW + 600;
-    assert_eq!(c.access_token(later), Ok(None));
-    let req = c.refresh_request().unwrap();
+    assert_eq!(c.access_token(&TokenKey::default(), later), Ok(None));
+    let req = c.refresh_request(&TokenKey::default()).unwrap();
     assert_eq!(form(req.body.as_deref().unwrap())[1], ("refresh_token".to_owned(), "rt-1".to_owned()));
-    let x = c.process_refresh_response(token_response("rt-2", None)).unwrap();
+    let x = c.process_refresh_response(TokenKey::default(), token_response("rt-2", None)).unwrap();
     assert_eq!(finish(&mut c, x, later).unwrap(), "null");
-    assert_eq!(c.access_token(later), Ok(Some("at-rt-2")));
+    assert_eq!(c.access_token(&TokenKey::default(), later), Ok(Some("at-rt-2")));
     // The rotated refresh token replaced the old one.
-    let req = c.refresh_request().unwrap();
+    let req = c.refresh_request(&TokenKey::default()).unwrap();
     assert_eq!(form(req.body.as_deref().unwrap())[1], ("refresh_token".to_owned(), "rt-2".to_owned()));
 }
 
@@ -187,29 +192,29 @@ fn refreshed_id_token_must_keep_the_identity() {
     let mut c = signed_in();
     let later = NOW + 300;
     let same = claims().replace(&format!(r#""iat":{NOW}"#), &format!(r#""iat":{later}"#)).replace("Alice", "Alice B.");
-    let x = c.process_refresh_response(token_response("rt-2", Some(&id_token(&same)))).unwrap();
+    let x = c.process_refresh_response(TokenKey::default(), token_response("rt-2", Some(&id_token(&same)))).unwrap();
     finish(&mut c, x, later).unwrap();
     assert!(c.user_json().unwrap().contains("Alice B."));
     let other_user = claims().replace("alice", "mallory");
-    let x = c.process_refresh_response(token_response("rt-3", Some(&id_token(&other_user)))).unwrap();
+    let x = c.process_refresh_response(TokenKey::default(), token_response("rt-3", Some(&id_token(&other_user)))).unwrap();
     assert_eq!(finish(&mut c, x, later), Err(Error::InvalidIdToken { reason: "sub" }));
     // Nothing was replaced by the rejected response.
-    assert_eq!(form(c.refresh_request().unwrap().body.as_deref().unwrap())[1].1, "rt-2");
+    assert_eq!(form(c.refresh_request(&TokenKey::default()).unwrap().body.as_deref().unwrap())[1].1, "rt-2");
 }
 
 #[test]
 fn invalid_grant_ends_the_session_other_errors_keep_it() {
     let mut c = signed_in();
-    let e = c.process_refresh_response(json(503, "busy")).map(|_| ());
-    assert_eq!(e, Err(Error::InvalidResponse { reason: "status" }));
+    let e = c.process_refresh_response(TokenKey::default(), json(503, "busy")).map(|_| ());
+    assert_eq!(e, Err(Error::ServerError { status: 503 }));
     assert!(c.is_authenticated());
-    let e = c.process_refresh_response(json(400, r#"{"error":"invalid_scope"}"#)).map(|_| ());
+    let e = c.process_refresh_response(TokenKey::default(), json(400, r#"{"error":"invalid_scope"}"#)).map(|_| ());
     assert!(matches!(e, Err(Error::TokenError { .. })));
     assert!(c.is_authenticated());
-    let e = c.process_refresh_response(json(400, r#"{"error":"invalid_grant"}"#)).map(|_| ());
+    let e = c.process_refresh_response(TokenKey::default(), json(400, r#"{"error":"invalid_grant"}"#)).map(|_| ());
     assert_eq!(e, Err(Error::LoginRequired));
     assert!(!c.is_authenticated());
-    assert_eq!(c.access_token(NOW + 600), Err(Error::LoginRequired));
+    assert_eq!(c.access_token(&TokenKey::default(), NOW + 600), Err(Error::LoginRequired));
 }
 
 #[test]
@@ -223,7 +228,7 @@ fn logout_clears_the_session_and_builds_the_end_session_url() {
     assert_eq!(names, ["id_token_hint", "client_id", "post_logout_redirect_uri", "state"]);
     assert_eq!(q[0].1, id_token(&claims()));
     assert!(!c.is_authenticated());
-    assert_eq!(c.access_token(NOW), Err(Error::LoginRequired));
+    assert_eq!(c.access_token(&TokenKey::default(), NOW), Err(Error::LoginRequired));
 }
 
 /// A token exchange after login up to the signature step, for the signature tests.
@@ -298,13 +303,13 @@ fn a_bad_or_missing_signature_starts_no_session() {
     let token = id_token(&claims());
     let (mut c, x) = exchange_with(&token);
     assert_eq!(verify(&mut c, &token, Purpose::IdToken, &[vec![rsa_jwk("k")]], false, NOW).map(|_| ()), Err(Error::InvalidIdToken { reason: "signature" }));
-    assert_eq!(c.complete_token_exchange(x, None, NOW), Err(Error::InvalidIdToken { reason: "signature" }));
+    assert_eq!(c.complete_token_exchange(x, None, None, NOW), Err(Error::InvalidIdToken { reason: "signature" }));
     assert!(!c.is_authenticated());
     // A proof for another token does not cover this one.
     let (mut c, x) = exchange_with(&token);
     let other = id_token(&claims().replace("Alice", "Eve"));
     let (proof, _) = verify(&mut c, &other, Purpose::IdToken, &[vec![rsa_jwk("k")]], true, NOW).unwrap();
-    assert_eq!(c.complete_token_exchange(x, Some(proof), NOW), Err(Error::InvalidIdToken { reason: "signature" }));
+    assert_eq!(c.complete_token_exchange(x, Some(proof), None, NOW), Err(Error::InvalidIdToken { reason: "signature" }));
     // A signature of the wrong length for the key never reaches WebCrypto.
     let short = format!("{}.{}", &token[..token.rfind('.').unwrap()], crate::protocol::base64url::encode(&[1; 255]));
     let (mut c, _) = exchange_with(&token);
@@ -377,8 +382,8 @@ fn logout_revokes_the_refresh_token_then_the_access_token() {
 #[test]
 fn token_events_carry_expiry_and_scope_but_no_token() {
     let c = signed_in();
-    let event = c.token_event_json().unwrap();
+    let event = c.token_event_json(&TokenKey::default()).unwrap();
     assert_eq!(event, format!(r#"{{"expiresAt":{},"scope":"openid profile offline_access","resource":null}}"#, (NOW + 5 + 600) * 1000));
     assert!(!event.contains("at-rt-1") && !event.contains("rt-1\""));
-    assert_eq!(discovered().token_event_json(), None);
+    assert_eq!(discovered().token_event_json(&TokenKey::default()), None);
 }

@@ -9,7 +9,7 @@ fn expect(nonce: &str) -> Expectations<'_> {
         now: NOW,
         clock_skew: 60,
         trusted_audiences: &[],
-        access_token: Some("the-access-token"),
+        access_token_digest: Some(THE_ACCESS_TOKEN_SHA256),
         max_age: None,
     }
 }
@@ -171,9 +171,25 @@ fn typ_crit_and_kid_headers() {
 
 /// OIDC Core §3.1.3.6: at_hash = base64url(left half of SHA-256("the-access-token")) for RS256.
 fn at_hash_of(access_token: &str, bits: u16) -> String {
-    let digest = crate::protocol::secret::sha(bits, access_token.as_bytes());
+    let digest = sha(bits, access_token.as_bytes());
     crate::protocol::base64url::encode(&digest[..digest.len() / 2])
 }
+
+/// SHA-2 with 256, 384 or 512 bits, as WebCrypto computes it for the shell.
+fn sha(bits: u16, data: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    match bits {
+        256 => sha2::Sha256::digest(data).to_vec(),
+        384 => sha2::Sha384::digest(data).to_vec(),
+        _ => sha2::Sha512::digest(data).to_vec(),
+    }
+}
+
+/// SHA-256("the-access-token").
+const THE_ACCESS_TOKEN_SHA256: &[u8] = &[
+    185, 188, 189, 103, 193, 155, 252, 127, 241, 225, 243, 227, 192, 220, 224, 187, 191, 120, 111, 206, 180, 137, 252,
+    15, 177, 188, 39, 149, 243, 98, 8, 91,
+];
 
 #[test]
 fn at_hash_is_checked_when_present() {
@@ -182,10 +198,19 @@ fn at_hash_is_checked_when_present() {
     assert_eq!(check(&with("at_hash", Some(&format!(r#""{}""#, at_hash_of("another-token", 256))))), reason("at_hash"));
     assert_eq!(check(&with("at_hash", Some(&format!(r#""{}""#, at_hash_of("the-access-token", 512))))), reason("at_hash"));
     assert_eq!(check(&with("at_hash", Some("1"))), reason("at_hash"));
-    // ES384 tokens hash with SHA-384.
+    // ES384 tokens hash with SHA-384: the shell is asked for that hash, and a digest of
+    // another length is refused.
     let raw = jws(r#"{"alg":"ES384"}"#, &with("at_hash", Some(&format!(r#""{}""#, at_hash_of("the-access-token", 384)))));
+    let token = IdToken::parse(&raw).unwrap();
+    assert_eq!(at_hash_function(&token), Some("SHA-384"));
     let n = nonce();
-    assert_eq!(validate_claims(&IdToken::parse(&raw).unwrap(), &expect(&n)), Ok(()));
+    let sha384 = sha(384, b"the-access-token");
+    assert_eq!(validate_claims(&token, &Expectations { access_token_digest: Some(&sha384), ..expect(&n) }), Ok(()));
+    assert_eq!(validate_claims(&token, &expect(&n)), reason("at_hash"));
+    assert_eq!(validate_claims(&token, &Expectations { access_token_digest: None, ..expect(&n) }), reason("at_hash"));
+    assert_eq!(at_hash_function(&IdToken::parse(&id_token(&claims())).unwrap()), None);
+    let eddsa = jws(r#"{"alg":"EdDSA"}"#, &with("at_hash", Some(r#""x""#)));
+    assert_eq!(at_hash_function(&IdToken::parse(&eddsa).unwrap()), Some("SHA-512"));
     // Known answer: SHA-256("abc") = ba7816bf 8f01cfea 414140de 5dae2223 ...
     assert_eq!(at_hash_of("abc", 256), "ungWv48Bz-pBQUDeXa4iIw");
 }

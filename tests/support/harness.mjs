@@ -25,14 +25,22 @@ export function assertLibraryBuilt() {
  * Start the static server (pkg/ + www/, and /demo-config.json) and the provider, wired together:
  * the vanilla app's URL is the registered redirect_uri and post_logout_redirect_uri.
  * `provider`: more options for startProvider (e.g. { idTokenSignedResponseAlg: 'ES256' }).
+ * `appOptions`: more createAuthClient options for the app (an object, or a function called on each
+ * request of /demo-config.json, e.g. () => ({ apiOrigins: [api.origin] }) for a server started later).
  * Returns { op, web, appUrl, close() }. close() is idempotent and never throws.
  */
-export async function startStack({ accessTokenTtl, port, providerPort, quiet, provider } = {}) {
+export async function startStack({ accessTokenTtl, port, providerPort, quiet, provider, appOptions } = {}) {
   let op;
   const web = await startStaticServer({
     port,
     mounts: { '/pkg/': PKG_DIR, '/': join(REPO_ROOT, 'www') },
-    json: { '/demo-config.json': () => ({ issuer: op.issuer, clientId: op.clientId }) },
+    json: {
+      '/demo-config.json': () => ({
+        issuer: op.issuer,
+        clientId: op.clientId,
+        options: typeof appOptions === 'function' ? appOptions() : appOptions,
+      }),
+    },
   });
   const appUrl = `${web.origin}${APP_PATH}`;
   try {

@@ -1,7 +1,7 @@
 // oidc-worker example without a bundler.
 //
-// Config comes from /demo-config.json ({ issuer, clientId }), which scripts/demo.sh and the e2e tests
-// serve next to this page. The redirect URI is this page's own URL (e.g. http://127.0.0.1:PORT/vanilla/).
+// Config comes from /demo-config.json ({ issuer, clientId, options? }), which scripts/demo.sh and the
+// e2e tests serve next to this page; `options` are more createAuthClient options (apiOrigins, ...). The redirect URI is this page's own URL (e.g. http://127.0.0.1:PORT/vanilla/).
 //
 // For tests and for poking around in the console, the page exposes:
 //   window.auth   the AuthClient
@@ -136,6 +136,8 @@ async function start() {
     scope: 'openid profile email offline_access',
     // oidc-provider only grants offline_access (a refresh token) with prompt=consent.
     extraAuthParams: { prompt: 'consent' },
+    // More options when the server gives them (e.g. apiOrigins for auth.fetch).
+    ...app.config.options,
   });
   window.auth = auth;
   // Session events (no token in any of them), e.g. for telemetry; subscribed before the callback

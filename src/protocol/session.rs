@@ -149,6 +149,11 @@ impl Session {
         core::iter::once(&self.access_token).chain(self.api_tokens.iter().map(|(_, t)| t)).map(|t| t.token.as_str())
     }
 
+    #[cfg(test)]
+    pub(crate) fn drop_refresh_token_for_tests(&mut self) {
+        self.refresh_token = None;
+    }
+
     /// The refresh token, when the provider issued one.
     pub fn refresh_token(&self) -> Option<&str> {
         self.refresh_token.as_deref()

@@ -387,3 +387,130 @@ fn token_events_carry_expiry_and_scope_but_no_token() {
     assert!(!event.contains("at-rt-1") && !event.contains("rt-1\""));
     assert_eq!(discovered().token_event_json(&TokenKey::default()), None);
 }
+
+// ---- sessions that stay alive: per-API tokens, backoff, proactive refresh ----
+
+fn api_key() -> TokenKey {
+    TokenKey { resource: Some("https://api.example/".into()), scope: Some("api:read".into()) }
+}
+
+/// A refresh response for another API: no ID token (the scope has no `openid`).
+fn api_token_response(refresh_token: &str) -> HttpResponse {
+    json(
+        200,
+        &format!(
+            r#"{{"access_token":"api-{refresh_token}","token_type":"Bearer","expires_in":300,"refresh_token":"{refresh_token}","scope":"api:read"}}"#
+        ),
+    )
+}
+
+#[test]
+fn tokens_for_other_apis_are_obtained_with_the_refresh_token_and_cached_per_key() {
+    let mut c = signed_in();
+    let key = api_key();
+    // No token for the API yet: it must be obtained, with resource and scope (RFC 8707 §2.2).
+    assert_eq!(c.access_token(&key, NOW + 10), Ok(None));
+    let req = c.refresh_request(&key).unwrap();
+    assert_eq!(
+        form(req.body.as_deref().unwrap()),
+        [("grant_type", "refresh_token"), ("refresh_token", "rt-1"), ("client_id", "spa"), ("resource", "https://api.example/"), ("scope", "api:read")]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    let x = c.process_refresh_response(key.clone(), api_token_response("rt-2")).unwrap();
+    finish(&mut c, x, NOW + 10).unwrap();
+    // Cached under its key; the login's token is untouched; the refresh token rotated.
+    assert_eq!(c.access_token(&key, NOW + 10), Ok(Some("api-rt-2")));
+    assert_eq!(c.access_token(&TokenKey::default(), NOW + 10), Ok(Some("at-rt-1")));
+    assert_eq!(form(c.refresh_request(&TokenKey::default()).unwrap().body.as_deref().unwrap())[1].1, "rt-2");
+    // The login's token refresh carries neither resource nor scope.
+    assert_eq!(form(c.refresh_request(&TokenKey::default()).unwrap().body.as_deref().unwrap()).len(), 3);
+    // Its event names the resource and the granted scope, never the token.
+    let event = c.token_event_json(&key).unwrap();
+    assert_eq!(event, format!(r#"{{"expiresAt":{},"scope":"api:read","resource":"https://api.example/"}}"#, (NOW + 310) * 1000));
+    // It expires on its own schedule (300 s, minus the 60 s skew).
+    assert_eq!(c.access_token(&key, NOW + 10 + 240), Ok(None));
+    assert_eq!(c.access_token(&TokenKey::default(), NOW + 10 + 240), Ok(Some("at-rt-1")));
+    // Logout revokes the refresh token and every access token.
+    c.metadata.as_mut().unwrap().revocation_endpoint = Some("https://op.example/revoke".into());
+    let hints: Vec<String> = c.logout(&[1; 16]).revocations.iter().map(|r| form(r.body.as_deref().unwrap())[0].1.clone()).collect();
+    assert_eq!(hints, ["rt-2", "at-rt-1", "api-rt-2"]);
+}
+
+#[test]
+fn transient_refresh_failures_back_off_and_keep_the_session() {
+    let mut c = signed_in();
+    let key = TokenKey::default();
+    let outage = Error::Network { reason: "failed" };
+    c.refresh_finished(Err(&outage), NOW + 600);
+    assert!(c.is_authenticated());
+    // During the wait, the failure is repeated at once (the shell sends nothing).
+    assert_eq!(c.check_backoff(NOW + 600), Err(outage.clone()));
+    assert_eq!(c.check_backoff(NOW + 601), Ok(()));
+    // A 503 counts too; two failures in a row wait two seconds.
+    let e = c.process_refresh_response(key.clone(), json(503, "busy")).map(drop).unwrap_err();
+    c.refresh_finished(Err(&e), NOW + 601);
+    assert_eq!(c.check_backoff(NOW + 602), Err(Error::ServerError { status: 503 }));
+    assert_eq!(c.check_backoff(NOW + 603), Ok(()));
+    // A success ends it, and the refresh token was never spent by the failures.
+    assert_eq!(form(c.refresh_request(&key).unwrap().body.as_deref().unwrap())[1].1, "rt-1");
+    let x = c.process_refresh_response(key, token_response("rt-2", None)).unwrap();
+    finish(&mut c, x, NOW + 603).unwrap();
+    c.refresh_finished(Ok(()), NOW + 603);
+    assert_eq!(c.check_backoff(NOW + 603), Ok(()));
+}
+
+#[test]
+fn proactive_refresh_timing() {
+    // signed_in(): a 600 s token received at NOW + 5, skew 60 → handed out until NOW + 545;
+    // the proactive refresh is due the lead (30 s) before that.
+    let mut c = signed_in();
+    assert_eq!(c.auto_refresh_at(), Some(NOW + 515));
+    assert!(!c.start_auto_refresh(NOW + 514));
+    assert!(c.start_auto_refresh(NOW + 515));
+    // While a backoff lasts it waits for it.
+    c.refresh_finished(Err(&Error::Network { reason: "timeout" }), NOW + 600);
+    assert_eq!(c.auto_refresh_at(), Some(NOW + 601));
+    // After a new token: due again relative to it.
+    let x = c.process_refresh_response(TokenKey::default(), token_response("rt-2", None)).unwrap();
+    finish(&mut c, x, NOW + 602).unwrap();
+    c.refresh_finished(Ok(()), NOW + 602);
+    assert_eq!(c.auto_refresh_at(), Some(NOW + 602 + 600 - 60 - 30));
+    // Short-lived tokens: never sooner than 30 s after the token arrived, nor 30 s after the
+    // last proactive attempt: no refresh loop.
+    let short = json(200, r#"{"access_token":"short","token_type":"Bearer","expires_in":10,"refresh_token":"rt-3"}"#);
+    let x = c.process_refresh_response(TokenKey::default(), short).unwrap();
+    finish(&mut c, x, NOW + 1000).unwrap();
+    assert_eq!(c.auto_refresh_at(), Some(NOW + 1030));
+    assert!(c.start_auto_refresh(NOW + 1030));
+    assert_eq!(c.auto_refresh_at(), Some(NOW + 1060), "a failed attempt does not make it due again at once");
+    // Off without a refresh token, without a session, and with autoRefresh: false.
+    let mut off = client();
+    off.config.auto_refresh = false;
+    assert_eq!(off.auto_refresh_at(), None);
+    c.logout(&[0; 16]);
+    assert_eq!(c.auto_refresh_at(), None);
+    assert!(!c.start_auto_refresh(u64::MAX));
+}
+
+#[test]
+fn proactive_refresh_can_be_switched_off_and_needs_a_refresh_token() {
+    let mut c = signed_in();
+    c.config.auto_refresh = false;
+    assert_eq!(c.auto_refresh_at(), None);
+    let mut c = signed_in();
+    let no_rt = json(200, r#"{"access_token":"x","token_type":"Bearer","expires_in":600}"#);
+    let x = c.process_refresh_response(TokenKey::default(), no_rt).unwrap();
+    finish(&mut c, x, NOW).unwrap();
+    assert!(c.auto_refresh_at().is_some(), "the rotated-out refresh token is kept when none is sent");
+    c.session.as_mut().unwrap().drop_refresh_token_for_tests();
+    assert_eq!(c.auto_refresh_at(), None);
+}
+
+#[test]
+fn exposure_and_api_origins_follow_the_configuration() {
+    let mut c = signed_in();
+    assert_eq!(c.check_token_exposure(), Ok(()));
+    c.config.expose_access_token = false;
+    assert_eq!(c.check_token_exposure(), Err(Error::Config { reason: "access_token_not_exposed" }));
+    assert_eq!(c.api_token_key("https://api.example/x", "GET", ""), Err(Error::Config { reason: "api_origin" }));
+}

@@ -2,8 +2,10 @@
 // headless Chromium against the real local oidc-provider. It measures and reports; it asserts no
 // timing (it only fails when a step does not work at all, e.g. a login that does not complete).
 //
-//   bash bench/run.sh            (builds pkg/ if missing, runs this, prints bench/results.md)
-//   node bench/perf.mjs          (pkg/ must be built)
+//   bash bench/run.sh            (builds pkg/ if missing, runs this and bench/lifecycle.mjs, prints
+//                                bench/results.md)
+//   node bench/perf.mjs          (pkg/ must be built; keeps the "Session lifecycle" section
+//                                lifecycle.mjs wrote in results.md)
 //
 // Env (for quick trials; the defaults are what results.md reports):
 //   BENCH_INIT_PAGES=20  BENCH_LOGINS=10  BENCH_TOKEN_READS=2000  BENCH_TOKEN_WARMUP=100
@@ -12,109 +14,28 @@
 // The bench page (bench/page/) is served with COOP same-origin + COEP require-corp (+ CORP
 // same-origin on every response, so the worker and the wasm pass COEP), which makes it
 // cross-origin isolated: performance.now() then has ~5 µs resolution instead of 100 µs.
+// Shared helpers (pkg snapshot, statistics, report environment): bench/lib.mjs.
 
-import { execFileSync } from 'node:child_process';
-import {
-  cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
-} from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { constants as zlibConstants, gzipSync } from 'node:zlib';
 
 import { build as esbuild } from 'esbuild';
 
 import { startProvider } from '../tests/op/provider.mjs';
 import { closeBrowser, launchBrowser } from '../tests/support/browser.mjs';
-import { assertLibraryBuilt, PKG_DIR } from '../tests/support/harness.mjs';
 import { completeLogin } from '../tests/support/op-interactions.mjs';
-import { REPO_ROOT, startStaticServer } from '../tests/support/static-server.mjs';
+import { startStaticServer } from '../tests/support/static-server.mjs';
+import {
+  commandLine, DEFAULT_OUT, envInt, int, ISOLATION_HEADERS, joinResults, log, machine, machineLine, ms,
+  packageLine, PAGE_DIR, percentile, readResults, seconds, snapshotPkg, summary, us, waitForBench,
+} from './lib.mjs';
 
-const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const PAGE_DIR = join(BENCH_DIR, 'page');
-
-const envInt = (name, fallback) => {
-  const v = process.env[name];
-  return v === undefined || v === '' ? fallback : Math.max(1, Number.parseInt(v, 10) || fallback);
-};
 const INIT_PAGES = envInt('BENCH_INIT_PAGES', 20);
 const LOGINS = envInt('BENCH_LOGINS', 10);
 const TOKEN_READS = envInt('BENCH_TOKEN_READS', 2000);
 const TOKEN_WARMUP = process.env.BENCH_TOKEN_WARMUP === '0' ? 0 : envInt('BENCH_TOKEN_WARMUP', 100);
-const OUT = resolve(process.env.BENCH_OUT || join(BENCH_DIR, 'results.md'));
-
-const ISOLATION_HEADERS = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
-
-const started = performance.now();
-const log = (msg) => console.error(`bench: ${msg}  (${((performance.now() - started) / 1000).toFixed(1)} s)`);
-
-// ---------------------------------------------------------------- pkg snapshot
-
-const PKG_FILES = ['index.js', 'worker.js', 'oidc_worker_bg.wasm'];
-
-/**
- * Copy pkg/ to a temporary directory and measure and serve the copy: a rebuild of pkg/ during the
- * run (scripts/build.sh starts with rm -rf pkg) then cannot break the run or mix two builds.
- * Retries for up to ~60 s while pkg/ is incomplete or changes during the copy.
- */
-async function snapshotPkg() {
-  const fingerprint = () => PKG_FILES.map((f) => {
-    const s = statSync(join(PKG_DIR, f));
-    return `${f}:${s.size}:${s.mtimeMs}`;
-  }).join(' ');
-  let lastError;
-  for (let attempt = 0; attempt < 30; attempt += 1) {
-    let dir;
-    try {
-      assertLibraryBuilt();
-      const before = fingerprint();
-      dir = mkdtempSync(join(tmpdir(), 'oidc-worker-bench-pkg-'));
-      cpSync(PKG_DIR, dir, { recursive: true });
-      if (before === fingerprint() && PKG_FILES.every((f) => existsSync(join(dir, f)))) {
-        return { dir, builtAt: new Date(Math.max(...PKG_FILES.map((f) => statSync(join(dir, f)).mtimeMs))) };
-      }
-      lastError = new Error(`${PKG_DIR} changed while it was copied`);
-    } catch (err) {
-      lastError = err;
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (attempt === 0) log(`waiting for a complete, stable ${PKG_DIR} (${lastError.message})`);
-    await new Promise((r) => { setTimeout(r, 2000); });
-  }
-  throw lastError;
-}
-
-// ---------------------------------------------------------------- statistics
-
-function sorted(values) {
-  return [...values].sort((a, b) => a - b);
-}
-/** Nearest-rank percentile (p in 0..100) of a non-empty array. */
-function percentile(values, p) {
-  const s = sorted(values);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-function median(values) {
-  const s = sorted(values);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-function summary(values) {
-  return {
-    n: values.length,
-    median: median(values),
-    min: Math.min(...values),
-    max: Math.max(...values),
-    mean: values.reduce((a, b) => a + b, 0) / values.length,
-  };
-}
-const ms = (v, digits = 1) => `${v.toFixed(digits)} ms`;
-const us = (v) => `${(v * 1000).toFixed(1)} µs`;
-const int = (v) => v.toLocaleString('en-US');
+const OUT = resolve(process.env.BENCH_OUT || DEFAULT_OUT);
 
 // ---------------------------------------------------------------- 1. size
 
@@ -171,18 +92,6 @@ async function measureSizes(pkgDir) {
     gzip: rows.reduce((a, b) => a + b.gzip, 0),
   };
   return { rows, total };
-}
-
-// ---------------------------------------------------------------- browser helpers
-
-async function waitForBench(page, { callback = false, timeout = 30000 } = {}) {
-  await page.waitForFunction(
-    (cb) => window.bench && window.bench.status !== 'loading' && (!cb || window.bench.isCallback),
-    callback, { timeout },
-  );
-  const bench = await page.evaluate(() => window.bench);
-  if (bench.status !== 'ready') throw new Error(`the bench page failed at ${page.url()}: ${JSON.stringify(bench.error)}`);
-  return bench;
 }
 
 // ---------------------------------------------------------------- 2. init
@@ -294,42 +203,21 @@ async function measureLogins(browser, op, appUrl) {
   };
 }
 
-// ---------------------------------------------------------------- machine
-
-function machine(chromiumVersion) {
-  let cpu = cpus()[0]?.model ?? 'unknown';
-  try {
-    const m = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m);
-    if (m) cpu = m[1].trim();
-  } catch { /* not Linux */ }
-  let nproc = String(cpus().length);
-  try { nproc = execFileSync('nproc', { encoding: 'utf8' }).trim(); } catch { /* keep os.cpus() */ }
-  let os = process.platform;
-  try { os = readFileSync('/etc/os-release', 'utf8').match(/^PRETTY_NAME="?([^"\n]+)"?$/m)?.[1] ?? os; } catch { /* keep */ }
-  return { cpu, nproc, os, chromium: chromiumVersion, node: process.version };
-}
-
-function gitDescribe() {
-  try {
-    const head = execFileSync('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--', 'src', 'Cargo.toml', 'Cargo.lock', 'scripts/build.sh'], { encoding: 'utf8' }).trim();
-    return dirty ? `${head} + uncommitted changes to the sources (src/, Cargo.*, scripts/build.sh)` : head;
-  } catch {
-    return 'unknown';
-  }
-}
-
 // ---------------------------------------------------------------- report
 
-function report({ sizes, init, logins, env, seconds, builtAt }) {
+function report({
+  sizes, init, logins, env, runSeconds, snapshot,
+}) {
   const L = [];
   L.push('# oidc-worker benchmark');
   L.push('');
   L.push(`- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`);
-  L.push(`- machine: ${env.nproc} CPUs (nproc), ${env.cpu}, ${env.os}; Chromium ${env.chromium} (headless, /usr/bin/chromium via playwright-core); Node ${env.node}`);
-  L.push(`- package: pkg/ as built at ${builtAt.toISOString().replace(/\.\d+Z$/, 'Z')}; repository HEAD ${gitDescribe()}`);
-  L.push('- command: `bash bench/run.sh` (runs `node bench/perf.mjs`)');
-  L.push(`- run time: ${seconds.toFixed(0)} s`);
+  L.push(machineLine(env));
+  L.push(packageLine(snapshot));
+  L.push(process.env.BENCH_RUNNER === 'run.sh'
+    ? `- command: \`${commandLine('perf.mjs')}\` (runs \`node bench/perf.mjs\`, which writes everything down to "Cached token reads", then \`node bench/lifecycle.mjs\`, which adds "Session lifecycle")`
+    : `- command: \`${commandLine('perf.mjs')}\``);
+  L.push(`- run time: ${runSeconds.toFixed(0)} s (perf.mjs)`);
   L.push('');
   L.push('> Timings are wall clock in headless Chromium on a shared 2-core machine, with the provider, the');
   L.push('> static server and the browser all on it: they are noisy (expect ±20 % or more between runs).');
@@ -446,9 +334,10 @@ try {
   if (op.serverErrors.length) throw new Error(`the provider reported ${op.serverErrors.length} server error(s)`);
 
   const text = report({
-    sizes, init, logins, env, builtAt: snapshot.builtAt, seconds: (performance.now() - started) / 1000,
+    sizes, init, logins, env, snapshot, runSeconds: seconds(),
   });
-  writeFileSync(OUT, `${text}\n`);
+  // Keep the section bench/lifecycle.mjs added (run.sh runs it next and replaces it).
+  writeFileSync(OUT, joinResults(text, readResults(OUT).lifecycle));
   log(`wrote ${relative(process.cwd(), OUT) || OUT}`);
 } catch (err) {
   exitCode = 1;

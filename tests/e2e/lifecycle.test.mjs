@@ -484,10 +484,10 @@ describe('session lifecycle', { concurrency: true, timeout: 170_000 }, () => {
       tokens.resourceScope = tb;
 
       // And the session still works: the caches now hold those tokens, with no grant.
-      const after = stack.op.tokenRequests.length;
+      const cachedMark = stack.op.tokenRequests.length;
       assert.equal((await callAuth(page, 'getAccessToken', { resource: RESOURCE })).value, ta);
       assert.equal((await callAuth(page, 'getAccessToken', { resource: RESOURCE, scope: RESOURCE_SCOPE })).value, tb);
-      assert.equal(stack.op.tokenRequests.length, after, 'cached');
+      assert.equal(stack.op.tokenRequests.length, cachedMark, 'cached');
     });
 
     it('the whole session: every refresh grant presented the refresh token the previous one issued; no invalid_grant', async () => {
@@ -591,6 +591,7 @@ describe('session lifecycle', { concurrency: true, timeout: 170_000 }, () => {
       app.needLogin();
       const { stack, page } = app;
       const { faults } = stack.op;
+      let failure;
       try {
         await alignInSecond(880, 920);
         faults.set('/token', 'down');
@@ -608,10 +609,16 @@ describe('session lifecycle', { concurrency: true, timeout: 170_000 }, () => {
         const sent = proxyTokenPosts(stack.op, afterFirst);
         assert.equal(sent.length, 0,
           `a call ${gap} ms after a failed refresh must be refused by the 1 s backoff without a request, but ${sent.length} POST /token reached the proxy`);
-      } finally {
-        // Up to two failures in a row: a backoff of at most 2 s.
-        await recover('after the backoff boundary test', 3500);
+      } catch (error) {
+        failure = error;
       }
+      // Up to two failures in a row: a backoff of at most 2 s. (The test's own failure first.)
+      try {
+        await recover('after the backoff boundary test', 3500);
+      } catch (error) {
+        failure ??= error;
+      }
+      if (failure) throw failure;
     });
 
     it('503 without an OAuth error body: network / status, status 503; session kept; nothing reached the provider', async () => {

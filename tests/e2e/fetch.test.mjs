@@ -12,8 +12,10 @@
 //   - any other origin (look-alikes included) and a page-set Authorization header are refused
 //     (config / api_origin, config / authorization_header) and nothing at all is sent;
 //   - a 401 `invalid_token` challenge causes exactly one refresh_token grant and one retry (also for
-//     concurrent calls); any other 401 is handed back untouched;
+//     concurrent calls; a retried POST carries its body again); any other 401 is handed back untouched;
+//   - a redirect is never followed (invalid_response / redirect), so the token never reaches its target;
 //   - an AbortSignal aborts the request on the wire; an aborted signal sends nothing;
+//   - without a session (before login, after logout) it rejects login_required and sends nothing;
 //   - an apiOrigins entry with a `resource` gets its own RFC 8707 token (a JWT for that audience),
 //     obtained once and cached, while the other origins keep the login's token;
 //   - 204/304 have a null body; a 500 is a Response, not an error;
@@ -27,6 +29,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 
@@ -56,7 +59,8 @@ after(() => diagnosticsChannel.unsubscribe('http.server.request.start', onReques
 
 /**
  * Runs in the page. spec: { method?, headers?, body?: { kind, ... }, abort?: 'pre' | 'pre-reason' |
- * 'handle', detach? }. Returns { ok: true, status, statusText, url, headers, bodyNull, bytes (base64),
+ * 'handle', detach?, input?: 'request' (auth.fetch(new Request(url, init))) | 'url' (a URL object) }.
+ * Returns { ok: true, status, statusText, url, headers, bodyNull, bytes (base64),
  * json?, expected? (base64 of what the body should be), referenceContentType?, after? } or
  * { ok: false, error: { name, message, code, reason, isAuthError, isDOMException, isGivenReason } }.
  * With detach, the result promise is left in window.__pendingFetch and { detached: true } returned;
@@ -125,7 +129,11 @@ async function inPageFetch([url, spec]) {
     let timer;
     const hung = new Promise((resolve) => { timer = setTimeout(() => resolve({ hung: true }), 20000); });
     try {
-      const res = await Promise.race([window.auth.fetch(url, init), hung]);
+      let call;
+      if (spec.input === 'request') call = window.auth.fetch(new Request(url, init));
+      else if (spec.input === 'url') call = window.auth.fetch(new URL(url), init);
+      else call = window.auth.fetch(url, init);
+      const res = await Promise.race([call, hung]);
       if (res.hung) return res;
       const bodyNull = res.body === null;
       const buffer = await res.arrayBuffer();
@@ -235,6 +243,52 @@ function jwtPayload(token) {
   return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
 }
 
+/**
+ * An API origin that answers every request with `302 Location: <location(path)>` (CORS like the API
+ * server's, so only the redirect itself can make a request fail). { origin, port, requests, close() }.
+ */
+async function startRedirectServer({ allowOrigin, location }) {
+  const requests = [];
+  const server = createServer((req, res) => {
+    requests.push({ method: req.method, url: req.url, authorization: req.headers.authorization ?? null });
+    const cors = { 'Access-Control-Allow-Origin': allowOrigin, 'Access-Control-Expose-Headers': 'Location' };
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        ...cors,
+        'Access-Control-Allow-Methods': 'GET, POST',
+        'Access-Control-Allow-Headers': 'Authorization, Content-Type, X-Test',
+        'Access-Control-Max-Age': '0',
+      });
+    } else {
+      res.writeHead(302, { ...cors, Location: location(req.url), 'Content-Length': '0' });
+    }
+    res.end();
+  });
+  const sockets = new Set();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+  let closed;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    close() {
+      closed ??= new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
+      return closed;
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
@@ -334,9 +388,37 @@ function useStack({
 describe('auth.fetch to an allowlisted API (the login\'s opaque token, introspected)', { timeout: 120_000 }, () => {
   const ctx = useStack({
     apis: { api: {}, other: {} },
-    appOptions: ({ api }) => ({ apiOrigins: [api.api.origin] }),
+    appOptions: ({ api }) => ({ apiOrigins: [api.api.origin, api.redirector.origin] }),
   });
   let loginAccess;
+
+  before(async () => {
+    // An allowlisted origin that redirects: /to-other → the other (not allowlisted) server,
+    // anything else → the allowlisted API. Closed with the API servers (it is in ctx.api).
+    const { api, other } = ctx.api;
+    ctx.api.redirector = await startRedirectServer({
+      allowOrigin: ctx.stack.web.origin,
+      location: (path) => (path.startsWith('/to-other') ? `${other.origin}/me` : `${api.origin}/me`),
+    });
+  });
+
+  it('without a session: auth.fetch rejects login_required and sends nothing', async () => {
+    const { stack, api: { api } } = ctx;
+    const context = await ctx.browser.newContext();
+    try {
+      const page = await context.newPage();
+      ctx.consoleLogs.push(captureConsole(page));
+      await page.goto(stack.appUrl);
+      await waitForApp(page);
+      const from = api.requests.length;
+      const res = await pageFetch(page, `${api.origin}/me`);
+      assertAuthError(res, 'login_required', undefined, 'auth.fetch signed out');
+      assert.deepEqual(api.requests.slice(from).map((r) => `${r.method} ${r.url}`), [], 'the API received nothing');
+      assert.equal(stack.op.tokenRequests.length, 0, 'no token request');
+    } finally {
+      await context.close().catch(() => {});
+    }
+  });
 
   it('logs in, then GET /me carries the login\'s access token, active at the provider', async () => {
     const exchange = await ctx.login();
@@ -383,6 +465,10 @@ describe('auth.fetch to an allowlisted API (the login\'s opaque token, introspec
       ['ArrayBuffer', { method: 'POST', body: { kind: 'arraybuffer' } }, null],
       ['Uint8Array (a view at an offset)', { method: 'POST', body: { kind: 'uint8array' } }, null],
       ['PUT with a JSON body', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: { kind: 'string', value: json } }, 'application/json'],
+      ['a Request object as input', {
+        input: 'request', method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: { kind: 'string', value: json },
+      }, 'application/json'],
+      ['a URL object as input', { input: 'url', method: 'POST', body: { kind: 'blob', type: 'image/png' } }, 'image/png'],
     ];
     const token = bearer(api.requests.at(-1));
     for (const [label, spec, contentType] of cases) {
@@ -466,7 +552,7 @@ describe('auth.fetch to an allowlisted API (the login\'s opaque token, introspec
       assertAuthError(await pageFetch(page, `${api.origin}/me`, { headers }), 'config', 'authorization_header',
         `page-set ${JSON.stringify(headers)}`);
     }
-    // A URL with credentials whose host is another origin: refused in any case, and not sent.
+    // A URL with credentials whose host is another origin: refused (by Request itself: TypeError), not sent.
     const userinfo = await pageFetch(page, `http://127.0.0.1:${api.port}@127.0.0.1:${other.port}/me`);
     assert.equal(userinfo.ok, false, `a URL with credentials must be refused, got HTTP ${userinfo.status}`);
 
@@ -575,6 +661,43 @@ describe('auth.fetch to an allowlisted API (the login\'s opaque token, introspec
     assert.ok(calls.length <= 10, 'at most one retry per call');
   });
 
+  it('a retried POST (after invalid_token) sends the same body and Content-Type again', async () => {
+    ctx.needLogin();
+    const { page, stack, api: { api } } = ctx;
+    const mark = stack.op.tokenRequests.length;
+    const from = api.requests.length;
+    api.rejectNext(1);
+    const res = assertResponse(await pageFetch(page, `${api.origin}/echo`, { method: 'POST', body: { kind: 'formdata', field: 'retry ✓' } }),
+      200, 'POST /echo after one invalid_token');
+    assert.deepEqual(ctx.refreshGrantsSince(mark).map((g) => g.status), [200], 'one refresh_token grant');
+    const calls = callsSince(api, from);
+    assert.deepEqual(calls.map((r) => r.status), [401, 200], 'the request and its retry');
+    assert.ok(calls[0].bodyBytes.length > 256, `the first attempt carried the body (${calls[0].bodyBytes.length} bytes)`);
+    assert.equal(calls[1].contentType, calls[0].contentType, 'the retry has the same Content-Type (boundary included)');
+    assert.ok(calls[1].bodyBytes.equals(calls[0].bodyBytes),
+      `the retry carried the same body (${calls[1].bodyBytes.length} bytes, first ${calls[0].bodyBytes.length})`);
+    assert.ok(Buffer.from(res.bytes, 'base64').equals(calls[0].bodyBytes), 'and the app got it echoed');
+  });
+
+  it('a redirect is not followed (invalid_response / redirect): the token never goes to the target', async () => {
+    ctx.needLogin();
+    const { page, api: { api, other, redirector } } = ctx;
+    const rawFrom = rawRequests.length;
+    const apiFrom = api.requests.length;
+    for (const path of ['/to-other', '/to-api']) {
+      const from = redirector.requests.length;
+      assertAuthError(await pageFetch(page, `${redirector.origin}${path}`), 'invalid_response', 'redirect', `302 from ${path}`);
+      const sent = redirector.requests.slice(from).filter((r) => r.method !== 'OPTIONS');
+      assert.equal(sent.length, 1, `${path}: the redirecting origin got the request once`);
+      assert.match(sent[0].authorization ?? '', /^Bearer \S+$/, `${path}: with the token (it is allowlisted)`);
+    }
+    assertResponse(await pageFetch(page, `${api.origin}/public`), 200, 'a call afterwards');
+    assert.deepEqual(other.requests.map((r) => `${r.method} ${r.url}`), [], 'the other origin received nothing');
+    assert.deepEqual(api.requests.slice(apiFrom).map((r) => [r.method, r.path]), [['OPTIONS', '/public'], ['GET', '/public']],
+      'the API received only the call afterwards, not the redirect\'s target /me');
+    assert.deepEqual(rawRequests.slice(rawFrom).filter((r) => r.port === other.port || (r.port === api.port && r.url === '/me')), []);
+  });
+
   it('an AbortSignal aborts the request on the wire; an aborted signal sends nothing', async () => {
     ctx.needLogin();
     const { page, api: { api } } = ctx;
@@ -623,6 +746,20 @@ describe('auth.fetch to an allowlisted API (the login\'s opaque token, introspec
     assert.equal(res.bodyNull, false);
     assert.deepEqual(res.json, { status: 500 });
     assert.deepEqual(callsSince(api, from).map((r) => r.status), [500], 'no retry of a 500');
+  });
+
+  it('after logout({ redirect: false }): auth.fetch rejects login_required and sends nothing', async () => {
+    ctx.needLogin();
+    const { page, stack, api: { api } } = ctx;
+    const last = bearer(callsSince(api, 0).at(-1));
+    const out = await callAuth(page, 'logout', { redirect: false });
+    assert.ok(out.ok, JSON.stringify(out.error));
+    const from = api.requests.length;
+    const mark = stack.op.tokenRequests.length;
+    assertAuthError(await pageFetch(page, `${api.origin}/me`), 'login_required', undefined, 'auth.fetch after logout');
+    assert.deepEqual(api.requests.slice(from).map((r) => `${r.method} ${r.url}`), [], 'the API received nothing');
+    assert.equal(stack.op.tokenRequests.length, mark, 'no token request');
+    assert.equal((await stack.op.introspect(last)).active, false, 'the last token the API saw was revoked at logout');
   });
 
   it('no page error, provider server_error or token in the console', () => {

@@ -60,7 +60,9 @@ impl Backoff {
         match outcome {
             Err(error) if is_transient(error) => {
                 self.failures = self.failures.saturating_add(1);
-                self.retry_at = now + backoff_seconds(self.failures);
+                // `now` is whole seconds, truncated: a failure at x.95 s is "x". One second more
+                // makes the wait at least the backoff, never just the rest of a second.
+                self.retry_at = now + backoff_seconds(self.failures) + 1;
                 self.last_error = Some(error.clone());
             }
             _ => *self = Backoff::default(),
@@ -111,15 +113,18 @@ mod tests {
         let mut b = Backoff::default();
         assert_eq!(b.check(0), Ok(()));
         b.record(Err(&outage), 100);
+        // A failure in second 100 (anywhere from 100.0 to 100.99) waits at least 1 s: through
+        // second 101, so the first attempt allowed is in second 102.
         assert_eq!(b.check(100), Err(outage.clone()));
-        assert_eq!(b.retry_at(), Some(101));
-        assert_eq!(b.check(101), Ok(()));
-        b.record(Err(&outage), 101);
-        assert_eq!(b.retry_at(), Some(103));
-        assert_eq!(b.check(102), Err(outage.clone()));
+        assert_eq!(b.check(101), Err(outage.clone()));
+        assert_eq!(b.retry_at(), Some(102));
+        assert_eq!(b.check(102), Ok(()));
+        b.record(Err(&outage), 102);
+        assert_eq!(b.retry_at(), Some(105));
+        assert_eq!(b.check(104), Err(outage.clone()));
         // A success (or a non-transient answer) ends the backoff.
-        b.record(Ok(()), 103);
-        assert_eq!((b.check(103), b.retry_at()), (Ok(()), None));
+        b.record(Ok(()), 105);
+        assert_eq!((b.check(105), b.retry_at()), (Ok(()), None));
         b.record(Err(&outage), 200);
         b.record(Err(&Error::InvalidResponse { reason: "json" }), 201);
         assert_eq!(b.check(201), Ok(()));

@@ -443,12 +443,13 @@ fn transient_refresh_failures_back_off_and_keep_the_session() {
     let outage = Error::Network { reason: "failed" };
     c.refresh_finished(Err(&outage), NOW + 600);
     assert!(c.is_authenticated());
-    // During the wait, the failure is repeated at once (the shell sends nothing).
-    assert_eq!(c.check_backoff(NOW + 600), Err(outage.clone()));
-    assert_eq!(c.check_backoff(NOW + 601), Ok(()));
+    // During the wait (at least 1 s: the clock has whole seconds), the failure is repeated at
+    // once (the shell sends nothing).
+    assert_eq!(c.check_backoff(NOW + 601), Err(outage.clone()));
+    assert_eq!(c.check_backoff(NOW + 602), Ok(()));
     // A 503 counts too; two failures in a row wait two seconds.
     let e = c.process_refresh_response(key.clone(), json(503, "busy")).map(drop).unwrap_err();
-    c.refresh_finished(Err(&e), NOW + 601);
+    c.refresh_finished(Err(&e), NOW + 600);
     assert_eq!(c.check_backoff(NOW + 602), Err(Error::ServerError { status: 503 }));
     assert_eq!(c.check_backoff(NOW + 603), Ok(()));
     // A success ends it, and the refresh token was never spent by the failures.
@@ -469,7 +470,7 @@ fn proactive_refresh_timing() {
     assert!(c.start_auto_refresh(NOW + 515));
     // While a backoff lasts it waits for it.
     c.refresh_finished(Err(&Error::Network { reason: "timeout" }), NOW + 600);
-    assert_eq!(c.auto_refresh_at(), Some(NOW + 601));
+    assert_eq!(c.auto_refresh_at(), Some(NOW + 602));
     // After a new token: due again relative to it.
     let x = c.process_refresh_response(TokenKey::default(), token_response("rt-2", None)).unwrap();
     finish(&mut c, x, NOW + 602).unwrap();

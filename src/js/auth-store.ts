@@ -94,6 +94,10 @@ export function createAuthStore(options: AuthClientOptions, onRedirectCallback: 
   const listeners = new Set<() => void>();
   let starting: Promise<AuthClient> | undefined;
   let current: AuthClient | undefined;
+  /** Bumped by every start and stop, so a client that finishes starting after a stop is dropped. */
+  let generation = 0;
+  /** The login in flight: a second call (a double click, StrictMode's replayed effect) joins it. */
+  let redirecting: Promise<void> | undefined;
   let closeTimer: ReturnType<typeof setTimeout> | undefined;
   let markReady: () => void = () => {};
   let readiness = new Promise<void>((resolve) => { markReady = resolve; });
@@ -114,8 +118,12 @@ export function createAuthStore(options: AuthClientOptions, onRedirectCallback: 
     set({ isLoading: false, isAuthenticated, user, error });
   };
 
-  const boot = async (): Promise<AuthClient> => {
+  const boot = async (mine: number): Promise<AuthClient> => {
     const client = await createAuthClient(options);
+    if (mine !== generation) {
+      client.close(); // stopped while starting
+      return client;
+    }
     current = client;
     for (const name of ['login', 'tokenRefreshed', 'sessionExpired', 'logout'] as const) {
       client.on(name, () => { if (current === client) void sync(client).catch(() => {}); });
@@ -148,12 +156,13 @@ export function createAuthStore(options: AuthClientOptions, onRedirectCallback: 
       clearTimeout(closeTimer);
       closeTimer = undefined;
       if (starting || typeof window === 'undefined') return;
-      starting = boot();
+      starting = boot(++generation);
       starting.catch((e) => set({ isLoading: false, error: asAuthError(e) }));
     },
     stop() {
       clearTimeout(closeTimer);
       closeTimer = setTimeout(() => {
+        generation += 1;
         const stopping = starting;
         starting = undefined;
         current = undefined;
@@ -162,22 +171,37 @@ export function createAuthStore(options: AuthClientOptions, onRedirectCallback: 
         void stopping?.then((client) => client.close(), () => {});
       }, 0);
     },
-    ready: () => readiness,
+    // Nothing starts on the server, so there is nothing to wait for.
+    ready: () => (typeof window === 'undefined' ? Promise.resolve() : readiness),
     client: () => current,
-    async loginWithRedirect(loginOptions) {
-      try {
-        await (await ensure()).loginWithRedirect(loginOptions);
-      } catch (e) {
-        set({ error: asAuthError(e) });
-        throw e;
-      }
+    loginWithRedirect(loginOptions) {
+      if (redirecting) return redirecting;
+      const attempt = (async () => {
+        try {
+          await (await ensure()).loginWithRedirect(loginOptions);
+        } catch (e) {
+          set({ error: asAuthError(e) });
+          throw e;
+        }
+      })();
+      redirecting = attempt;
+      const settled = (): void => {
+        if (redirecting === attempt) redirecting = undefined;
+      };
+      attempt.then(settled, settled);
+      return attempt;
     },
     async logout(logoutOptions) {
       const client = await ensure();
+      let error: AuthError | null = null;
       try {
         await client.logout(logoutOptions);
+      } catch (e) {
+        error = asAuthError(e);
+        throw e;
       } finally {
-        await sync(client, null).catch(() => {});
+        // The session ended in the worker whatever failed (e.g. the provider's metadata).
+        await sync(client, error).catch(() => {});
       }
     },
     getAccessToken: async (tokenOptions) => (await ensure()).getAccessToken(tokenOptions),

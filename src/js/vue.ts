@@ -1,5 +1,5 @@
 /**
- * `oidc-worker/vue`: a plugin ({@link createAuth}) that owns one client per app, a
+ * `oidc-worker/vue` (Vue ≥ 3.5): a plugin ({@link createAuth}) that owns one client per app, a
  * {@link useAuth} composable with reactive state, and a vue-router guard
  * ({@link createAuthGuard}).
  *

@@ -27,7 +27,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 
-import { startProvider } from '../tests/op/provider.mjs';
+import { generateJwks, startProvider } from '../tests/op/provider.mjs';
 import { startApiServer } from '../tests/support/api-server.mjs';
 import { closeBrowser, launchBrowser } from '../tests/support/browser.mjs';
 import { completeLogin } from '../tests/support/op-interactions.mjs';
@@ -351,9 +351,13 @@ try {
     headers: ISOLATION_HEADERS,
   });
   const appUrl = `${server.origin}/`;
-  op = await startProvider({ redirectUris: [appUrl], quiet: true });
+  // One key generation for both providers (different issuers, same signing keys): Node 20 has been
+  // seen to deadlock in RSA key generation + JWK export (a GC finalizing a KeyGenJob), so do it once,
+  // as perf.mjs does; run.sh's timeout kills a process that hangs anyway.
+  const jwks = generateJwks();
+  op = await startProvider({ redirectUris: [appUrl], jwks, quiet: true });
   opShort = await startProvider({
-    redirectUris: [appUrl], accessTokenTtl: ACCESS_TTL, introspection: true, quiet: true,
+    redirectUris: [appUrl], jwks, accessTokenTtl: ACCESS_TTL, introspection: true, quiet: true,
   });
   api = await startApiServer({ allowOrigin: server.origin });
   browser = await launchBrowser();

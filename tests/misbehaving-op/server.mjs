@@ -40,6 +40,7 @@ import {
 } from 'node:crypto';
 import { createServer } from 'node:http';
 import { promisify } from 'node:util';
+import { listenOnLoopback } from '../support/loopback.mjs';
 
 export const CLIENT_ID = 'spa';
 export const SUBJECT = 'alice';
@@ -179,11 +180,8 @@ export async function startMisbehavingProvider(options = {}) {
   const keys = options.keys ?? await generateKeys();
 
   const server = createServer();
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
-  });
-  const { port } = server.address();
+  const listening = await listenOnLoopback(server, options.port ?? 0);
+  const { port } = listening;
   const issuer = `http://127.0.0.1:${port}`;
   const urls = {
     discovery: `${issuer}/.well-known/openid-configuration`,
@@ -454,13 +452,6 @@ export async function startMisbehavingProvider(options = {}) {
     });
   });
 
-  const sockets = new Set();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  let closed;
   return {
     issuer,
     port,
@@ -499,12 +490,6 @@ export async function startMisbehavingProvider(options = {}) {
     },
     /** The public JWK of a key, as the JWKS would publish it. */
     publicJwk(name) { return jwkEntry(name); },
-    close() {
-      closed ??= new Promise((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-      return closed;
-    },
+    close: listening.close,
   };
 }

@@ -48,6 +48,7 @@ import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 
 import { startFaultProxy } from '../support/fault-proxy.mjs';
+import { listenOnLoopback } from '../support/loopback.mjs';
 
 export const CLIENT_ID = 'spa';
 /** The confidential client a resource server introspects with (options.introspection). */
@@ -262,19 +263,7 @@ export async function startProvider(options = {}) {
 
   // Bind first: the issuer must carry the real port, and other processes may hold ports.
   const server = createServer();
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(faults ? 0 : wantedPort, '127.0.0.1', () => { server.off('error', reject); resolve(); });
-  });
-  const sockets = new Set();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  const closeServer = () => new Promise((resolve) => {
-    server.close(() => resolve());
-    for (const socket of sockets) socket.destroy();
-  });
+  const { close: closeServer } = await listenOnLoopback(server, faults ? 0 : wantedPort);
 
   // With faults, the proxy is the only way in: it is the issuer (every URL oidc-provider builds
   // comes from the Host header, which the proxy passes through unchanged).

@@ -41,6 +41,7 @@
 
 import { createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
 import { createServer } from 'node:http';
+import { listenOnLoopback } from './loopback.mjs';
 
 const ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE';
 const ALLOW_HEADERS = 'Authorization, Content-Type, X-Test';
@@ -304,21 +305,10 @@ export async function startApiServer(options = {}) {
     });
   });
 
-  const sockets = new Set();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
   server.on('clientError', (err, socket) => socket.destroy());
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(wantedPort, '127.0.0.1', () => { server.off('error', reject); resolve(); });
-  });
-  const { port } = server.address();
-  const origin = `http://127.0.0.1:${port}`;
+  const { origin, port, close } = await listenOnLoopback(server, wantedPort);
   resource = audience ?? `${origin}/`;
 
-  let closed;
   return {
     origin,
     port,
@@ -339,12 +329,6 @@ export async function startApiServer(options = {}) {
       revoked.add(token);
     },
     /** Stop listening and destroy every open connection. */
-    close() {
-      closed ??= new Promise((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-      return closed;
-    },
+    close,
   };
 }

@@ -24,6 +24,7 @@
 // request, unless a { status } fault is set for the path (then the proxy answers the preflight).
 
 import { Agent, createServer, request as httpRequest } from 'node:http';
+import { listenOnLoopback } from './loopback.mjs';
 
 /** Connection-level headers a proxy must not forward (RFC 9110 7.6.1); Node manages its own. */
 const HOP_BY_HOP = new Set([
@@ -193,23 +194,14 @@ export async function startFaultProxy({ target, port: wantedPort = 0 } = {}) {
     }
   });
 
-  const sockets = new Set();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
   // A client that resets mid-request must not take the process down.
   server.on('clientError', (err, socket) => socket.destroy());
-
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(wantedPort, '127.0.0.1', () => { server.off('error', reject); resolve(); });
-  });
-  const { port } = server.address();
+  const listening = await listenOnLoopback(server, wantedPort);
+  const { origin, port } = listening;
 
   let closed;
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin,
     port,
     target: targetUrl.origin,
     /**
@@ -238,12 +230,12 @@ export async function startFaultProxy({ target, port: wantedPort = 0 } = {}) {
     },
     /** Stop listening and destroy every open connection, client-side and towards the target. */
     close() {
-      closed ??= new Promise((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
+      closed ??= (() => {
+        const done = listening.close();
         for (const upstream of upstreamRequests) upstream.destroy();
         agent.destroy();
-      });
+        return done;
+      })();
       return closed;
     },
   };

@@ -13,6 +13,7 @@ import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { listenOnLoopback } from './loopback.mjs';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -138,29 +139,8 @@ export async function startStaticServer(options = {}) {
       else res.destroy();
     });
   });
-  const sockets = new Set();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise((resolvePromise, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolvePromise(); });
-  });
-  const { port } = server.address();
-  let closed;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    port,
-    requests,
-    close() {
-      closed ??= new Promise((resolvePromise) => {
-        server.close(() => resolvePromise());
-        for (const socket of sockets) socket.destroy();
-      });
-      return closed;
-    },
-  };
+  const { origin, port, close } = await listenOnLoopback(server, options.port ?? 0);
+  return { origin, port, requests, close };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

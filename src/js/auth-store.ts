@@ -35,7 +35,10 @@ export interface AuthSnapshot {
 export interface AuthActions {
   /** See {@link AuthClient.loginWithRedirect}. */
   loginWithRedirect(options?: LoginOptions): Promise<void>;
-  /** See {@link AuthClient.logout}. Updates the snapshot when it does not navigate away. */
+  /**
+   * See {@link AuthClient.logout}. Updates the snapshot to signed-out unless it navigates to the
+   * provider's logout page (then the page is leaving, and guarded views must not start a login).
+   */
   logout(options?: LogoutOptions): Promise<void>;
   /** See {@link AuthClient.getAccessToken}. */
   getAccessToken(options?: GetAccessTokenOptions): Promise<string>;
@@ -98,6 +101,12 @@ export function createAuthStore(options: AuthClientOptions, onRedirectCallback: 
   let generation = 0;
   /** The login in flight: a second call (a double click, StrictMode's replayed effect) joins it. */
   let redirecting: Promise<void> | undefined;
+  /**
+   * A logout that navigates to the provider is under way: the page is leaving, so the state is
+   * not flipped to signed-out (a guarded view would start a login whose navigation replaces the
+   * provider's logout page).
+   */
+  let leaving = false;
   let closeTimer: ReturnType<typeof setTimeout> | undefined;
   let markReady: () => void = () => {};
   let readiness = new Promise<void>((resolve) => { markReady = resolve; });
@@ -126,7 +135,7 @@ export function createAuthStore(options: AuthClientOptions, onRedirectCallback: 
     }
     current = client;
     for (const name of ['login', 'tokenRefreshed', 'sessionExpired', 'logout'] as const) {
-      client.on(name, () => { if (current === client) void sync(client).catch(() => {}); });
+      client.on(name, () => { if (current === client && !leaving) void sync(client).catch(() => {}); });
     }
     let error: AuthError | null = null;
     if (isCallback(options.redirectUri)) {
@@ -193,15 +202,22 @@ export function createAuthStore(options: AuthClientOptions, onRedirectCallback: 
     },
     async logout(logoutOptions) {
       const client = await ensure();
+      const redirect = logoutOptions?.redirect !== false;
+      leaving = redirect;
       let error: AuthError | null = null;
+      let navigating = false;
       try {
-        await client.logout(logoutOptions);
+        navigating = redirect && (await client.logout(logoutOptions)).url !== null;
       } catch (e) {
         error = asAuthError(e);
         throw e;
       } finally {
-        // The session ended in the worker whatever failed (e.g. the provider's metadata).
-        await sync(client, error).catch(() => {});
+        // Unless the page is on its way to the provider: the session ended in the worker
+        // whatever failed (e.g. the provider's metadata), so show it.
+        if (!navigating) {
+          leaving = false;
+          await sync(client, error).catch(() => {});
+        }
       }
     },
     getAccessToken: async (tokenOptions) => (await ensure()).getAccessToken(tokenOptions),

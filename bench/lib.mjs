@@ -177,18 +177,41 @@ export function commandLine(script) {
 
 // ---------------------------------------------------------------- results file
 
-/** bench/results.md is perf.mjs's part, then lifecycle.mjs's section, which starts with this line. */
+/**
+ * bench/results.md is perf.mjs's part, then one section per other script, each starting with its
+ * heading line; each script rewrites only its own part.
+ */
 export const LIFECYCLE_HEADING = '## Session lifecycle';
+export const EXAMPLES_HEADING = '## Example apps';
+const SECTION_HEADINGS = [LIFECYCLE_HEADING, EXAMPLES_HEADING];
 
-/** The two parts of an existing results file: { main, lifecycle } (either may be ''). */
-export function readResults(path) {
-  let text = '';
-  try { text = readFileSync(path, 'utf8'); } catch { /* none yet */ }
-  const at = text.search(new RegExp(`^${LIFECYCLE_HEADING}$`, 'm'));
-  return at < 0 ? { main: text, lifecycle: '' } : { main: text.slice(0, at), lifecycle: text.slice(at) };
+/** Parts joined with one blank line, ending in one newline. */
+export function joinResults(...parts) {
+  return `${parts.map((p) => p.trim()).filter(Boolean).join('\n\n')}\n`;
 }
 
-/** `main` and `lifecycle` joined with one blank line, ending in one newline. */
-export function joinResults(main, lifecycle) {
-  return `${[main, lifecycle].map((p) => p.trim()).filter(Boolean).join('\n\n')}\n`;
+function readText(path) {
+  try { return readFileSync(path, 'utf8'); } catch { return ''; }
+}
+
+/** An existing results file as { main: perf.mjs's part, sections: everything after it } (either may be ''). */
+export function readResults(path) {
+  const lines = readText(path).split('\n');
+  const at = lines.findIndex((l) => SECTION_HEADINGS.includes(l));
+  return at < 0
+    ? { main: lines.join('\n'), sections: '' }
+    : { main: lines.slice(0, at).join('\n'), sections: lines.slice(at).join('\n') };
+}
+
+/**
+ * The results file's text with the section that starts with `heading` replaced by `section` (up
+ * to the next section heading), or `section` added at the end.
+ */
+export function withSection(path, heading, section) {
+  const lines = readText(path).split('\n');
+  const start = lines.findIndex((l) => l === heading);
+  if (start < 0) return joinResults(lines.join('\n'), section);
+  let end = lines.findIndex((l, i) => i > start && SECTION_HEADINGS.includes(l));
+  if (end < 0) end = lines.length;
+  return joinResults(lines.slice(0, start).join('\n'), section, lines.slice(end).join('\n'));
 }

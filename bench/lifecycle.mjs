@@ -33,8 +33,8 @@ import { closeBrowser, launchBrowser } from '../tests/support/browser.mjs';
 import { completeLogin } from '../tests/support/op-interactions.mjs';
 import { startStaticServer } from '../tests/support/static-server.mjs';
 import {
-  commandLine, DEFAULT_OUT, envInt, int, ISOLATION_HEADERS, joinResults, LIFECYCLE_HEADING, log, machine,
-  machineLine, ms, packageLine, PAGE_DIR, percentile, readResults, seconds, snapshotPkg, summary, us,
+  commandLine, DEFAULT_OUT, envInt, int, ISOLATION_HEADERS, LIFECYCLE_HEADING, log, machine,
+  machineLine, ms, packageLine, PAGE_DIR, percentile, seconds, snapshotPkg, summary, us, withSection,
   waitForBench,
 } from './lib.mjs';
 
@@ -403,7 +403,7 @@ try {
   const text = report({
     env, snapshot, isolation, forced, expired, fetchOverhead, runSeconds: seconds(), problems,
   });
-  writeFileSync(OUT, joinResults(readResults(OUT).main, text));
+  writeFileSync(OUT, withSection(OUT, LIFECYCLE_HEADING, text));
   log(`lifecycle: wrote the "${LIFECYCLE_HEADING.slice(3)}" section of ${relative(process.cwd(), OUT) || OUT}`);
   if (problems.length) throw new Error(`a step did not work as documented:\n  ${problems.join('\n  ')}`);
 } catch (err) {

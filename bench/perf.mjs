@@ -2,7 +2,7 @@
 // headless Chromium against the real local oidc-provider. It measures and reports; it asserts no
 // timing (it only fails when a step does not work at all, e.g. a login that does not complete).
 //
-//   bash bench/run.sh            (builds pkg/ if missing, runs this and bench/lifecycle.mjs, prints
+//   bash bench/run.sh            (builds pkg/ if missing, runs this, bench/lifecycle.mjs and bench/examples.mjs, prints
 //                                bench/results.md)
 //   node bench/perf.mjs          (pkg/ must be built; keeps the "Session lifecycle" section
 //                                lifecycle.mjs wrote in results.md)
@@ -215,7 +215,7 @@ function report({
   L.push(machineLine(env));
   L.push(packageLine(snapshot));
   L.push(process.env.BENCH_RUNNER === 'run.sh'
-    ? `- command: \`${commandLine('perf.mjs')}\` (runs \`node bench/perf.mjs\`, which writes everything down to "Cached token reads", then \`node bench/lifecycle.mjs\`, which adds "Session lifecycle")`
+    ? `- command: \`${commandLine('perf.mjs')}\` (runs \`node bench/perf.mjs\`, which writes everything down to "Cached token reads", then \`node bench/lifecycle.mjs\` ("Session lifecycle") and \`node bench/examples.mjs\` ("Example apps"))`
     : `- command: \`${commandLine('perf.mjs')}\``);
   L.push(`- run time: ${runSeconds.toFixed(0)} s (perf.mjs)`);
   L.push('');
@@ -336,8 +336,8 @@ try {
   const text = report({
     sizes, init, logins, env, snapshot, runSeconds: seconds(),
   });
-  // Keep the section bench/lifecycle.mjs added (run.sh runs it next and replaces it).
-  writeFileSync(OUT, joinResults(text, readResults(OUT).lifecycle));
+  // Keep the sections bench/lifecycle.mjs and bench/examples.mjs added (run.sh runs them next).
+  writeFileSync(OUT, joinResults(text, readResults(OUT).sections));
   log(`wrote ${relative(process.cwd(), OUT) || OUT}`);
 } catch (err) {
   exitCode = 1;

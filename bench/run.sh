@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Benchmark of the built package: sizes (gzip -9) and timings in headless Chromium against the local
 # oidc-provider (init, login callback, cached token reads), then the session lifecycle (forced
-# refresh, concurrent calls on an expired token, auth.fetch overhead against a local API).
+# refresh, concurrent calls on an expired token, auth.fetch overhead against a local API), then the
+# example apps (what oidc-worker adds to the builds of www/react, www/vue, www/webpack installed from
+# the packed tarball; the React app's time to isLoading false, signed out and on the login callback).
 # Measures only; asserts no timing (fails only when a step does not work).
 #
 #   bash bench/run.sh        builds pkg/ if it is missing, runs node bench/perf.mjs, which writes
 #                            bench/results.md, then node bench/lifecycle.mjs, which adds its
-#                            "Session lifecycle" section; then prints it. About 1.5 minutes.
+#                            "Session lifecycle" section, then node bench/examples.mjs, which adds
+#                            "Example apps"; then prints it. About 2.5 minutes.
 #
 # Env: OIDC_WORKER_PKG_DIR (bench another build, e.g. an unpacked tarball; never built here),
 #      BENCH_INIT_PAGES, BENCH_LOGINS, BENCH_TOKEN_READS, BENCH_TOKEN_WARMUP (see perf.mjs),
 #      BENCH_REFRESHES, BENCH_CONCURRENT, BENCH_EXPIRY_TRIALS, BENCH_ACCESS_TTL, BENCH_FETCH_ROUNDS,
-#      BENCH_FETCH_PER_ROUND, BENCH_FETCH_WARMUP (see lifecycle.mjs), BENCH_OUT.
+#      BENCH_FETCH_PER_ROUND, BENCH_FETCH_WARMUP (see lifecycle.mjs), BENCH_EXAMPLE_LOADS,
+#      BENCH_EXAMPLE_LOGINS (see examples.mjs), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -36,10 +40,17 @@ export BENCH_OUT=$out
 export BENCH_RUNNER=run.sh   # the reports then name `bash bench/run.sh` as the command
 timeout --kill-after=15 300 node bench/perf.mjs
 # lifecycle.mjs writes what it measured even when a check fails, then exits 1: print, then fail.
+# examples.mjs runs either way (it writes its section only when every step worked).
 status=0
 timeout --kill-after=15 180 node bench/lifecycle.mjs || status=$?
+examples_status=0
+timeout --kill-after=15 180 node bench/examples.mjs || examples_status=$?
 cat "$out"
 if [ "$status" -ne 0 ]; then
   echo "bench: bench/lifecycle.mjs failed (exit $status)" >&2
   exit "$status"
+fi
+if [ "$examples_status" -ne 0 ]; then
+  echo "bench: bench/examples.mjs failed (exit $examples_status)" >&2
+  exit "$examples_status"
 fi

@@ -33,6 +33,15 @@
 //     securitypolicyviolation listener works.
 // Also: sign-out from the protected view (withAuthenticationRequired) reaches the provider's
 // logout page instead of being overtaken by a new login.
+// www/vanilla/ (no bundler: an import map points `oidc-worker` at /pkg/index.js), from the same
+// tarball: installed into an empty directory (tests/support/examples.mjs installVanilla), the page
+// served from www/vanilla/ with /pkg/ mounted from the installed node_modules/oidc-worker/pkg/ (each
+// file byte for byte the packed one, and what the server sent) and /demo-config.json
+// ({ issuer, clientId, options: { apiOrigins: [api] } }); sign in through the provider's form (the
+// app's Log in button), the name shown, window.auth.fetch(<api>/me) from the page answered by the API,
+// which saw one Bearer token the provider introspects as active; sign out through the app's Log out
+// button and the provider's confirmation, signed out, the token revoked; no failed request, no
+// console or page error.
 
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -45,8 +54,9 @@ import { startProvider } from '../op/provider.mjs';
 import { startApiServer } from '../support/api-server.mjs';
 import { closeBrowser, launchBrowser } from '../support/browser.mjs';
 import {
-  buildExample, describeBuild, installExample, packPackage, serveExample,
+  buildExample, describeBuild, installExample, installVanilla, listFiles, packPackage, serveExample, serveVanilla,
 } from '../support/examples.mjs';
+import { waitForApp } from '../support/harness.mjs';
 import { completeLogin, confirmLogout } from '../support/op-interactions.mjs';
 import { REPO_ROOT } from '../support/static-server.mjs';
 
@@ -490,6 +500,97 @@ describe('www/webpack: webpack 5 (mode/entry/output only), the core client', { t
       const worker = (await describeBuild(s.distDir)).worker[0].file;
       assert.ok(s.web.plain.requests.some((q) => q.path === `/${worker}` && q.status === 200), 'the worker chunk was loaded');
       assert.ok(s.web.plain.requests.some((q) => q.path.endsWith('.wasm') && q.status === 200), 'the .wasm was loaded');
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('www/vanilla: no bundler, an import map to the installed package', { timeout: 120_000 }, () => {
+  const s = { };
+  before(async () => {
+    const t = Date.now();
+    Object.assign(s, await installVanilla({ tgz: packed.tgz, into: join(tmp, 'vanilla') }));
+    timings['vanilla.install'] = Date.now() - t;
+    // The server first (its origin is the redirect URI), then the provider, then the API; the
+    // config is asked per request.
+    s.web = await serveVanilla(s.pkgDir, {
+      config: () => ({ issuer: s.op.issuer, clientId: s.op.clientId, options: { apiOrigins: [s.api.origin] } }),
+    });
+    const appUrl = `${s.web.origin}/`;
+    s.op = await startProvider({ redirectUris: [appUrl], postLogoutRedirectUris: [appUrl], introspection: true });
+    s.api = await startApiServer({ allowOrigin: [s.web.origin], introspect: (token) => s.op.introspect(token) });
+  });
+  after(async () => {
+    await Promise.allSettled([s.op?.close(), s.api?.close(), s.web?.close()]);
+  });
+
+  it('has the packed oidc-worker, and /pkg/ serves exactly those files', async () => {
+    await checkInstall(s.dir, s.specs, packed.from);
+    assert.deepEqual(await listFiles(s.pkgDir), await listFiles(join(packed.from, 'pkg')), 'the installed pkg/ has the packed files, no more');
+    for (const file of ['index.js', 'worker.js', 'oidc_worker_bg.wasm']) {
+      const res = await fetch(`${s.web.origin}/pkg/${file}`);
+      assert.equal(res.status, 200, file);
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(await readFile(join(s.pkgDir, file))), `/pkg/${file} is the installed file`);
+    }
+    const html = await (await fetch(`${s.web.origin}/`)).text();
+    assert.match(html, /"oidc-worker": "\/pkg\/index\.js"/, 'the page\'s import map points oidc-worker at /pkg/index.js');
+  });
+
+  it('signs in (Log in button), shows the name, calls the API via window.auth.fetch, signs out (Log out + the provider\'s confirmation)', async () => {
+    const { origin } = s.web;
+    const { context, page, seen } = await openPage(origin, s.op.issuer);
+    const served = s.web.requests.length;
+    try {
+      await page.goto(`${origin}/`);
+      assert.equal((await waitForApp(page)).callback, null);
+      assert.equal(await page.locator('#status').getAttribute('data-state'), 'signed-out');
+
+      const login = await completeLogin(page, { issuer: s.op.issuer, login: LOGIN, trigger: () => page.locator('#login').click() });
+      assert.deepEqual(login.steps, ['login', 'consent']);
+      assert.equal(new URL(login.url).origin, origin, 'back at the app');
+      assert.ok(new URL(login.url).searchParams.get('code'), 'with a code');
+      const app = await waitForApp(page);
+      assert.deepEqual(app.callback, { ok: true, appState: { returnTo: '/' } });
+      assert.equal(app.error, null);
+      await page.locator('#status[data-state="signed-in"]').waitFor();
+      assert.equal(await page.locator('#user-name').textContent(), NAME);
+      assert.equal(page.url(), `${origin}/`, 'the callback parameters were removed from the URL');
+
+      const before = s.api.requests.length;
+      const answer = await page.evaluate(async (url) => {
+        const response = await window.auth.fetch(url);
+        return { status: response.status, body: await response.json() };
+      }, `${s.api.origin}/me`);
+      assert.equal(answer.status, 200, JSON.stringify(answer));
+      assert.equal(answer.body.sub, LOGIN);
+      assert.equal(answer.body.via, 'introspection');
+      assert.equal(answer.body.client_id, s.op.clientId);
+      const calls = s.api.requests.slice(before).filter((r) => r.method === 'GET' && r.path === '/me');
+      assert.equal(calls.length, 1, 'one GET /me');
+      assert.equal(calls[0].origin, origin, 'sent by the app (its worker) with its Origin');
+      const token = /^Bearer (\S+)$/.exec(calls[0].authorization ?? '')?.[1];
+      assert.ok(token, `a Bearer token: ${calls[0].authorization}`);
+      const info = await s.op.introspect(token);
+      assert.equal(info.active, true);
+      assert.equal(info.sub, LOGIN);
+      assert.equal(info.client_id, s.op.clientId);
+
+      const landed = await confirmLogout(page, { issuer: s.op.issuer, trigger: () => page.locator('#logout').click() });
+      assert.equal(`${new URL(landed).origin}${new URL(landed).pathname}`, `${origin}/`, 'the provider sent the browser back to the app');
+      await waitForApp(page);
+      await page.locator('#status[data-state="signed-out"]').waitFor();
+      assert.equal(await page.locator('#user').isVisible(), false, 'no user shown after sign-out');
+      assert.equal(await page.locator('#login').isEnabled(), true);
+      assert.equal((await s.op.introspect(token)).active, false, 'the access token was revoked at sign-out');
+      // www/vanilla/ links no icon, so Chromium asks for /favicon.ico on its own, which is not there:
+      // that 404's console message is the browser's, not the app's.
+      seen.consoleErrors = seen.consoleErrors.filter((m) => !m.endsWith(`(at ${origin}/favicon.ico)`));
+      assertClean(seen, 'vanilla');
+      const pkgServed = s.web.requests.slice(served).filter((q) => q.path.startsWith('/pkg/')).map((q) => `${q.path} ${q.status}`);
+      for (const file of ['index.js', 'worker.js', 'oidc_worker_bg.wasm']) {
+        assert.ok(pkgServed.includes(`/pkg/${file} 200`), `the page loaded /pkg/${file} from the installed package: ${pkgServed.join(', ')}`);
+      }
     } finally {
       await context.close();
     }

@@ -3,7 +3,8 @@
 // (never a cached oidc-worker of the same version), the framework packages at exactly the
 // repository's devDependency versions (from the npm cache when it has them), built by the
 // repository's Vite / webpack (tests/support/bundle.mjs), and served statically with /config.json
-// ({ issuer, clientId, apiOrigin }) next to them. Used by tests/e2e/examples.test.mjs and the demo.
+// ({ issuer, clientId, apiOrigin }) next to them. Used by tests/e2e/examples.test.mjs, the demo and
+// bench/examples.mjs. The vanilla example (no bundler) has its own two: installVanilla, serveVanilla.
 //
 //   const { tgz } = await packPackage(tmp);                 // $OIDC_WORKER_PACK_FROM=<dir> packs that dir
 //   const { dir } = await installExample('react', { tgz, into: join(tmp, 'react') });
@@ -11,7 +12,7 @@
 //   const web = await serveExample('react', distDir, { config: () => ({ issuer, clientId, apiOrigin }) });
 
 import { execFile } from 'node:child_process';
-import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -43,11 +44,11 @@ async function npm(args, cwd, timeout = 120_000) {
 }
 
 /**
- * `npm pack` of the repository (or of $OIDC_WORKER_PACK_FROM, a directory with package.json and
- * pkg/) into destDir. Returns { tgz, from }.
+ * `npm pack` of the repository (or of $OIDC_WORKER_PACK_FROM, or of options.from: a directory with
+ * package.json and pkg/) into destDir. Returns { tgz, from }.
  */
-export async function packPackage(destDir) {
-  const from = resolve(process.env.OIDC_WORKER_PACK_FROM || REPO_ROOT);
+export async function packPackage(destDir, options = {}) {
+  const from = resolve(options.from || process.env.OIDC_WORKER_PACK_FROM || REPO_ROOT);
   const { stdout } = await npm(['pack', '--pack-destination', destDir, '--json', '--silent'], from);
   return { tgz: join(destDir, JSON.parse(stdout)[0].filename), from };
 }
@@ -106,6 +107,38 @@ export async function installExample(name, { tgz, into }) {
   await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--no-save', '--no-package-lock',
     '--ignore-scripts', '--loglevel=error', ...specs], into);
   return { dir: into, specs };
+}
+
+/**
+ * The vanilla example (www/vanilla/: no bundler, an import map that points `oidc-worker` at
+ * /pkg/index.js) as a user gets the package: `into` gets a package.json and the tarball installed by
+ * explicit path (same npm flags as installExample); nothing else. serveVanilla() then serves the
+ * app's own files from www/vanilla/ and /pkg/ from the installed node_modules/oidc-worker/pkg/.
+ * Returns { dir, specs, pkgDir }.
+ */
+export async function installVanilla({ tgz, into }) {
+  await mkdir(into, { recursive: true });
+  await writeFile(join(into, 'package.json'),
+    `${JSON.stringify({ name: 'oidc-worker-example-vanilla', private: true, type: 'module' }, null, 2)}\n`);
+  const specs = [tgz];
+  await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--no-save', '--no-package-lock',
+    '--ignore-scripts', '--loglevel=error', ...specs], into);
+  return { dir: into, specs, pkgDir: join(into, 'node_modules', 'oidc-worker', 'pkg') };
+}
+
+/**
+ * Serve www/vanilla/ at '/' of its own origin (its redirect URI is then `${origin}/`), its import
+ * map's target /pkg/ from `pkgDir` (the installed package's pkg/), and `/demo-config.json` from
+ * config() (asked per request: { issuer, clientId, options? }). Returns startStaticServer()'s server.
+ */
+export async function serveVanilla(pkgDir, { config, headers, port, onRequest } = {}) {
+  return startStaticServer({
+    port,
+    mounts: { '/pkg/': pkgDir, '/': exampleSource('vanilla') },
+    json: { '/demo-config.json': config },
+    headers,
+    onRequest,
+  });
 }
 
 /** Every file under dir, as '/'-separated paths relative to it, sorted. */

@@ -32,12 +32,15 @@ self.onmessage = (event) => {
 init().then(
   () => {
     const host = new WorkerHost();
-    host.setEventListener((event: string) => self.postMessage({ event: JSON.parse(event) }));
-    // The core says when to wake it for the proactive refresh (Unix seconds, or -1 for never).
+    // The core says when to wake it for the proactive refresh (`wake`, Unix seconds or null):
+    // that event is the worker's own; every other one goes to the page.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    host.setScheduler((at: number) => {
+    host.setEventListener((text: string) => {
+      const event = JSON.parse(text);
+      if (event.name !== 'wake') return self.postMessage({ event });
       clearTimeout(timer);
-      if (at >= 0) timer = setTimeout(() => host.handle('{"type":"tick"}', undefined), at * 1000 - Date.now());
+      const { at } = event.detail;
+      if (at !== null) timer = setTimeout(() => host.handle('{"type":"tick"}', undefined), at * 1000 - Date.now());
     });
     const aborts = new Map<number, AbortController>();
     const serve = ({ data }: MessageEvent): void => {

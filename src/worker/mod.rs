@@ -61,10 +61,7 @@ struct Host {
     epoch: Cell<u32>,
     /// Where events go (`worker.js` posts them to the page): `{"name":…,"detail":…}` texts.
     events: RefCell<Option<js_sys::Function>>,
-    /// `worker.js`'s timer: called with the time (Unix seconds) of the next `tick` call, or
-    /// -1 for none.
-    scheduler: RefCell<Option<js_sys::Function>>,
-    /// The wake-up time last handed to `scheduler` (Unix seconds).
+    /// The wake-up time last handed to `worker.js`'s timer (Unix seconds).
     scheduled: Cell<Option<u64>>,
 }
 
@@ -104,18 +101,12 @@ impl WorkerHost {
     }
 
     /// Sets the function that receives every event as JSON text
-    /// `{"name": "login" | "tokenRefreshed" | "sessionExpired" | "logout" | "error", "detail": …}`.
-    /// No event carries a token.
+    /// `{"name": "login" | "tokenRefreshed" | "sessionExpired" | "logout" | "error", "detail": …}`,
+    /// and `wake` (`{"at": <Unix seconds> | null}`: when to call `handle('{"type":"tick"}')`,
+    /// for `worker.js` itself). No event carries a token.
     #[wasm_bindgen(js_name = setEventListener)]
     pub fn set_event_listener(&self, listener: js_sys::Function) {
         *self.host.events.borrow_mut() = Some(listener);
-    }
-
-    /// Sets the timer function: called with the time (Unix seconds) at which `worker.js`
-    /// should call `handle('{"type":"tick"}')` (the proactive refresh), or -1 to cancel it.
-    #[wasm_bindgen(js_name = setScheduler)]
-    pub fn set_scheduler(&self, scheduler: js_sys::Function) {
-        *self.host.scheduler.borrow_mut() = Some(scheduler);
     }
 
     /// Handles one call, a JSON object whose `type` is `configure`, `login`,
@@ -161,16 +152,20 @@ impl Host {
         }
     }
 
-    /// Hands the next proactive refresh time to `worker.js`'s timer, when it changed.
+    /// Hands the next proactive refresh time to `worker.js`'s timer, when it changed: the
+    /// internal `wake` event, `{"at": <Unix seconds>}` or `{"at": null}` for none, which
+    /// `worker.js` keeps for itself (it schedules the `tick` call) instead of posting it.
     fn reschedule(&self) {
         let at = self.with(|c| Ok(c.auto_refresh_at())).ok().flatten();
         if at == self.scheduled.replace(at) {
             return;
         }
-        if let Some(scheduler) = self.scheduler.borrow().as_ref() {
-            let at = at.map_or(-1.0, |at| at as f64);
-            let _ = scheduler.call1(&JsValue::NULL, &JsValue::from(at));
-        }
+        let mut detail = ObjectWriter::new();
+        match at {
+            Some(at) => detail.number("at", at as i64),
+            None => detail.null("at"),
+        };
+        self.emit("wake", &detail.finish());
     }
 
     async fn dispatch(self: &Rc<Self>, call_json: &str, request: &JsValue) -> Result<Reply, Error> {

@@ -63,7 +63,9 @@ impl<K: PartialEq + Clone, T: Clone> SingleFlight<K, T> {
                 return Turn::Waited;
             }
             let outcome = outcome.borrow().clone();
-            return Turn::Done(outcome.expect("a settled run has an outcome"));
+            // A settled run always has an outcome (set before `done` resolves). Trapping here,
+            // rather than `expect`, keeps panic-message formatting out of the module.
+            return Turn::Done(outcome.unwrap_or_else(|| core::arch::wasm32::unreachable()));
         }
         let mut settle: Option<Function> = None;
         let done = Promise::new(&mut |resolve, _| settle = Some(resolve));

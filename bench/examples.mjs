@@ -58,6 +58,7 @@ import { completeLogin } from '../tests/support/op-interactions.mjs';
 import {
   commandLine, DEFAULT_OUT, envInt, EXAMPLES_HEADING, int, log, machine, machineLine, ms, packageLine, REPO_ROOT,
   seconds, snapshotPkg, summary, withSection,
+  stopOnSignals,
 } from './lib.mjs';
 
 const LOADS = envInt('BENCH_EXAMPLE_LOADS', 10);
@@ -409,20 +410,11 @@ let op;
 let api;
 let browser;
 let exitCode = 0;
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`bench: ${signal}, stopping`);
-    const hardStop = setTimeout(() => process.exit(130), 5000);
-    hardStop.unref();
-    Promise.allSettled([closeBrowser(browser, 4000), server?.close(), op?.close(), api?.close()]).finally(() => {
-      if (snapshot) rm(snapshot.dir, { recursive: true, force: true }).catch(() => {});
-      if (tmp) rm(tmp, { recursive: true, force: true }).catch(() => {});
-      process.exit(130);
-    });
-  });
-}
+const interrupted = stopOnSignals(() => {
+  if (snapshot) rm(snapshot.dir, { recursive: true, force: true }).catch(() => {});
+  if (tmp) rm(tmp, { recursive: true, force: true }).catch(() => {});
+  return [closeBrowser(browser, 4000), server?.close(), op?.close(), api?.close()];
+});
 try {
   snapshot = await snapshotPkg();
   tmp = await mkdtemp(join(tmpdir(), 'oidc-worker-bench-examples-'));
@@ -464,7 +456,7 @@ try {
   log(`examples: wrote the "${EXAMPLES_HEADING.slice(3)}" section of ${relative(process.cwd(), OUT) || OUT}`);
 } catch (err) {
   exitCode = 1;
-  if (!interrupted) console.error(`bench: FAILED: ${err?.stack ?? err}`);
+  if (!interrupted()) console.error(`bench: FAILED: ${err?.stack ?? err}`);
 } finally {
   await closeBrowser(browser);
   await Promise.allSettled([server?.close(), op?.close(), api?.close()]);

@@ -215,3 +215,21 @@ export function withSection(path, heading, section) {
   if (end < 0) end = lines.length;
   return joinResults(lines.slice(0, start).join('\n'), section, lines.slice(end).join('\n'));
 }
+
+/**
+ * On Ctrl-C, run.sh's timeout or a hang-up: calls `onStop()` (it returns what to wait for, e.g. the
+ * servers' and browser's close promises, and may remove temporary files), then exits 130; after
+ * 5 s it exits anyway. Returns a function telling whether that happened.
+ */
+export function stopOnSignals(onStop) {
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => {
+      interrupted = true;
+      console.error(`bench: ${signal}, stopping`);
+      setTimeout(() => process.exit(130), 5000).unref();
+      Promise.allSettled(onStop()).finally(() => process.exit(130));
+    });
+  }
+  return () => interrupted;
+}

@@ -36,6 +36,7 @@ import {
   commandLine, DEFAULT_OUT, envInt, int, ISOLATION_HEADERS, LIFECYCLE_HEADING, log, machine,
   machineLine, ms, packageLine, PAGE_DIR, percentile, seconds, snapshotPkg, summary, us, withSection,
   waitForBench,
+  stopOnSignals,
 } from './lib.mjs';
 
 const REFRESHES = envInt('BENCH_REFRESHES', 20);
@@ -327,19 +328,10 @@ let opShort;
 let api;
 let browser;
 let exitCode = 0;
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`bench: ${signal}, stopping`);
-    const hardStop = setTimeout(() => process.exit(130), 5000);
-    hardStop.unref();
-    Promise.allSettled([closeBrowser(browser, 4000), server?.close(), op?.close(), opShort?.close(), api?.close()]).finally(() => {
-      if (snapshot) rmSync(snapshot.dir, { recursive: true, force: true });
-      process.exit(130);
-    });
-  });
-}
+const interrupted = stopOnSignals(() => {
+  if (snapshot) rmSync(snapshot.dir, { recursive: true, force: true });
+  return [closeBrowser(browser, 4000), server?.close(), op?.close(), opShort?.close(), api?.close()];
+});
 try {
   snapshot = await snapshotPkg();
   log(`lifecycle: pkg copied to ${snapshot.dir}`);
@@ -408,7 +400,7 @@ try {
   if (problems.length) throw new Error(`a step did not work as documented:\n  ${problems.join('\n  ')}`);
 } catch (err) {
   exitCode = 1;
-  if (!interrupted) console.error(`bench: FAILED: ${err?.stack ?? err}`);
+  if (!interrupted()) console.error(`bench: FAILED: ${err?.stack ?? err}`);
 } finally {
   await closeBrowser(browser);
   await Promise.allSettled([server?.close(), op?.close(), opShort?.close(), api?.close()]);

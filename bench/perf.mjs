@@ -29,6 +29,7 @@ import { startStaticServer } from '../tests/support/static-server.mjs';
 import {
   commandLine, DEFAULT_OUT, envInt, int, ISOLATION_HEADERS, joinResults, log, machine, machineLine, ms,
   packageLine, PAGE_DIR, percentile, readResults, seconds, snapshotPkg, summary, us, waitForBench,
+  stopOnSignals,
 } from './lib.mjs';
 
 const INIT_PAGES = envInt('BENCH_INIT_PAGES', 20);
@@ -297,20 +298,11 @@ let server;
 let op;
 let browser;
 let exitCode = 0;
-let interrupted = false;
 // Interrupted (Ctrl-C, or run.sh's timeout): stop the servers and the browser, remove the copy.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`bench: ${signal}, stopping`);
-    const hardStop = setTimeout(() => process.exit(130), 5000);
-    hardStop.unref();
-    Promise.allSettled([closeBrowser(browser, 4000), server?.close(), op?.close()]).finally(() => {
-      if (snapshot) rmSync(snapshot.dir, { recursive: true, force: true });
-      process.exit(130);
-    });
-  });
-}
+const interrupted = stopOnSignals(() => {
+  if (snapshot) rmSync(snapshot.dir, { recursive: true, force: true });
+  return [closeBrowser(browser, 4000), server?.close(), op?.close()];
+});
 try {
   snapshot = await snapshotPkg();
   const sizes = await measureSizes(snapshot.dir);
@@ -341,7 +333,7 @@ try {
   log(`wrote ${relative(process.cwd(), OUT) || OUT}`);
 } catch (err) {
   exitCode = 1;
-  if (!interrupted) console.error(`bench: FAILED: ${err?.stack ?? err}`);
+  if (!interrupted()) console.error(`bench: FAILED: ${err?.stack ?? err}`);
 } finally {
   await closeBrowser(browser);
   await Promise.allSettled([server?.close(), op?.close()]);

@@ -1,5 +1,6 @@
 //! Bounded mutation fuzzing of every parser the core exposes to provider input: compact JWS,
-//! JWK Sets, discovery documents, token responses, callback URLs, and JSON itself.
+//! JWK Sets, discovery documents, token responses, callback URLs, and JSON itself; and of the
+//! `auth.fetch` inputs: the page's request URL and an API's `WWW-Authenticate` header.
 //!
 //! A deterministic xorshift generator mutates valid seeds (bit flips, deletions, duplications,
 //! splices of JSON and URL fragments). The only assertion is the one that matters here: the core
@@ -8,6 +9,7 @@
 //! `cargo test --test fuzz` runs a short bounded pass (the test command does this); for a long
 //! run: `FUZZ_ITERS=1000000 cargo test --release --test fuzz -- --nocapture`.
 
+use oidc_worker::protocol::api::{api_token_key, is_invalid_token_challenge, origin_of};
 use oidc_worker::protocol::authorization::{parse_callback, validate_callback};
 use oidc_worker::protocol::base64url;
 use oidc_worker::protocol::config::ClientConfig;
@@ -237,5 +239,38 @@ fn callback_urls_never_panic() {
             let _ = callback.pending_key();
             let _ = validate_callback(&config, &metadata, callback, Some(record), 1_700_000_010);
         }
+    });
+}
+
+#[test]
+fn api_requests_and_challenges_never_panic() {
+    // auth.fetch: the page's URL and method decide which token goes where; the API's
+    // WWW-Authenticate header decides whether to refresh and retry.
+    let config = ClientConfig::from_json(
+        &json::parse(
+            br#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"https://app.example/cb",
+                "apiOrigins":["https://api.example",{"origin":"http://127.0.0.1:9000","resource":"https://api2.example/"}]}"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let urls = [
+        b"https://api.example/v1/items?q=1#f".to_vec(),
+        b"http://127.0.0.1:9000/x".to_vec(),
+        b"https://[::1]:443/".to_vec(),
+    ];
+    fuzz("API request URL", &urls, |input| {
+        let Ok(url) = std::str::from_utf8(input) else { return };
+        let _ = api_token_key(&config, url, "GET", "accept,content-type");
+        let _ = origin_of(url);
+    });
+    let challenges = [
+        br#"Bearer realm="example", error="invalid_token", error_description="The access token expired""#.to_vec(),
+        br#"Basic realm="x", Bearer realm="a \"q\" b",error=invalid_token, DPoP algs="ES256""#.to_vec(),
+        b"Negotiate abc==, Bearer".to_vec(),
+    ];
+    fuzz("WWW-Authenticate", &challenges, |input| {
+        let Ok(header) = std::str::from_utf8(input) else { return };
+        let _ = is_invalid_token_challenge(header);
     });
 }

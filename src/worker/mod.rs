@@ -378,7 +378,10 @@ impl Host {
         let authenticated = || self.with(|c| Ok(c.is_authenticated())).unwrap_or(false);
         let had_session = authenticated();
         let result = self.refresh_grant(key).await;
-        let _ = self.with_mut(|c| Ok(c.refresh_finished(result.as_ref().map(drop), io::now())));
+        let _ = self.with_mut(|c| {
+            c.refresh_finished(result.as_ref().map(drop), io::now());
+            Ok(())
+        });
         match &result {
             Ok(()) => self.emit_token_event("tokenRefreshed", key),
             // The provider no longer knows the grant (invalid_grant): the session ended.

@@ -8,12 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 
-import { importPkg, installDom, installWorkerStub, pkgUrl, settle } from './support.mjs';
-
-const ISSUER = 'https://op.example';
-const REDIRECT_URI = 'https://app.example/callback';
-const OPTIONS = { issuer: ISSUER, clientId: 'spa', redirectUri: REDIRECT_URI, scope: 'openid profile' };
-const USER = { sub: 'user-1', name: 'Ada Lovelace', email: 'ada@example.com' };
+import {
+  importPkg, installDom, installWorkerStub, ISSUER, OPTIONS, pkgUrl, REDIRECT_URI, settle, USER,
+} from './support.mjs';
 
 let dom;
 let stub;

@@ -14,6 +14,12 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+/** The client options and the signed-in user the adapter tests share. */
+export const ISSUER = 'https://op.example';
+export const REDIRECT_URI = 'https://app.example/callback';
+export const OPTIONS = { issuer: ISSUER, clientId: 'spa', redirectUri: REDIRECT_URI, scope: 'openid profile' };
+export const USER = { sub: 'user-1', name: 'Ada Lovelace', email: 'ada@example.com' };
+
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const REPO_PKG_DIR = join(REPO_ROOT, 'pkg');
 /** The built package under test: the repository's pkg/, or $OIDC_WORKER_PKG_DIR. */

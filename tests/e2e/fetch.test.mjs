@@ -36,6 +36,7 @@ import { after, before, describe, it } from 'node:test';
 import { startApiServer } from '../support/api-server.mjs';
 import { closeBrowser, launchBrowser } from '../support/browser.mjs';
 import {
+  assertCleanRun,
   assertLibraryBuilt, callAuth, captureConsole, startStack, waitForApp,
 } from '../support/harness.mjs';
 import { completeLogin } from '../support/op-interactions.mjs';
@@ -370,16 +371,7 @@ function useStack({
   ctx.needLogin = () => assert.ok(ctx.loggedIn, 'depends on the login test, which failed');
   /** Token requests of grant_type refresh_token after index `from` of op.tokenRequests. */
   ctx.refreshGrantsSince = (from) => ctx.stack.op.tokenRequests.slice(from).filter((r) => r.grantType === 'refresh_token');
-  ctx.checkClean = () => {
-    const { stack } = ctx;
-    const secrets = stack.op.issuedTokens().all();
-    for (const log of ctx.consoleLogs) {
-      assert.deepEqual(log.pageErrors, [], 'no uncaught errors in the page');
-      const leaks = log.messages.filter((m) => secrets.some((s) => m.text.includes(s)));
-      assert.deepEqual(leaks.map((m) => `${m.source} ${m.type}: ${m.text.slice(0, 80)}`), [], 'no token in the console');
-    }
-    assert.deepEqual(stack.op.serverErrors.map(String), [], 'the provider reported no server_error');
-  };
+  ctx.checkClean = () => assertCleanRun(ctx.stack.op, ...ctx.consoleLogs);
   return ctx;
 }
 

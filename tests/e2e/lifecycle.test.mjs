@@ -34,6 +34,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { closeBrowser, launchBrowser } from '../support/browser.mjs';
 import {
+  assertCleanRun,
   assertLibraryBuilt, callAuth, captureConsole, startStack, waitForApp,
 } from '../support/harness.mjs';
 import { completeLogin } from '../support/op-interactions.mjs';
@@ -185,14 +186,7 @@ function useApp(shared, stackOptions) {
   ctx.errors = () => ctx.page.evaluate(() => window.lifecycleErrors);
   /** op.tokenRequests of grant_type refresh_token since index `from`. */
   ctx.refreshRequestsSince = (from) => ctx.stack.op.tokenRequests.slice(from).filter((r) => r.grantType === 'refresh_token');
-  ctx.checkClean = () => {
-    const { stack, consoleLog } = ctx;
-    assert.deepEqual(consoleLog.pageErrors, [], 'no uncaught errors in the page');
-    assert.deepEqual(stack.op.serverErrors.map(String), [], 'the provider reported no server_error');
-    const secrets = stack.op.issuedTokens().all();
-    const leaks = consoleLog.messages.filter((m) => secrets.some((s) => m.text.includes(s)));
-    assert.deepEqual(leaks.map((m) => `${m.source} ${m.type}: ${m.text.slice(0, 80)}`), [], 'no token in the console');
-  };
+  ctx.checkClean = () => assertCleanRun(ctx.stack.op, ctx.consoleLog);
   return ctx;
 }
 

@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { closeBrowser, launchBrowser } from '../support/browser.mjs';
 import {
+  assertCleanRun,
   assertLibraryBuilt, callAuth, captureConsole, startStack, waitForApp,
 } from '../support/harness.mjs';
 import { completeLogin } from '../support/op-interactions.mjs';
@@ -118,14 +119,7 @@ function useLoggedInPage(stackOptions) {
   ctx.needLogin = () => assert.ok(ctx.loggedIn, 'depends on the login test, which failed');
   /** Token requests of grant_type refresh_token made after index `from` of op.tokenRequests. */
   ctx.refreshGrantsSince = (from) => ctx.stack.op.tokenRequests.slice(from).filter((r) => r.grantType === 'refresh_token');
-  ctx.checkClean = () => {
-    const { stack, consoleLog } = ctx;
-    assert.deepEqual(consoleLog.pageErrors, [], 'no uncaught errors in the page');
-    assert.deepEqual(stack.op.serverErrors.map(String), [], 'the provider reported no server_error');
-    const secrets = stack.op.issuedTokens().all();
-    const leaks = consoleLog.messages.filter((m) => secrets.some((s) => m.text.includes(s)));
-    assert.deepEqual(leaks.map((m) => `${m.source} ${m.type}: ${m.text.slice(0, 80)}`), [], 'no token in the console');
-  };
+  ctx.checkClean = () => assertCleanRun(ctx.stack.op, ctx.consoleLog);
   return ctx;
 }
 

@@ -1,6 +1,7 @@
 // Shared plumbing for the e2e tests, the demo and its smoke run: the provider + static server stack,
 // and page-side helpers for the example app in www/vanilla/.
 
+import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -226,4 +227,19 @@ export function findLeaks(entries, secrets) {
     }
   }
   return leaks;
+}
+
+/**
+ * Asserts what every e2e run must end with: no uncaught error in the page(s), no server_error at
+ * the provider, and none of the tokens it issued in any console message (page or worker).
+ * `consoleLogs`: what captureConsole() returned, one per page.
+ */
+export function assertCleanRun(op, ...consoleLogs) {
+  const secrets = op.issuedTokens().all();
+  for (const log of consoleLogs) {
+    assert.deepEqual(log.pageErrors, [], 'no uncaught errors in the page');
+    const leaks = log.messages.filter((m) => secrets.some((s) => m.text.includes(s)));
+    assert.deepEqual(leaks.map((m) => `${m.source} ${m.type}: ${m.text.slice(0, 80)}`), [], 'no token in the console');
+  }
+  assert.deepEqual(op.serverErrors.map(String), [], 'the provider reported no server_error');
 }

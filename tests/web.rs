@@ -47,7 +47,12 @@ fn get(url: &str) -> HttpRequest {
 }
 
 async fn call(host: &WorkerHost, call: &str) -> Value {
-    let reply = JsFuture::from(host.handle(call.into(), JsValue::UNDEFINED))
+    call_with(host, call, JsValue::UNDEFINED).await
+}
+
+/// A call with what `worker.js` passes beside it (for `fetch`: `{ headers, body, init, signal }`).
+async fn call_with(host: &WorkerHost, call: &str, request: JsValue) -> Value {
+    let reply = JsFuture::from(host.handle(call.into(), request))
         .await
         .expect("handle always resolves");
     json::parse(reply.as_string().expect("a string").as_bytes()).expect("reply is JSON")
@@ -709,8 +714,7 @@ async fn single_flight_never_overlaps_runs_for_different_keys() {
 
 // ---- WorkerHost: the reply format across the boundary ----
 
-const CONFIG: &str =
-    r#"{"issuer":"http://127.0.0.1:1","clientId":"spa","redirectUri":"http://127.0.0.1:8080/cb"}"#;
+const CONFIG: &str = r#"{"issuer":"http://127.0.0.1:1","clientId":"spa","redirectUri":"http://127.0.0.1:8080/cb","exposeAccessToken":true}"#;
 
 async fn configured() -> WorkerHost {
     let host = WorkerHost::new();
@@ -789,21 +793,35 @@ async fn host_reports_invalid_options_and_configures_once() {
 async fn host_fetch_refuses_unlisted_origins_and_exposure_can_be_off() {
     let host = WorkerHost::new();
     let config = CONFIG.replace(
-        r#""clientId""#,
-        r#""apiOrigins":["http://127.0.0.1:9"],"exposeAccessToken":false,"clientId""#,
+        r#""exposeAccessToken":true"#,
+        r#""apiOrigins":["http://127.0.0.1:9"],"exposeAccessToken":false"#,
     );
     assert!(value_of(&call(&host, &format!(r#"{{"type":"configure","config":{config}}}"#)).await).is_null());
+    let request = |headers: &str| js_sys::JSON::parse(&format!(r#"{{"headers":{headers}}}"#)).unwrap();
     // Not listed (another port, another host): refused before anything else, so with no
     // session at all the answer is still `config`, and no token could be attached.
     for url in ["http://127.0.0.1:10/x", "http://localhost:9/x", "https://127.0.0.1:9/x"] {
-        let c = format!(r#"{{"type":"fetch","url":"{url}","method":"GET","headerNames":""}}"#);
-        assert_eq!(error_of(&call(&host, &c).await), ("config", Some("api_origin")), "{url}");
+        let c = format!(r#"{{"type":"fetch","url":"{url}","method":"GET"}}"#);
+        assert_eq!(error_of(&call_with(&host, &c, request("[]")).await), ("config", Some("api_origin")), "{url}");
     }
     // Listed: the next requirement is a session.
-    let listed = r#"{"type":"fetch","url":"http://127.0.0.1:9/x","method":"GET","headerNames":"accept"}"#;
-    assert_eq!(error_of(&call(&host, listed).await), ("login_required", None));
-    let own_header = r#"{"type":"fetch","url":"http://127.0.0.1:9/x","method":"GET","headerNames":"authorization"}"#;
-    assert_eq!(error_of(&call(&host, own_header).await), ("config", Some("authorization_header")));
+    let listed = r#"{"type":"fetch","url":"http://127.0.0.1:9/x","method":"GET"}"#;
+    assert_eq!(error_of(&call_with(&host, listed, request(r#"[["Accept","*/*"]]"#)).await), ("login_required", None));
+    // The header names are read from the headers that would be sent; a `headerNames` list
+    // beside them (as a script wrapping postMessage could send) is not looked at.
+    let declared = r#"{"type":"fetch","url":"http://127.0.0.1:9/x","method":"GET","headerNames":"x-harmless"}"#;
+    for headers in [r#"[["Authorization","Bearer page"]]"#, r#"[["x-harmless","1"],["AUTHORIZATION","Basic x"]]"#] {
+        assert_eq!(
+            error_of(&call_with(&host, declared, request(headers)).await),
+            ("config", Some("authorization_header")),
+            "{headers}"
+        );
+    }
+    // Headers in any other shape than [name, value] string pairs are refused, not guessed at.
+    for headers in [r#""Authorization""#, r#"{"Authorization":"x"}"#, r#"[["Authorization"]]"#, r#"[[1,"x"]]"#, "null"] {
+        assert_eq!(error_of(&call_with(&host, listed, request(headers)).await), ("config", Some("invalid_call")), "{headers}");
+    }
+    assert_eq!(error_of(&call(&host, listed).await), ("config", Some("invalid_call")));
     // exposeAccessToken: false: getAccessToken refuses whatever the session.
     assert_eq!(
         error_of(&call(&host, r#"{"type":"getAccessToken"}"#).await),
@@ -811,6 +829,17 @@ async fn host_fetch_refuses_unlisted_origins_and_exposure_can_be_off() {
     );
     // A tick without a session does nothing.
     assert!(value_of(&call(&host, r#"{"type":"tick"}"#).await).is_null());
+}
+
+#[wasm_bindgen_test]
+async fn host_does_not_expose_the_access_token_by_default() {
+    let host = WorkerHost::new();
+    let config = CONFIG.replace(r#","exposeAccessToken":true"#, "");
+    assert!(value_of(&call(&host, &format!(r#"{{"type":"configure","config":{config}}}"#)).await).is_null());
+    let reply = call(&host, r#"{"type":"getAccessToken"}"#).await;
+    assert_eq!(error_of(&reply), ("config", Some("access_token_not_exposed")));
+    let message = reply.get("error").and_then(|e| e.get("message")).and_then(Value::as_str).unwrap();
+    assert!(message.contains("exposeAccessToken"), "the message names the option: {message}");
 }
 
 #[wasm_bindgen_test]

@@ -40,7 +40,10 @@ export interface AuthActions {
    * provider's logout page (then the page is leaving, and guarded views must not start a login).
    */
   logout(options?: LogoutOptions): Promise<void>;
-  /** See {@link AuthClient.getAccessToken}. */
+  /**
+   * See {@link AuthClient.getAccessToken}: only with `exposeAccessToken: true`; by default it
+   * rejects with `config` (`access_token_not_exposed`). Call APIs with `fetch` instead.
+   */
   getAccessToken(options?: GetAccessTokenOptions): Promise<string>;
   /** See {@link AuthClient.fetch}. */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;

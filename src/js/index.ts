@@ -3,14 +3,16 @@
  *
  * The protocol (authorization code flow with PKCE, ID token validation, refresh) runs in
  * a module Web Worker compiled from Rust to wasm. Tokens live only in the worker's memory:
- * the page can ask for an access token or the ID token claims, never for the refresh token.
+ * the page gets the ID token claims and calls its APIs through {@link AuthClient.fetch}, which
+ * attaches the access token in the worker. The refresh and ID tokens never reach the page; the
+ * access token only with `exposeAccessToken: true`.
  *
  * @example
  * ```ts
- * const auth = await createAuthClient({ issuer, clientId, redirectUri });
+ * const auth = await createAuthClient({ issuer, clientId, redirectUri, apiOrigins: ['https://api.example.com'] });
  * if (location.search.includes('state=')) await auth.handleRedirectCallback();
  * if (!(await auth.isAuthenticated())) await auth.loginWithRedirect();
- * const token = await auth.getAccessToken();
+ * const orders = await auth.fetch('https://api.example.com/orders');
  * ```
  *
  * @see {@link https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth | OIDC Core 1.0 §3.1}
@@ -132,11 +134,22 @@ export interface AuthClientOptions {
    */
   apiOrigins?: Array<string | ApiOrigin>;
   /**
-   * `false` keeps the access token in the worker: {@link AuthClient.getAccessToken} then
-   * rejects with `config` (`access_token_not_exposed`) and the app calls its APIs only through
-   * {@link AuthClient.fetch}. Default: `true`.
+   * `true` lets {@link AuthClient.getAccessToken} hand the access token to the page, where
+   * any script can take it. Default: `false`: the access token stays in the worker,
+   * `getAccessToken` rejects with `config` (`access_token_not_exposed`), and the app calls its
+   * APIs through {@link AuthClient.fetch}.
    */
   exposeAccessToken?: boolean;
+  /**
+   * How long an {@link AuthClient.fetch} may take, response body included, in seconds (1–600);
+   * then it rejects with `network` (`timeout`). Default: 30.
+   */
+  fetchTimeoutSeconds?: number;
+  /**
+   * The largest API response body {@link AuthClient.fetch} accepts, in bytes (1–1073741824);
+   * a larger one rejects with `network` (`too_large`). Default: 10485760 (10 MiB).
+   */
+  fetchMaxResponseBytes?: number;
   /**
    * Where to load the worker from, instead of the package's `worker.js` (e.g. to satisfy a
    * strict `worker-src` CSP). It must be a module worker built from this package.
@@ -148,7 +161,7 @@ export interface AuthClientOptions {
 export interface ApiOrigin {
   /** `scheme://host[:port]`, nothing else. */
   origin: string;
-  /** The RFC 8707 resource of the token to send (an `https` URL, `http` on loopback). */
+  /** The RFC 8707 resource of the token to send (an `https` URL, `http` only on loopback). */
   resource?: string;
   /** The scope of the token to send. */
   scope?: string;
@@ -171,13 +184,14 @@ export interface RedirectResult<S = unknown> {
   appState: S | null;
 }
 
-/** Options of {@link AuthClient.getAccessToken}. */
+/** Options of {@link AuthClient.getAccessToken} (with `exposeAccessToken: true`). */
 export interface GetAccessTokenOptions {
   /** Refresh even if the current access token is still valid. */
   forceRefresh?: boolean;
   /**
    * A token for this API instead of the login's, obtained with the refresh token (RFC 8707
    * `resource`; the provider must support resource indicators and have granted it at login).
+   * An `https` URL (`http` only on a loopback host).
    *
    * @see {@link https://www.rfc-editor.org/rfc/rfc8707#section-2.2 | RFC 8707 §2.2}
    */
@@ -235,10 +249,11 @@ export interface AuthClient {
    */
   getUser<T extends UserClaims = UserClaims>(options?: GetUserOptions): Promise<T | null>;
   /**
-   * A valid access token, refreshed first when it expired (or when `forceRefresh`).
-   * Concurrent calls share one refresh. Rejects with `login_required` without a session, and
-   * with `config` when `exposeAccessToken` is `false`. With `resource` and/or `scope`, a token
-   * for that API or scope, cached separately.
+   * A valid access token, refreshed first when it expired (or when `forceRefresh`), for an app
+   * that opted in with `exposeAccessToken: true`; by default it rejects with `config`
+   * (`access_token_not_exposed`): call your APIs with {@link AuthClient.fetch} instead.
+   * Concurrent calls share one refresh. Rejects with `login_required` without a session. With
+   * `resource` and/or `scope`, a token for that API or scope, cached separately.
    */
   getAccessToken(options?: GetAccessTokenOptions): Promise<string>;
   /**
@@ -247,14 +262,17 @@ export interface AuthClient {
    * no token is attached). On a `401` whose `WWW-Authenticate` is a Bearer `invalid_token`
    * challenge, it refreshes the token once and retries once. Redirects are not followed
    * (`invalid_response` / `redirect`); the signal aborts the request (rejecting with the
-   * signal's reason). Resolves with a `Response` built from the API's status, headers (those
+   * signal's reason); after `fetchTimeoutSeconds` it rejects with `network` / `timeout`, and a
+   * body over `fetchMaxResponseBytes` with `network` / `too_large`. Resolves with a `Response` built from the API's status, headers (those
    * its CORS policy exposes) and body; `Response.url` is empty.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /**
    * Ends the session in the worker, then (unless `redirect: false`) sends the browser to
-   * the provider's end-session endpoint when it has one. Resolves with that URL. If the
-   * provider metadata cannot be fetched it rejects (`network`), the session ended all the same.
+   * the provider's end-session endpoint when it has one. Resolves with that URL (it carries
+   * `client_id`, `post_logout_redirect_uri` and `state`, never the ID token), or `null` with
+   * `redirect: false` or without an endpoint. If the provider metadata cannot be fetched it
+   * rejects (`network`), the session ended all the same.
    *
    * @see {@link https://openid.net/specs/openid-connect-rpinitiated-1_0.html | RP-Initiated Logout 1.0}
    */
@@ -404,7 +422,7 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       const headers = [...request.headers];
       const value = await call<{ status: number; statusText: string; headers: [string, string][]; body: ArrayBuffer }>(
         'fetch',
-        { url: request.url, method: request.method, headerNames: headers.map(([name]) => name).join() },
+        { url: request.url, method: request.method },
         { headers, body, init: { cache, credentials, integrity, keepalive, referrerPolicy } },
         body ? [body] : [],
         signal,
@@ -414,8 +432,8 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       return new Response(empty ? null : value.body, value);
     },
     async logout(options = {}) {
-      const value = await call<{ url: string | null }>('logout');
-      if (value.url && options.redirect !== false) location.assign(value.url);
+      const value = await call<{ url: string | null }>('logout', { options: { redirect: options.redirect !== false } });
+      if (value.url) location.assign(value.url);
       return value;
     },
     on(name, listener) {

@@ -6,8 +6,8 @@
  * worker posts `{ ready: true }` (or `{ ready: false }` if it could not load). Events go out
  * as `{ event: { name, detail } }`.
  *
- * `auth.fetch` posts `{ id, call: { type: 'fetch', url, method, headerNames }, headers, body,
- * init }` (the body an ArrayBuffer, transferred) and `{ abort: id }` when the page's signal
+ * `auth.fetch` posts `{ id, call: { type: 'fetch', url, method }, headers, body, init }` (the
+ * headers as `[name, value]` pairs, the body an ArrayBuffer, transferred) and `{ abort: id }` when the page's signal
  * fires; the answer's `value` is `{ status, statusText, headers, body }`, the body transferred
  * back.
  *
@@ -32,15 +32,16 @@ self.onmessage = (event) => {
 init().then(
   () => {
     const host = new WorkerHost();
-    // The core says when to wake it for the proactive refresh (`wake`, Unix seconds or null):
-    // that event is the worker's own; every other one goes to the page.
+    // The core says when to wake it for the proactive refresh (`wake`, a delay in ms that
+    // setTimeout can hold, or null): that event is the worker's own; every other one goes to
+    // the page.
     let timer: ReturnType<typeof setTimeout> | undefined;
     host.setEventListener((text: string) => {
       const event = JSON.parse(text);
       if (event.name !== 'wake') return self.postMessage({ event });
       clearTimeout(timer);
-      const { at } = event.detail;
-      if (at !== null) timer = setTimeout(() => host.handle('{"type":"tick"}', undefined), at * 1000 - Date.now());
+      const { delayMs } = event.detail;
+      if (delayMs !== null) timer = setTimeout(() => host.handle('{"type":"tick"}', undefined), delayMs);
     });
     const aborts = new Map<number, AbortController>();
     const serve = ({ data }: MessageEvent): void => {

@@ -447,10 +447,11 @@ impl Client {
 
     /// Ends the local session (its secrets are overwritten as it is dropped) and returns what
     /// is left to do: the revocation requests for its refresh and access tokens (RFC 7009 §2;
-    /// refresh token first, since revoking it ends the grant), and the provider's end-session
-    /// URL with `id_token_hint` and a fresh `state` from `entropy`. The shell performs the
-    /// revocations without letting their failure undo the local logout.
-    pub fn logout(&mut self, entropy: &[u8; 16]) -> Logout {
+    /// refresh token first, since revoking it ends the grant), and, when the app is to be sent
+    /// there (`redirect`), the provider's end-session URL with a fresh `state` from `entropy`
+    /// and no ID token (see [`logout::end_session_url`]). The shell performs the revocations
+    /// without letting their failure undo the local logout.
+    pub fn logout(&mut self, entropy: &[u8; 16], redirect: bool) -> Logout {
         let session = self.session.take();
         let Some(metadata) = self.metadata.as_ref() else {
             return Logout { revocations: Vec::new(), end_session_url: None };
@@ -463,7 +464,7 @@ impl Client {
             }
         }
         let state = base64url::encode(entropy);
-        let end_session_url = logout::end_session_url(&self.config, metadata, session.as_ref().map(Session::id_token), &state);
+        let end_session_url = redirect.then(|| logout::end_session_url(&self.config, metadata, &state)).flatten();
         Logout { revocations, end_session_url }
     }
 }
@@ -473,7 +474,7 @@ impl Client {
 pub struct Logout {
     /// Revocation requests to send (they carry tokens; failures are ignored).
     pub revocations: Vec<HttpRequest>,
-    /// Where to send the browser, when the provider has an `end_session_endpoint`.
+    /// Where to send the browser, when asked for and the provider has an `end_session_endpoint`.
     pub end_session_url: Option<String>,
 }
 

@@ -15,11 +15,25 @@ pub const MAX_CLOCK_SKEW_SECONDS: u64 = 600;
 pub const DEFAULT_REFRESH_LEAD_SECONDS: u64 = 30;
 /// Upper bound of `refreshLeadSeconds`.
 pub const MAX_REFRESH_LEAD_SECONDS: u64 = 3600;
+/// Secure default: an `auth.fetch` that has not finished (response body included) after 30 s
+/// fails with `network` / `timeout`, so a stalled API cannot leave a caller waiting for ever.
+pub const DEFAULT_FETCH_TIMEOUT_SECONDS: u64 = 30;
+/// Upper bound of `fetchTimeoutSeconds`.
+pub const MAX_FETCH_TIMEOUT_SECONDS: u64 = 600;
+/// Secure default: an API response body larger than 10 MiB fails with `network` / `too_large`
+/// (the worker buffers the body before handing it to the page).
+pub const DEFAULT_FETCH_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
+/// Upper bound of `fetchMaxResponseBytes` (1 GiB).
+pub const MAX_FETCH_MAX_RESPONSE_BYTES: u64 = 1 << 30;
 
 /// Authorization request parameters the client sets itself; `extraAuthParams` and
 /// `extraParams` may not override them (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1).
-/// `request` and `request_uri` are refused too: a request object would replace them all.
-const RESERVED_AUTH_PARAMS: [&str; 10] = [
+/// `request` and `request_uri` are refused too: a request object would replace them all; and
+/// `response_mode`: the callback is read from the query only (RFC 6749 §4.1.2), and another
+/// mode (`fragment`, `form_post`, ...) would lose it or send the code elsewhere
+/// (OAuth 2.0 Multiple Response Type Encoding Practices §2.1). Compared without regard to
+/// case: a provider that reads names case-insensitively must not see a second `STATE`.
+const RESERVED_AUTH_PARAMS: [&str; 11] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -30,6 +44,7 @@ const RESERVED_AUTH_PARAMS: [&str; 10] = [
     "code_challenge_method",
     "request",
     "request_uri",
+    "response_mode",
 ];
 
 /// Validated client options.
@@ -57,8 +72,12 @@ pub struct ClientConfig {
     pub refresh_lead: u64,
     /// The only origins `auth.fetch` sends requests (and the access token) to.
     pub api_origins: Vec<ApiOrigin>,
-    /// Whether `getAccessToken` hands the access token to the page.
+    /// Whether `getAccessToken` hands the access token to the page. Secure default: `false`.
     pub expose_access_token: bool,
+    /// How long an `auth.fetch` may take, response body included (seconds).
+    pub fetch_timeout: u64,
+    /// The largest API response body `auth.fetch` accepts (bytes).
+    pub fetch_max_response_bytes: u64,
 }
 
 /// An origin `auth.fetch` may call, and which token it gets.
@@ -74,11 +93,11 @@ impl ClientConfig {
     /// Validates the `config` object the main thread sent:
     /// `{ issuer, clientId, redirectUri, scope?, postLogoutRedirectUri?, clockSkewSeconds?,
     /// extraAuthParams?, trustedAudiences?, autoRefresh?, refreshLeadSeconds?, apiOrigins?,
-    /// exposeAccessToken? }`.
+    /// exposeAccessToken?, fetchTimeoutSeconds?, fetchMaxResponseBytes? }`.
     /// Unknown options are refused: a misspelt option silently ignored is a security bug.
     pub fn from_json(value: &Value) -> Result<ClientConfig, Error> {
         let members = value.as_object().ok_or(config("options"))?;
-        const KNOWN: [&str; 12] = [
+        const KNOWN: [&str; 14] = [
             "issuer",
             "clientId",
             "redirectUri",
@@ -91,6 +110,8 @@ impl ClientConfig {
             "refreshLeadSeconds",
             "apiOrigins",
             "exposeAccessToken",
+            "fetchTimeoutSeconds",
+            "fetchMaxResponseBytes",
         ];
         if members.iter().any(|(k, _)| !KNOWN.contains(&k.as_str())) {
             return Err(config("unknown_option"));
@@ -132,13 +153,25 @@ impl ClientConfig {
             Some(v) => normalize_scope(v.as_str().ok_or(config("scope"))?, true).ok_or(config("scope"))?,
         };
 
-        // Whole seconds in 0..=max, or the default when absent.
-        let seconds = |key: &str, default: u64, max: u64, reason: &'static str| match optional(key) {
+        // A whole number in min..=max, or the default when absent.
+        let number = |key: &str, default: u64, min: u64, max: u64, reason: &'static str| match optional(key) {
             None => Ok(default),
-            Some(v) => v.as_i64().and_then(|s| u64::try_from(s).ok()).filter(|&s| s <= max).ok_or(config(reason)),
+            Some(v) => v
+                .as_i64()
+                .and_then(|n| u64::try_from(n).ok())
+                .filter(|n| (min..=max).contains(n))
+                .ok_or(config(reason)),
         };
-        let clock_skew = seconds("clockSkewSeconds", DEFAULT_CLOCK_SKEW_SECONDS, MAX_CLOCK_SKEW_SECONDS, "clock_skew_seconds")?;
-        let refresh_lead = seconds("refreshLeadSeconds", DEFAULT_REFRESH_LEAD_SECONDS, MAX_REFRESH_LEAD_SECONDS, "refresh_lead_seconds")?;
+        let clock_skew = number("clockSkewSeconds", DEFAULT_CLOCK_SKEW_SECONDS, 0, MAX_CLOCK_SKEW_SECONDS, "clock_skew_seconds")?;
+        let refresh_lead = number("refreshLeadSeconds", DEFAULT_REFRESH_LEAD_SECONDS, 0, MAX_REFRESH_LEAD_SECONDS, "refresh_lead_seconds")?;
+        let fetch_timeout = number("fetchTimeoutSeconds", DEFAULT_FETCH_TIMEOUT_SECONDS, 1, MAX_FETCH_TIMEOUT_SECONDS, "fetch_timeout_seconds")?;
+        let fetch_max_response_bytes = number(
+            "fetchMaxResponseBytes",
+            DEFAULT_FETCH_MAX_RESPONSE_BYTES,
+            1,
+            MAX_FETCH_MAX_RESPONSE_BYTES,
+            "fetch_max_response_bytes",
+        )?;
 
         let extra_auth_params = match optional("extraAuthParams") {
             None => Vec::new(),
@@ -155,12 +188,14 @@ impl ClientConfig {
                 .ok_or(config("trusted_audiences"))?,
         };
 
-        let flag = |key: &str, reason: &'static str| match optional(key) {
-            None => Ok(true),
+        let flag = |key: &str, default: bool, reason: &'static str| match optional(key) {
+            None => Ok(default),
             Some(v) => v.as_bool().ok_or(config(reason)),
         };
-        let auto_refresh = flag("autoRefresh", "auto_refresh")?;
-        let expose_access_token = flag("exposeAccessToken", "expose_access_token")?;
+        let auto_refresh = flag("autoRefresh", true, "auto_refresh")?;
+        // Secure default: the access token stays in the worker; apps call their APIs with
+        // `auth.fetch`, and only an app that opts in hands the token to page scripts.
+        let expose_access_token = flag("exposeAccessToken", false, "expose_access_token")?;
 
         let mut api_origins: Vec<ApiOrigin> = Vec::new();
         for item in optional("apiOrigins").map_or(Some(&[][..]), Value::as_array).ok_or(config("api_origins"))? {
@@ -184,6 +219,8 @@ impl ClientConfig {
             refresh_lead,
             api_origins,
             expose_access_token,
+            fetch_timeout,
+            fetch_max_response_bytes,
         })
     }
 }
@@ -207,15 +244,16 @@ fn api_origin(item: &Value) -> Option<ApiOrigin> {
 }
 
 /// The token a call asks for: `{ resource?, scope? }` (absent or `null`: the login's).
-/// RFC 8707 §2: a resource is an absolute URI without a fragment (here an http(s) URL, https
-/// unless loopback for the origin rules alike); RFC 6749 §3.3 scope syntax.
+/// RFC 8707 §2: a resource is an absolute URI without a fragment; here an `https` URL (`http`
+/// only on a loopback host, as for the issuer and `apiOrigins`), since the token issued for it
+/// is meant for that server; RFC 6749 §3.3 scope syntax.
 pub fn token_key(options: &Value) -> Result<TokenKey, Error> {
     let optional = |key: &str| options.get(key).filter(|v| !v.is_null());
     let resource = match optional("resource") {
         None => None,
         Some(v) => Some(
             v.as_str()
-                .filter(|r| Url::parse(r).is_some_and(|u| u.fragment.is_none()))
+                .filter(|r| Url::parse(r).is_some_and(|u| u.fragment.is_none() && is_secure_or_loopback(&u)))
                 .ok_or(config("resource"))?
                 .to_owned(),
         ),
@@ -267,11 +305,11 @@ fn normalize_scope(text: &str, openid: bool) -> Option<String> {
     (!scope.is_empty()).then_some(scope)
 }
 
-/// An object of string values whose names are not [`RESERVED_AUTH_PARAMS`].
+/// An object of string values whose names are not [`RESERVED_AUTH_PARAMS`], in any case.
 pub(crate) fn auth_params(value: &Value) -> Option<Vec<(String, String)>> {
     let mut params = Vec::new();
     for (name, v) in value.as_object()? {
-        if name.is_empty() || RESERVED_AUTH_PARAMS.contains(&name.as_str()) {
+        if name.is_empty() || RESERVED_AUTH_PARAMS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
             return None;
         }
         params.push((name.clone(), v.as_str()?.to_owned()));
@@ -322,7 +360,7 @@ mod tests {
 
     #[test]
     fn rejects_each_bad_option() {
-        let cases: [(&str, &str); 23] = [
+        let cases: [(&str, &str); 33] = [
             (r#"{"clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
             (r#"{"issuer":"https://op.example?x=1","clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
             (r#"{"issuer":"https://op.example#f","clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
@@ -346,6 +384,18 @@ mod tests {
             (&format!(r#"{{{BASE},"apiOrigins":["https://api.example","https://API.example:443/"]}}"#), "api_origins"),
             (&format!(r#"{{{BASE},"apiOrigins":[{{"origin":"https://a.example","resource":"https://a.example/#f"}}]}}"#), "api_origins"),
             (&format!(r#"{{{BASE},"apiOrigins":[{{"origin":"https://a.example","audience":"x"}}]}}"#), "api_origins"),
+            // RFC 8707 resource: https, http only on loopback.
+            (&format!(r#"{{{BASE},"apiOrigins":[{{"origin":"https://a.example","resource":"http://a.example/"}}]}}"#), "api_origins"),
+            // Reserved parameters in any case, and response_mode.
+            (&format!(r#"{{{BASE},"extraAuthParams":{{"STATE":"x"}}}}"#), "extra_auth_params"),
+            (&format!(r#"{{{BASE},"extraAuthParams":{{"Redirect_Uri":"https://evil.example/"}}}}"#), "extra_auth_params"),
+            (&format!(r#"{{{BASE},"extraAuthParams":{{"response_mode":"fragment"}}}}"#), "extra_auth_params"),
+            (&format!(r#"{{{BASE},"extraAuthParams":{{"RESPONSE_MODE":"form_post"}}}}"#), "extra_auth_params"),
+            (&format!(r#"{{{BASE},"fetchTimeoutSeconds":0}}"#), "fetch_timeout_seconds"),
+            (&format!(r#"{{{BASE},"fetchTimeoutSeconds":601}}"#), "fetch_timeout_seconds"),
+            (&format!(r#"{{{BASE},"fetchTimeoutSeconds":"30"}}"#), "fetch_timeout_seconds"),
+            (&format!(r#"{{{BASE},"fetchMaxResponseBytes":0}}"#), "fetch_max_response_bytes"),
+            (&format!(r#"{{{BASE},"fetchMaxResponseBytes":1073741825}}"#), "fetch_max_response_bytes"),
         ];
         for (json, reason) in cases {
             assert_eq!(cfg(json), Err(config(reason)), "{json}");
@@ -355,9 +405,14 @@ mod tests {
     #[test]
     fn lifecycle_options_have_defaults_and_api_origins_are_normalised() {
         let c = cfg(&format!("{{{BASE}}}")).unwrap();
-        assert!(c.auto_refresh && c.expose_access_token);
+        // Secure default: the access token is not handed to the page unless the app opts in.
+        assert!(c.auto_refresh && !c.expose_access_token);
         assert_eq!(c.refresh_lead, DEFAULT_REFRESH_LEAD_SECONDS);
+        assert_eq!((c.fetch_timeout, c.fetch_max_response_bytes), (30, 10 * 1024 * 1024));
         assert!(c.api_origins.is_empty());
+        let c = cfg(&format!(r#"{{{BASE},"exposeAccessToken":true,"fetchTimeoutSeconds":600,"fetchMaxResponseBytes":1}}"#)).unwrap();
+        assert!(c.expose_access_token);
+        assert_eq!((c.fetch_timeout, c.fetch_max_response_bytes), (600, 1));
         let c = cfg(&format!(
             r#"{{{BASE},"autoRefresh":false,"exposeAccessToken":false,"refreshLeadSeconds":0,
             "apiOrigins":["https://API.example:443/",{{"origin":"http://127.0.0.1:9000","resource":"https://api2.example/","scope":"b a b"}}]}}"#
@@ -387,6 +442,10 @@ mod tests {
             Ok(TokenKey { resource: Some("https://api.example/v1".into()), scope: Some("read write".into()) })
         );
         assert_eq!(key(r#"{"resource":"urn:example:api"}"#), Err(config("resource")));
+        // https, or http on a loopback host only.
+        assert_eq!(key(r#"{"resource":"http://api.example/"}"#), Err(config("resource")));
+        assert!(key(r#"{"resource":"http://127.0.0.1:9000/"}"#).is_ok());
+        assert!(key(r#"{"resource":"http://localhost/api"}"#).is_ok());
         assert_eq!(key(r#"{"resource":"/relative"}"#), Err(config("resource")));
         assert_eq!(key(r#"{"resource":"https://api.example/#frag"}"#), Err(config("resource")));
         assert_eq!(key(r#"{"scope":"   "}"#), Err(config("scope")));
@@ -404,5 +463,15 @@ mod tests {
             vec![("prompt".into(), "consent".into()), ("ui_locales".into(), "de".into())]
         );
         assert_eq!(c.post_logout_redirect_uri.as_deref(), Some("https://app.example/"));
+    }
+
+    #[test]
+    fn reserved_parameters_are_refused_in_any_case_and_others_kept() {
+        let params = |json: &str| auth_params(&parse(json.as_bytes()).unwrap());
+        for name in RESERVED_AUTH_PARAMS {
+            assert_eq!(params(&format!(r#"{{"{name}":"x"}}"#)), None, "{name}");
+            assert_eq!(params(&format!(r#"{{"{}":"x"}}"#, name.to_ascii_uppercase())), None, "{name}");
+        }
+        assert_eq!(params(r#"{"Prompt":"login"}"#), Some(vec![("Prompt".into(), "login".into())]));
     }
 }

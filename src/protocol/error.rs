@@ -105,6 +105,10 @@ impl Error {
     pub fn message(&self) -> String {
         // Plain concatenation rather than `format!`: this runs in wasm, where bytes count.
         let (text, detail): (&str, Option<&str>) = match self {
+            Error::Config { reason: "access_token_not_exposed" } => (
+                "the access token is not exposed to the page (exposeAccessToken is false): call your APIs with auth.fetch, or set exposeAccessToken: true",
+                None,
+            ),
             Error::Config { reason } => ("invalid configuration: ", Some(reason)),
             Error::Network { reason } => ("request failed: ", Some(reason)),
             Error::ServerError { .. } => ("server error status", None),
@@ -174,6 +178,12 @@ mod tests {
         assert_eq!(Error::StateMismatch.code(), "state_mismatch");
         assert_eq!(Error::InvalidIdToken { reason: "nonce" }.reason(), Some("nonce"));
         assert_eq!(Error::LoginRequired.reason(), None);
+    }
+
+    #[test]
+    fn the_refused_access_token_names_the_option_that_allows_it() {
+        let message = Error::Config { reason: "access_token_not_exposed" }.message();
+        assert!(message.contains("exposeAccessToken") && message.contains("auth.fetch"), "{message}");
     }
 
     #[test]

@@ -24,19 +24,16 @@ pub fn revocation_request(
     })
 }
 
-/// The URL that ends the session at the provider, when it has an `end_session_endpoint`.
-/// `id_token_hint` is the session's ID token (absent without a session); `state` is fresh.
-pub fn end_session_url(
-    config: &ClientConfig,
-    metadata: &ProviderMetadata,
-    id_token_hint: Option<&str>,
-    state: &str,
-) -> Option<String> {
+/// The URL that ends the session at the provider, when it has an `end_session_endpoint`;
+/// `state` is fresh.
+///
+/// It names the client with `client_id`, not `id_token_hint` (both are RECOMMENDED, §2): the
+/// page navigates to this URL, so it sees it, and the raw ID token never leaves the worker.
+/// §2 lets `client_id` alone identify the RP for `post_logout_redirect_uri`; the price is that
+/// the provider cannot tell which user is meant, and some then ask the user to confirm.
+pub fn end_session_url(config: &ClientConfig, metadata: &ProviderMetadata, state: &str) -> Option<String> {
     let endpoint = metadata.end_session_endpoint.as_deref()?;
-    let mut params: Vec<(&str, &str)> = Vec::with_capacity(4);
-    if let Some(hint) = id_token_hint {
-        params.push(("id_token_hint", hint));
-    }
+    let mut params: Vec<(&str, &str)> = Vec::with_capacity(3);
     params.push(("client_id", &config.client_id));
     if let Some(uri) = config.post_logout_redirect_uri.as_deref() {
         params.push(("post_logout_redirect_uri", uri));
@@ -52,12 +49,12 @@ mod tests {
     use crate::protocol::testing::{config, metadata};
 
     #[test]
-    fn carries_hint_client_and_redirect() {
+    fn carries_client_redirect_and_state_but_no_id_token() {
         let mut c = config();
         c.post_logout_redirect_uri = Some("https://app.example/".into());
         assert_eq!(
-            end_session_url(&c, &metadata(), Some("h.p.s"), "st").as_deref(),
-            Some("https://op.example/session/end?id_token_hint=h.p.s&client_id=spa&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2F&state=st")
+            end_session_url(&c, &metadata(), "st").as_deref(),
+            Some("https://op.example/session/end?client_id=spa&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2F&state=st")
         );
     }
 
@@ -75,9 +72,9 @@ mod tests {
     fn without_endpoint_there_is_no_url() {
         let mut m = metadata();
         m.end_session_endpoint = None;
-        assert_eq!(end_session_url(&config(), &m, Some("h.p.s"), "st"), None);
+        assert_eq!(end_session_url(&config(), &m, "st"), None);
         assert_eq!(
-            end_session_url(&config(), &metadata(), None, "st").as_deref(),
+            end_session_url(&config(), &metadata(), "st").as_deref(),
             Some("https://op.example/session/end?client_id=spa")
         );
     }

@@ -16,6 +16,18 @@ pub const BACKOFF_MAX_SECONDS: u64 = 30;
 /// Proactive refreshes start at most this often, however short-lived the provider's tokens.
 pub const MIN_AUTO_REFRESH_INTERVAL_SECONDS: u64 = 30;
 
+/// The longest delay a browser timer holds: `setTimeout` takes a signed 32-bit count of
+/// milliseconds (HTML §8.6 timer initialisation steps, WebIDL `long`), and a longer one wraps
+/// and fires at once. A token living ~25 days or more puts its proactive refresh further away.
+pub const MAX_TIMER_DELAY_MS: u64 = (1 << 31) - 1;
+
+/// How long the shell's timer waits to wake the client at `at` (Unix seconds) from `now_ms`
+/// (Unix milliseconds): the time left, at most [`MAX_TIMER_DELAY_MS`]. A capped timer wakes
+/// the client early; nothing is due then, and the timer is armed again for the time left.
+pub fn timer_delay_ms(at: u64, now_ms: u64) -> u64 {
+    at.saturating_mul(1000).saturating_sub(now_ms).min(MAX_TIMER_DELAY_MS)
+}
+
 /// Whether a failed refresh says nothing about the grant, only about the way to the provider:
 /// no answer, a timeout, or a server error (RFC 9110 §15.6). Those keep the session.
 pub fn is_transient(error: &Error) -> bool {
@@ -94,6 +106,17 @@ mod tests {
         let waits: Vec<u64> = (0..9).map(backoff_seconds).collect();
         assert_eq!(waits, [0, 1, 2, 4, 8, 16, 30, 30, 30]);
         assert_eq!(backoff_seconds(u32::MAX), BACKOFF_MAX_SECONDS);
+    }
+
+    #[test]
+    fn timer_delays_fit_a_browser_timer() {
+        assert_eq!(timer_delay_ms(100, 99_250), 750);
+        assert_eq!(timer_delay_ms(100, 100_000), 0);
+        assert_eq!(timer_delay_ms(100, 200_000), 0, "overdue: at once");
+        // 30 days ahead: capped at 2^31 - 1 ms (~24.8 days), never a wrapped value.
+        assert_eq!(timer_delay_ms(30 * 86_400, 0), MAX_TIMER_DELAY_MS);
+        assert_eq!(timer_delay_ms(u64::MAX, 0), MAX_TIMER_DELAY_MS);
+        assert!(MAX_TIMER_DELAY_MS <= i32::MAX as u64);
     }
 
     #[test]

@@ -25,7 +25,9 @@ pub fn config() -> ClientConfig {
         auto_refresh: true,
         refresh_lead: 30,
         api_origins: vec![],
-        expose_access_token: true,
+        expose_access_token: false,
+        fetch_timeout: crate::protocol::config::DEFAULT_FETCH_TIMEOUT_SECONDS,
+        fetch_max_response_bytes: crate::protocol::config::DEFAULT_FETCH_MAX_RESPONSE_BYTES,
     }
 }
 

@@ -9,6 +9,7 @@ use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::protocol::config::ClientConfig;
 use crate::protocol::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, REQUEST_TIMEOUT_MS};
 use crate::protocol::jws::SignatureCheck;
 use crate::protocol::Error;
@@ -27,6 +28,11 @@ const SIGNATURE: Error = Error::InvalidIdToken {
 /// The current time in Unix seconds, as the core expects `now`.
 pub fn now() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// The current time in Unix milliseconds, for timer delays.
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
 }
 
 /// Fills `buf` from the platform CSPRNG (`crypto.getRandomValues`, through `crypto.js`: a
@@ -155,7 +161,42 @@ pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<HttpResp
 extern "C" {
     /// `fetch.js`: resolves to `[status, wwwAuthenticate, response]`, rejects with a reason.
     #[wasm_bindgen(js_name = fetchApi, catch)]
-    async fn fetch_api(url: &str, method: &str, token: &str, request: &JsValue) -> Result<JsValue, JsValue>;
+    async fn fetch_api(
+        url: &str,
+        method: &str,
+        token: &str,
+        request: &JsValue,
+        timeout_ms: u32,
+        max_bytes: u32,
+    ) -> Result<JsValue, JsValue>;
+
+    /// `fetch.js`: the names of the headers `fetchApi` will send, joined by `,`.
+    #[wasm_bindgen(js_name = apiHeaderNames)]
+    fn api_header_names_of(request: &JsValue) -> Option<String>;
+}
+
+/// The names of the headers [`api_fetch`] will send for the page's `request`, joined by `,`
+/// (which no header name contains), read from those very headers. `None` unless they are a
+/// list of `[name, value]` string pairs, the only shape that is sent.
+pub fn api_header_names(request: &JsValue) -> Option<String> {
+    api_header_names_of(request)
+}
+
+/// How long an `auth.fetch` may take and how large its response body may be
+/// (`fetchTimeoutSeconds`, `fetchMaxResponseBytes`).
+pub struct ApiLimits {
+    timeout_ms: u32,
+    max_bytes: u32,
+}
+
+impl ApiLimits {
+    /// The limits the configuration sets (validated there: they fit in `u32`).
+    pub fn of(config: &ClientConfig) -> ApiLimits {
+        ApiLimits {
+            timeout_ms: (config.fetch_timeout * 1000) as u32,
+            max_bytes: config.fetch_max_response_bytes as u32,
+        }
+    }
 }
 
 /// An API's answer to `auth.fetch`: what the shell decides on, and the response to hand back.
@@ -170,13 +211,17 @@ pub struct ApiResponse {
 
 /// Sends a page's request to an API with `Authorization: Bearer <token>`: CORS, redirects
 /// not followed (`invalid_response` / `redirect`: the token must not travel on), the page's
-/// `AbortSignal` honoured (`network` / `aborted`). The body never enters wasm memory.
-pub async fn api_fetch(url: &str, method: &str, token: &str, request: &JsValue) -> Result<ApiResponse, Error> {
-    let reply: Array = fetch_api(url, method, token, request)
+/// `AbortSignal` honoured (`network` / `aborted`), given up after `limits`' timeout
+/// (`network` / `timeout`) and refused beyond its size (`network` / `too_large`, read in
+/// chunks, never buffered whole). The body never enters wasm memory.
+pub async fn api_fetch(url: &str, method: &str, token: &str, request: &JsValue, limits: &ApiLimits) -> Result<ApiResponse, Error> {
+    let reply: Array = fetch_api(url, method, token, request, limits.timeout_ms, limits.max_bytes)
         .await
         .map_err(|reason| match reason.as_string().as_deref() {
             Some("aborted") => Error::Network { reason: "aborted" },
             Some("redirect") => Error::InvalidResponse { reason: "redirect" },
+            Some("timeout") => TIMEOUT,
+            Some("too_large") => TOO_LARGE,
             _ => FAILED,
         })?
         .unchecked_into();

@@ -23,6 +23,7 @@ use crate::protocol::api::is_invalid_token_challenge;
 use crate::protocol::client::{Client, Purpose, SignatureStep, TokenExchange, UserInfo, ENTROPY_LEN};
 use crate::protocol::config::token_key;
 use crate::protocol::jws::VerifiedSignature;
+use crate::protocol::schedule::timer_delay_ms;
 use crate::protocol::json::{self, ObjectWriter, Value};
 use crate::protocol::session::TokenKey;
 use crate::protocol::Error;
@@ -102,8 +103,8 @@ impl WorkerHost {
 
     /// Sets the function that receives every event as JSON text
     /// `{"name": "login" | "tokenRefreshed" | "sessionExpired" | "logout" | "error", "detail": …}`,
-    /// and `wake` (`{"at": <Unix seconds> | null}`: when to call `handle('{"type":"tick"}')`,
-    /// for `worker.js` itself). No event carries a token.
+    /// and `wake` (`{"delayMs": <ms> | null}`: when to call `handle('{"type":"tick"}')`, for
+    /// `worker.js` itself). No event carries a token.
     #[wasm_bindgen(js_name = setEventListener)]
     pub fn set_event_listener(&self, listener: js_sys::Function) {
         *self.host.events.borrow_mut() = Some(listener);
@@ -152,9 +153,11 @@ impl Host {
         }
     }
 
-    /// Hands the next proactive refresh time to `worker.js`'s timer, when it changed: the
-    /// internal `wake` event, `{"at": <Unix seconds>}` or `{"at": null}` for none, which
-    /// `worker.js` keeps for itself (it schedules the `tick` call) instead of posting it.
+    /// Hands the next proactive refresh to `worker.js`'s timer, when it changed: the internal
+    /// `wake` event, `{"delayMs": <ms>}` or `{"delayMs": null}` for none, which `worker.js`
+    /// keeps for itself (it arms the `tick` call) instead of posting it. The delay never
+    /// exceeds what `setTimeout` holds ([`timer_delay_ms`]): a wake-up before the time finds
+    /// nothing due, and the `tick` re-arms the timer for the rest.
     fn reschedule(&self) {
         let at = self.with(|c| Ok(c.auto_refresh_at())).ok().flatten();
         if at == self.scheduled.replace(at) {
@@ -162,8 +165,8 @@ impl Host {
         }
         let mut detail = ObjectWriter::new();
         match at {
-            Some(at) => detail.number("at", at as i64),
-            None => detail.null("at"),
+            Some(at) => detail.number("delayMs", timer_delay_ms(at, io::now_ms()) as i64),
+            None => detail.null("delayMs"),
         };
         self.emit("wake", &detail.finish());
     }
@@ -181,8 +184,11 @@ impl Host {
             "login" => self.login(options).await,
             "handleCallback" => self.handle_callback(text("url")?).await,
             "fetch" => {
-                let (url, method, names) = (text("url")?, text("method")?, text("headerNames")?);
-                self.api_fetch(url, method, names, request).await.map(Reply::Response)
+                let (url, method) = (text("url")?, text("method")?);
+                // The names of the headers that will be sent, read from those very headers: a
+                // list the page declared beside them could hide an `Authorization` among them.
+                let names = io::api_header_names(request).ok_or(INVALID_CALL)?;
+                self.api_fetch(url, method, &names, request).await.map(Reply::Response)
             }
             "isAuthenticated" => {
                 let yes = self.with(|c| Ok(c.is_authenticated()))?;
@@ -202,7 +208,10 @@ impl Host {
                 };
                 self.access_token(&token_key(options)?, need).await.map(Reply::Str)
             }
-            "logout" => self.logout().await,
+            "logout" => {
+                let redirect = options.and_then(|o| o.get("redirect")).and_then(Value::as_bool) != Some(false);
+                self.logout(redirect).await
+            }
             // The timer fired: refresh the login's token if the core says it is time.
             // Failures reach the app as events; the session stays for the next call.
             "tick" => {
@@ -406,16 +415,17 @@ impl Host {
         self.complete_exchange(exchange, epoch).await.map(drop)
     }
 
-    /// `fetch {url, method, headerNames}` (`auth.fetch`): sends the page's request to one of the
-    /// configured `apiOrigins` with the access token attached, refreshing once and retrying once
-    /// on a Bearer `invalid_token` challenge. `headerNames`: the request's header names joined
-    /// by `,` (a character no header name has).
+    /// `fetch {url, method}` (`auth.fetch`): sends the page's request to one of the configured
+    /// `apiOrigins` with the access token attached, refreshing once and retrying once on a
+    /// Bearer `invalid_token` challenge, within the configured time and response size.
+    /// `header_names`: the names of the headers in `request`, joined by `,` (a character no
+    /// header name has).
     async fn api_fetch(self: &Rc<Self>, url: &str, method: &str, header_names: &str, request: &JsValue) -> Result<JsValue, Error> {
-        let key = self.with(|c| c.api_token_key(url, method, header_names))?;
+        let (key, limits) = self.with(|c| Ok((c.api_token_key(url, method, header_names)?, io::ApiLimits::of(c.config()))))?;
         let mut token = self.access_token(&key, Need::Valid).await?;
         let mut retried = false;
         loop {
-            let response = io::api_fetch(url, method, &token, request).await?;
+            let response = io::api_fetch(url, method, &token, request, &limits).await?;
             // RFC 6750 §3.1: `invalid_token` means expired or revoked; one refresh, one retry.
             if response.status == 401 && !retried && response.challenge.as_deref().is_some_and(is_invalid_token_challenge) {
                 retried = true;
@@ -426,13 +436,14 @@ impl Host {
         }
     }
 
-    /// `logout`: ends the local session, whatever else fails, and returns the provider's
-    /// end-session URL when it has one. Value: `{"url": string|null}`.
-    async fn logout(&self) -> Result<Reply, Error> {
+    /// `logout {options:{redirect?}}`: ends the local session, whatever else fails, and returns
+    /// the provider's end-session URL (which holds no token) when the page is to go there and
+    /// the provider has one. Value: `{"url": string|null}`; `null` with `redirect: false`.
+    async fn logout(&self, redirect: bool) -> Result<Reply, Error> {
         let discovered = self.ensure_discovery().await;
         let mut entropy = [0u8; 16];
         let random = io::fill_random(&mut entropy);
-        let logout = self.with_mut(|c| Ok(c.logout(&entropy)))?;
+        let logout = self.with_mut(|c| Ok(c.logout(&entropy, redirect)))?;
         self.epoch.set(self.epoch.get().wrapping_add(1));
         // RFC 7009: the session is already gone locally; a failed revocation must not undo
         // that, so each outcome is ignored (the provider's tokens then simply expire).

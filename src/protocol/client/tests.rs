@@ -218,15 +218,24 @@ fn invalid_grant_ends_the_session_other_errors_keep_it() {
 }
 
 #[test]
+fn issue_8_a_logout_without_redirect_has_no_url() {
+    let mut c = signed_in();
+    let logout = c.logout(&[7; 16], false);
+    assert_eq!(logout.end_session_url, None);
+    assert!(!c.is_authenticated());
+}
+
+#[test]
 fn logout_clears_the_session_and_builds_the_end_session_url() {
     let mut c = signed_in();
-    let logout = c.logout(&[7; 16]);
+    let logout = c.logout(&[7; 16], true);
     assert!(logout.revocations.is_empty(), "this provider has no revocation_endpoint");
     let url = logout.end_session_url.unwrap();
     let q = parse_query(Url::parse(&url).unwrap().query.as_deref().unwrap()).unwrap();
     let names: Vec<&str> = q.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(names, ["id_token_hint", "client_id", "post_logout_redirect_uri", "state"]);
-    assert_eq!(q[0].1, id_token(&claims()));
+    // RP-Initiated Logout §2 with client_id: the page sees this URL, so no ID token in it.
+    assert_eq!(names, ["client_id", "post_logout_redirect_uri", "state"]);
+    assert!(!url.contains(&id_token(&claims())));
     assert!(!c.is_authenticated());
     assert_eq!(c.access_token(&TokenKey::default(), NOW), Err(Error::LoginRequired));
 }
@@ -364,7 +373,7 @@ fn signed_userinfo_is_verified_then_checked() {
 fn logout_revokes_the_refresh_token_then_the_access_token() {
     let mut c = signed_in();
     c.metadata.as_mut().unwrap().revocation_endpoint = Some("https://op.example/revoke".into());
-    let logout = c.logout(&[7; 16]);
+    let logout = c.logout(&[7; 16], true);
     let bodies: Vec<&str> = logout.revocations.iter().map(|r| r.body.as_deref().unwrap()).collect();
     assert_eq!(
         bodies,
@@ -376,7 +385,7 @@ fn logout_revokes_the_refresh_token_then_the_access_token() {
     assert!(logout.revocations.iter().all(|r| r.url == "https://op.example/revoke" && r.method == Method::Post));
     assert!(!c.is_authenticated());
     // A second logout has nothing left to revoke.
-    assert!(c.logout(&[8; 16]).revocations.is_empty());
+    assert!(c.logout(&[8; 16], true).revocations.is_empty());
 }
 
 #[test]
@@ -432,7 +441,7 @@ fn tokens_for_other_apis_are_obtained_with_the_refresh_token_and_cached_per_key(
     assert_eq!(c.access_token(&TokenKey::default(), NOW + 10 + 240), Ok(Some("at-rt-1")));
     // Logout revokes the refresh token and every access token.
     c.metadata.as_mut().unwrap().revocation_endpoint = Some("https://op.example/revoke".into());
-    let hints: Vec<String> = c.logout(&[1; 16]).revocations.iter().map(|r| form(r.body.as_deref().unwrap())[0].1.clone()).collect();
+    let hints: Vec<String> = c.logout(&[1; 16], true).revocations.iter().map(|r| form(r.body.as_deref().unwrap())[0].1.clone()).collect();
     assert_eq!(hints, ["rt-2", "at-rt-1", "api-rt-2"]);
 }
 
@@ -488,9 +497,35 @@ fn proactive_refresh_timing() {
     let mut off = client();
     off.config.auto_refresh = false;
     assert_eq!(off.auto_refresh_at(), None);
-    c.logout(&[0; 16]);
+    c.logout(&[0; 16], true);
     assert_eq!(c.auto_refresh_at(), None);
     assert!(!c.start_auto_refresh(u64::MAX));
+}
+
+#[test]
+fn issue_8_a_token_living_30_days_wakes_the_timer_twice_not_in_a_loop() {
+    use crate::protocol::schedule::{timer_delay_ms, MAX_TIMER_DELAY_MS};
+    let mut c = signed_in();
+    let month = json(200, r#"{"access_token":"long","token_type":"Bearer","expires_in":2592000,"refresh_token":"rt-2"}"#);
+    let x = c.process_refresh_response(TokenKey::default(), month).unwrap();
+    finish(&mut c, x, NOW).unwrap();
+    let due = NOW + 2_592_000 - 60 - 30;
+    assert_eq!(c.auto_refresh_at(), Some(due));
+    // What the shell does: arm the timer for the delay the core gives, and on each wake-up ask
+    // whether the refresh is due; if not, arm it again.
+    let mut now_ms = NOW * 1000 + 250;
+    let mut delays = Vec::new();
+    loop {
+        let delay = timer_delay_ms(c.auto_refresh_at().unwrap(), now_ms);
+        assert!(delays.len() < 3, "the timer keeps waking: {delays:?}");
+        delays.push(delay);
+        now_ms += delay;
+        if c.start_auto_refresh(now_ms / 1000) {
+            break;
+        }
+    }
+    assert_eq!(delays, [MAX_TIMER_DELAY_MS, due * 1000 - NOW * 1000 - 250 - MAX_TIMER_DELAY_MS]);
+    assert_eq!(now_ms, due * 1000, "due on time, not earlier");
 }
 
 #[test]
@@ -510,8 +545,9 @@ fn proactive_refresh_can_be_switched_off_and_needs_a_refresh_token() {
 #[test]
 fn exposure_and_api_origins_follow_the_configuration() {
     let mut c = signed_in();
-    assert_eq!(c.check_token_exposure(), Ok(()));
-    c.config.expose_access_token = false;
+    // Secure default: not exposed.
     assert_eq!(c.check_token_exposure(), Err(Error::Config { reason: "access_token_not_exposed" }));
+    c.config.expose_access_token = true;
+    assert_eq!(c.check_token_exposure(), Ok(()));
     assert_eq!(c.api_token_key("https://api.example/x", "GET", ""), Err(Error::Config { reason: "api_origin" }));
 }

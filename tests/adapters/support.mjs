@@ -103,6 +103,7 @@ export async function installDom(url = 'https://app.example/') {
 const KNOWN_OPTIONS = new Set([
   'issuer', 'clientId', 'redirectUri', 'scope', 'postLogoutRedirectUri', 'clockSkewSeconds', 'extraAuthParams',
   'trustedAudiences', 'autoRefresh', 'refreshLeadSeconds', 'apiOrigins', 'exposeAccessToken',
+  'fetchTimeoutSeconds', 'fetchMaxResponseBytes',
 ]);
 
 const error = (code, message, extra = {}) => ({ code, message, ...extra });
@@ -182,6 +183,7 @@ export function installWorkerStub() {
   class FakeWorker {
     #record;
     #configured = false;
+    #exposed = false;
     onmessage = null;
     onerror = null;
 
@@ -236,6 +238,7 @@ export function installWorkerStub() {
           if (typeof call.config?.[k] !== 'string') return fail(error('config', `${k} is required`, { reason: k }));
         }
         this.#configured = true;
+        this.#exposed = call.config.exposeAccessToken === true;
         return ok(null);
       }
       if (!this.#configured) return fail(error('config', 'the client is not configured', { reason: 'not_configured' }));
@@ -271,6 +274,8 @@ export function installWorkerStub() {
         case 'getUser':
           return ok(s.authenticated ? s.user : null);
         case 'getAccessToken':
+          // Secure default: only an app that opted in gets the token.
+          if (!this.#exposed) return fail(error('config', 'the access token is not exposed to the page (exposeAccessToken is false)', { reason: 'access_token_not_exposed' }));
           return s.authenticated ? ok('access-token') : fail(error('login_required', 'there is no session'));
         case 'logout':
           s.authenticated = false;
@@ -278,7 +283,8 @@ export function installWorkerStub() {
           this.deliver({ event: { name: 'logout', detail: {} } });
           // The real worker ends the session first, then reports a failed discovery (`network`).
           if (s.logoutError) return fail(s.logoutError);
-          return ok({ url: s.endSessionUrl ?? null });
+          // No URL unless the page is to go there (`redirect: false` gets none).
+          return ok({ url: call.options?.redirect === false ? null : (s.endSessionUrl ?? null) });
         default:
           return fail(error('config', 'unknown call', { reason: 'unknown_call' }));
       }

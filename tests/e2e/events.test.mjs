@@ -41,7 +41,7 @@ describe('session events', { timeout: 180_000 }, () => {
 
   before(async () => {
     assertLibraryBuilt();
-    stack = await startStack({ quiet: true });
+    stack = await startStack({ quiet: true, appOptions: { exposeAccessToken: true } });
     browser = await launchBrowser();
     page = await (await browser.newContext()).newPage();
   });

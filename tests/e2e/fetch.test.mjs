@@ -10,7 +10,12 @@
 //   - every body type reaches the API byte for byte with its Content-Type; CORS-exposed response
 //     headers are readable, other ones are not; PUT and a custom header get through;
 //   - any other origin (look-alikes included) and a page-set Authorization header are refused
-//     (config / api_origin, config / authorization_header) and nothing at all is sent;
+//     (config / api_origin, config / authorization_header) and nothing at all is sent; also when a
+//     script wrapping Worker.prototype.postMessage slips an Authorization into the headers sent
+//     and declares harmless header names beside them (the worker reads the names from the headers);
+//   - fetchTimeoutSeconds / fetchMaxResponseBytes: a slower API rejects network / timeout (and the
+//     request is aborted on the wire), a larger body network / too_large (with or without
+//     Content-Length); at the limits the response arrives whole;
 //   - a 401 `invalid_token` challenge causes exactly one refresh_token grant and one retry (also for
 //     concurrent calls; a retried POST carries its body again); any other 401 is handed back untouched;
 //   - a redirect is never followed (invalid_response / redirect), so the token never reaches its target;
@@ -19,9 +24,10 @@
 //   - an apiOrigins entry with a `resource` gets its own RFC 8707 token (a JWT for that audience),
 //     obtained once and cached, while the other origins keep the login's token;
 //   - 204/304 have a null body; a 500 is a Response, not an error;
-//   - exposeAccessToken: false keeps every token out of the page's JS heap (a DevTools heap
-//     snapshot of the main thread), while auth.fetch still works; the control (the default, with
-//     the page holding getAccessToken()'s result) finds the access token in the same search.
+//   - by default (exposeAccessToken unset, i.e. false) every token stays out of the page's JS heap
+//     (a DevTools heap snapshot of the main thread), getAccessToken() rejects naming the option,
+//     while auth.fetch still works; the control (exposeAccessToken: true, with the page holding
+//     getAccessToken()'s result) finds the access token in the same search.
 // Raw request headers (X-Test, and "nothing reached this port") are observed through node's
 // diagnostics_channel `http.server.request.start`, which sees every request any node:http server of
 // this process receives, before the server's own code runs.
@@ -560,6 +566,38 @@ describe('auth.fetch to an allowlisted API (the login\'s opaque token, introspec
       'the page\'s Authorization header never left the browser');
   });
 
+  it('a crafted message (Authorization among the headers sent, harmless headerNames declared) is refused: no page Authorization reaches the API', async () => {
+    ctx.needLogin();
+    const { page, api: { api } } = ctx;
+    const rawFrom = rawRequests.length;
+    // What a script in the page can do: wrap postMessage, and rewrite auth.fetch's message.
+    await page.evaluate(() => {
+      const native = Worker.prototype.postMessage;
+      window.restorePostMessage = () => { Worker.prototype.postMessage = native; };
+      Worker.prototype.postMessage = function crafted(message, transfer) {
+        if (message?.call?.type === 'fetch') {
+          message = {
+            ...message,
+            call: { ...message.call, headerNames: 'x-test' },
+            headers: [...message.headers, ['Authorization', 'Bearer page-crafted-token']],
+          };
+        }
+        return native.call(this, message, transfer);
+      };
+    });
+    try {
+      assertAuthError(await pageFetch(page, `${api.origin}/me`, { headers: { 'X-Test': '1' } }), 'config', 'authorization_header',
+        'a crafted message');
+    } finally {
+      await page.evaluate(() => window.restorePostMessage());
+    }
+    assert.deepEqual(rawRequests.slice(rawFrom).filter((r) => r.port === api.port).map((r) => [r.method, r.url, r.headers.authorization]), [],
+      'nothing reached the API');
+    assert.ok(!rawRequests.some((r) => /page-crafted-token/.test(r.headers.authorization ?? '')),
+      'the page\'s Authorization never left the browser');
+    assertResponse(await pageFetch(page, `${api.origin}/me`, { headers: { 'X-Test': '1' } }), 200, 'the same call, not crafted');
+  });
+
   it('401 invalid_token once: one refresh_token grant, one retry with the new token, the app gets 200', async () => {
     ctx.needLogin();
     const { page, stack, api: { api } } = ctx;
@@ -886,20 +924,20 @@ function findSecrets(strings, secrets) {
   return found;
 }
 
-describe('exposeAccessToken: false keeps tokens out of the page', { timeout: 120_000 }, () => {
+describe('by default (exposeAccessToken: false) tokens stay out of the page', { timeout: 120_000 }, () => {
   let expose = false;
   const ctx = useStack({
     apis: { api: {} },
-    appOptions: ({ api }) => ({ apiOrigins: [api.api.origin], ...(expose ? {} : { exposeAccessToken: false }) }),
+    appOptions: ({ api }) => ({ apiOrigins: [api.api.origin], ...(expose ? { exposeAccessToken: true } : {}) }),
     browserArgs: ['--js-flags=--heap-snapshot-string-limit=1000000'],
   });
 
-  it('getAccessToken rejects (config / access_token_not_exposed), auth.fetch works, no token in the page heap', async () => {
+  it('getAccessToken rejects (config / access_token_not_exposed, naming the option), auth.fetch works, no token in the page heap', async () => {
     expose = false;
     const exchange = await ctx.login();
     const { page, context, stack, api: { api } } = ctx;
     const config = await page.evaluate(() => window.app.config.options);
-    assert.equal(config.exposeAccessToken, false, 'the app was configured with exposeAccessToken: false');
+    assert.equal(config.exposeAccessToken, undefined, 'the app left exposeAccessToken at its default');
 
     const mark = stack.op.tokenRequests.length;
     for (const options of [undefined, { forceRefresh: true }]) {
@@ -907,6 +945,7 @@ describe('exposeAccessToken: false keeps tokens out of the page', { timeout: 120
       assert.equal(got.ok, false, `getAccessToken(${JSON.stringify(options)}) must reject`);
       assert.deepEqual([got.error.name, got.error.code, got.error.reason], ['AuthError', 'config', 'access_token_not_exposed'],
         JSON.stringify(got.error));
+      assert.match(got.error.message, /exposeAccessToken/, 'the message names the option that allows it');
     }
     assert.equal(stack.op.tokenRequests.length, mark, 'the refused getAccessToken calls made no token request');
 
@@ -933,12 +972,12 @@ describe('exposeAccessToken: false keeps tokens out of the page', { timeout: 120
     assert.deepEqual(findSecrets(strings, secrets), [], 'no token in the main thread\'s JS heap');
   });
 
-  it('control: with the default (exposed), the page keeping getAccessToken()\'s result is found by the same search', async () => {
+  it('control: with exposeAccessToken: true, the page keeping getAccessToken()\'s result is found by the same search', async () => {
     expose = true;
     const exchange = await ctx.login();
     const { page, context, stack } = ctx;
     const config = await page.evaluate(() => window.app.config.options);
-    assert.equal(config.exposeAccessToken, undefined, 'the default');
+    assert.equal(config.exposeAccessToken, true, 'the app opted in');
     const kept = await page.evaluate(async () => {
       window.keptToken = await window.auth.getAccessToken();
       return window.keptToken.length;
@@ -951,6 +990,49 @@ describe('exposeAccessToken: false keeps tokens out of the page', { timeout: 120
     const issued = stack.op.issuedTokens();
     const never = [...[...issued.refresh].map((t) => ['refresh token', t]), ...[...issued.id].map((t) => ['ID token', t])];
     assert.deepEqual(findSecrets(strings, never), [], 'refresh and ID tokens are not in the page even then');
+  });
+
+  it('no page error, provider server_error or token in the console', () => {
+    ctx.checkClean();
+  });
+});
+
+describe('auth.fetch limits: fetchTimeoutSeconds and fetchMaxResponseBytes', { timeout: 120_000 }, () => {
+  const LIMIT = 1000;
+  const ctx = useStack({
+    apis: { api: {} },
+    appOptions: ({ api }) => ({ apiOrigins: [api.api.origin], fetchTimeoutSeconds: 1, fetchMaxResponseBytes: LIMIT }),
+  });
+
+  it('logs in', async () => {
+    await ctx.login();
+  });
+
+  it('an API slower than fetchTimeoutSeconds: network / timeout, and the request is aborted on the wire', async () => {
+    ctx.needLogin();
+    const { page, api: { api } } = ctx;
+    const from = api.requests.length;
+    assertAuthError(await pageFetch(page, `${api.origin}/slow?ms=10000`), 'network', 'timeout', 'GET /slow?ms=10000');
+    const [slow] = callsSince(api, from);
+    assert.equal(slow?.path, '/slow', 'the request was sent');
+    await until(() => slow.aborted || slow.status !== undefined, 15000);
+    assert.equal(slow.aborted, true, `the API saw the request aborted (status ${slow.status})`);
+    // Within the limit: the response.
+    assertResponse(await pageFetch(page, `${api.origin}/slow?ms=0`), 200, 'GET /slow?ms=0');
+  });
+
+  it('a body over fetchMaxResponseBytes: network / too_large, with or without Content-Length; at the limit it arrives whole', async () => {
+    ctx.needLogin();
+    const { page, api: { api } } = ctx;
+    for (const chunked of ['', '&chunked=1']) {
+      const whole = assertResponse(await pageFetch(page, `${api.origin}/bytes?n=${LIMIT}${chunked}`), 200, `${LIMIT} bytes${chunked}`);
+      assert.equal(Buffer.from(whole.bytes, 'base64').length, LIMIT, `${chunked}: the whole body`);
+      for (const n of [LIMIT + 1, 5 * 1024 * 1024]) {
+        assertAuthError(await pageFetch(page, `${api.origin}/bytes?n=${n}${chunked}`), 'network', 'too_large', `${n} bytes${chunked}`);
+      }
+    }
+    // The worker is fine afterwards.
+    assertResponse(await pageFetch(page, `${api.origin}/me`), 200, 'GET /me afterwards');
   });
 
   it('no page error, provider server_error or token in the console', () => {

@@ -10,6 +10,9 @@
 //     a token arrived), with no call pending; the app sees `tokenRefreshed`; a later
 //     getAccessToken() returns the new token without another grant; with `autoRefresh: false`
 //     nothing happens in the same window, and getAccessToken() refreshes on demand;
+//   - a 30-day access token: the proactive-refresh timer's delay is capped at what setTimeout
+//     holds, so the worker's timer fires no more than a handful of times in 5 s (counted inside
+//     the worker), instead of spinning;
 //   - per-resource tokens (RFC 8707): getAccessToken({ resource }), ({ resource, scope }) and
 //     ({ scope }) each cause one refresh_token grant carrying them, are cached per (resource,
 //     scope), single-flight per key; grants for different keys never overlap (every grant presents
@@ -144,7 +147,8 @@ function useApp(shared, stackOptions) {
   };
 
   before(async () => {
-    ctx.stack = await startStack({ quiet: true, ...stackOptions });
+    // These tests read the tokens through getAccessToken(): the app opts in to see them.
+    ctx.stack = await startStack({ quiet: true, ...stackOptions, appOptions: { exposeAccessToken: true, ...stackOptions.appOptions } });
     ctx.grants = trackGrants(ctx.stack.op);
     ctx.context = await shared.browser.newContext();
     ctx.page = await ctx.context.newPage();
@@ -334,6 +338,47 @@ describe('session lifecycle', { concurrency: true, timeout: 170_000 }, () => {
     it('no page error, provider server_error or token in the console', () => {
       on.checkClean();
       off.checkClean();
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('a token living 30 days: the proactive-refresh timer waits instead of spinning (issue 8)', { concurrency: 1 }, () => {
+    // 30 days puts the proactive refresh ~2.6e9 ms away, beyond what setTimeout holds (2^31 - 1
+    // ms); uncapped, the timer would fire at once, find nothing due, re-arm, and spin.
+    const app = useApp(shared, { accessTokenTtl: 30 * 24 * 3600 });
+
+    it('logs in', async () => {
+      await app.login();
+    });
+
+    it('no more than a handful of timer wake-ups in 5 s, and no grant; the count does see the worker\'s timers', async () => {
+      app.needLogin();
+      const { page, stack } = app;
+      const worker = page.workers().find((w) => w.url().endsWith('/worker.js'));
+      assert.ok(worker, `the app's worker (workers: ${page.workers().map((w) => w.url())})`);
+      // Count, inside the worker, every timer it arms and every one that fires.
+      await worker.evaluate(() => {
+        const native = self.setTimeout.bind(self);
+        self.timerCounts = { armed: 0, fired: 0 };
+        self.setTimeout = (fn, ms, ...rest) => {
+          self.timerCounts.armed += 1;
+          return native((...args) => { self.timerCounts.fired += 1; return fn(...args); }, ms, ...rest);
+        };
+      });
+      const mark = stack.op.tokenRequests.length;
+      await sleep(5_000);
+      const counts = await worker.evaluate(() => ({ ...self.timerCounts }));
+      assert.ok(counts.fired <= 5 && counts.armed <= 5, `timer wake-ups in 5 s: ${JSON.stringify(counts)}`);
+      assert.equal(stack.op.tokenRequests.length, mark, 'no token request');
+      assert.deepEqual((await app.events()).map((e) => e.name), ['login']);
+      // Control: a request from the worker arms its timeout timer, and the count sees it.
+      assert.equal((await callAuth(page, 'getUser', { fresh: true })).value?.sub, 'alice');
+      const later = await worker.evaluate(() => ({ ...self.timerCounts }));
+      assert.ok(later.armed > counts.armed, `the worker's own timers are counted: ${JSON.stringify(later)}`);
+    });
+
+    it('no page error, provider server_error or token in the console', () => {
+      app.checkClean();
     });
   });
 

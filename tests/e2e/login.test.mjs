@@ -61,7 +61,8 @@ describe('vanilla app against oidc-provider (real login form)', { timeout: 180_0
 
   before(async () => {
     assertLibraryBuilt();
-    stack = await startStack();
+    // These tests read the access token through getAccessToken(): the app opts in to see it.
+    stack = await startStack({ appOptions: { exposeAccessToken: true } });
     browser = await launchBrowser();
     context = await browser.newContext();
     page = await context.newPage();
@@ -148,7 +149,7 @@ describe('vanilla app against oidc-provider (real login form)', { timeout: 180_0
     const claims = await res.json();
     assert.equal(claims.sub, LOGIN);
     assert.equal(claims.name, 'Alice');
-    // And the app's own "Call userinfo" button (page-side fetch with the token from the worker).
+    // And the app's own "Call userinfo" button (getUser({ fresh: true }): the worker calls it).
     await page.locator('#userinfo').click();
     await page.locator('#output', { hasText: '"sub": "alice"' }).waitFor();
     assert.equal(stack.op.tokenRequestCount(), 1, 'no extra token request for a fresh access token');
@@ -250,7 +251,9 @@ describe('vanilla app against oidc-provider (real login form)', { timeout: 180_0
     const endSession = navigations.urls.slice(mark).find((u) => u.startsWith(stack.op.urls.endSession));
     assert.ok(endSession, 'navigated to end_session_endpoint');
     const params = new URL(endSession).searchParams;
-    assert.equal(params.get('id_token_hint'), idToken);
+    assert.equal(params.get('id_token_hint'), null, 'no ID token in a URL the page sees');
+    assert.ok(!endSession.includes(idToken));
+    assert.equal(params.get('client_id'), stack.op.clientId);
     assert.equal(params.get('post_logout_redirect_uri'), stack.appUrl);
     const back = new URL(landed);
     assert.equal(back.origin + back.pathname, stack.appUrl, 'back at post_logout_redirect_uri');

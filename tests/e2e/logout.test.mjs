@@ -5,20 +5,28 @@
 //   bash scripts/build.sh && node --test --test-force-exit tests/e2e/logout.test.mjs
 //
 // What is checked:
-//   - logout({ redirect: false }) ends the local session (login_required, signed out, no user);
+//   - logout({ redirect: false }) ends the local session (login_required, signed out, no user) and
+//     resolves with no URL;
 //   - it revokes the refresh token and the access token at the provider (RFC 7009): one POST each
 //     to the revocation endpoint, from the worker (app origin), with client_id=spa, the right
 //     token_type_hint and the token the provider issued;
 //   - the refresh token is really revoked: replaying it at the token endpoint gives invalid_grant;
 //   - a failing revocation (network error) does not keep the local session alive;
-//   - logout() with redirect goes to end_session (id_token_hint, client_id,
-//     post_logout_redirect_uri, state) only after the revocation requests were sent.
+//   - logout() with redirect goes to end_session (client_id, post_logout_redirect_uri, state; no
+//     id_token_hint, so the URL the page sees holds no ID token) only after the revocation requests
+//     were sent, and oidc-provider returns to post_logout_redirect_uri on client_id alone;
+//   - over a full session (login, getUser, fresh getUser, getAccessToken, a forced refresh, auth.fetch
+//     with its invalid_token refresh, logout without and with redirect) no message the page receives
+//     from the worker (reply or event) and no URL the page visits contains an ID token the provider
+//     issued.
 // The provider's request log (op.requests: method, path, route, status, in order of completion) is
 // the source of truth for what reached the provider; the request bodies and Origin header are read
 // from Playwright's request events (worker requests are reported on the browser context).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
+import { startApiServer } from '../support/api-server.mjs';
 
 import { closeBrowser, launchBrowser } from '../support/browser.mjs';
 import {
@@ -101,7 +109,8 @@ describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout:
 
   before(async () => {
     assertLibraryBuilt();
-    stack = await startStack();
+    // assertSignedOut reads getAccessToken(): the app opts in to see the access token.
+    stack = await startStack({ appOptions: { exposeAccessToken: true } });
     browser = await launchBrowser();
     context = await browser.newContext();
     page = await context.newPage();
@@ -144,6 +153,7 @@ describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout:
     const urlBefore = page.url();
     const out = await callAuth(page, 'logout', { redirect: false });
     assert.ok(out.ok, `logout rejected: ${JSON.stringify(out.error)}`);
+    assert.deepEqual(out.value, { url: null }, 'no URL: the page is not sent anywhere, and gets nothing to send');
     assert.equal(page.url(), urlBefore, 'no navigation');
     await assertSignedOut('after logout({ redirect: false })');
   });
@@ -204,7 +214,7 @@ describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout:
     assert.equal(res.status, 200, 'the un-revoked refresh token is still valid at the provider');
   });
 
-  it('logout() with redirect revokes first, then goes to end_session with id_token_hint, client_id, post_logout_redirect_uri, state', async () => {
+  it('logout() with redirect revokes first, then goes to end_session with client_id, post_logout_redirect_uri, state (no id_token_hint)', async () => {
     needLogin();
     const session = await login(['consent']);
     const logMark = stack.op.requests.length;
@@ -217,7 +227,9 @@ describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout:
     const endSession = navigations.urls.slice(navMark).find((u) => u.startsWith(stack.op.urls.endSession));
     assert.ok(endSession, 'navigated to end_session_endpoint');
     const params = new URL(endSession).searchParams;
-    assert.equal(params.get('id_token_hint'), session.id, 'id_token_hint is the ID token of this session');
+    // RP-Initiated Logout §2: client_id identifies the RP; the ID token stays in the worker.
+    assert.deepEqual([...params.keys()], ['client_id', 'post_logout_redirect_uri', 'state']);
+    assert.ok(!endSession.includes(session.id), 'the end-session URL does not hold the ID token');
     assert.equal(params.get('client_id'), stack.op.clientId);
     assert.equal(params.get('post_logout_redirect_uri'), stack.appUrl);
     const state = params.get('state');
@@ -239,6 +251,95 @@ describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout:
 
     await waitForApp(page);
     assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
+  });
+
+  it('no page error, provider server_error or token in the console', () => {
+    assertCleanRun(stack.op, consoleLog);
+  });
+});
+
+describe('no message the page receives ever holds the raw ID token (a full session)', { timeout: 180_000 }, () => {
+  let stack;
+  let api;
+  let browser;
+  let page;
+  let consoleLog;
+  let navigations;
+  /** Every message the page received from its worker (replies and events), as text. */
+  const received = [];
+
+  before(async () => {
+    assertLibraryBuilt();
+    stack = await startStack({
+      provider: { introspection: true },
+      // getAccessToken() is part of the session under test: the app opts in to it.
+      appOptions: () => ({ apiOrigins: [api.origin], exposeAccessToken: true }),
+    });
+    api = await startApiServer({ allowOrigin: stack.web.origin, introspect: (token) => stack.op.introspect(token) });
+    browser = await launchBrowser();
+    const context = await browser.newContext();
+    page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    consoleLog = captureConsole(page);
+    navigations = captureNavigations(page);
+    // Record what the page's client receives: every message event of every Worker the page
+    // creates (bodies of auth.fetch responses as latin1 text), before the client sees it.
+    await page.exposeFunction('__recordWorkerMessage', (text) => { received.push(text); });
+    await page.addInitScript(() => {
+      const Native = window.Worker;
+      const text = (data) => JSON.stringify(data, (_, v) => (v instanceof ArrayBuffer
+        ? String.fromCharCode(...new Uint8Array(v)) : v));
+      window.Worker = class extends Native {
+        constructor(...args) {
+          super(...args);
+          this.addEventListener('message', (event) => window.__recordWorkerMessage(text(event.data)));
+        }
+      };
+    });
+  });
+
+  after(async () => {
+    await closeBrowser(browser);
+    await api?.close();
+    await stack?.close();
+  });
+
+  it('login, getUser, refresh, auth.fetch, logout without and with redirect: no ID token in any of it', async () => {
+    await page.goto(stack.appUrl);
+    await waitForApp(page);
+    await completeLogin(page, { issuer: stack.op.issuer, login: LOGIN, trigger: () => page.locator('#login').click() });
+    assert.equal((await waitForApp(page)).callback?.ok, true);
+    const ok = async (method, ...args) => {
+      const out = await callAuth(page, method, ...args);
+      assert.ok(out.ok, `${method}: ${JSON.stringify(out.error)}`);
+      return out.value;
+    };
+    assert.equal((await ok('getUser')).sub, LOGIN);
+    assert.equal((await ok('getUser', { fresh: true })).sub, LOGIN);
+    await ok('getAccessToken');
+    await ok('getAccessToken', { forceRefresh: true });
+    api.rejectNext(1); // invalid_token: the worker refreshes once and retries
+    const me = await page.evaluate(async (url) => (await window.auth.fetch(url)).json(), `${api.origin}/me`);
+    assert.equal(me.sub, LOGIN);
+    assert.deepEqual(await ok('logout', { redirect: false }), { url: null }, 'logout({ redirect: false }) resolves with no URL');
+
+    await completeLogin(page, { issuer: stack.op.issuer, login: LOGIN, trigger: () => page.locator('#login').click() });
+    assert.equal((await waitForApp(page)).callback?.ok, true);
+    await confirmLogout(page, { issuer: stack.op.issuer, trigger: () => page.locator('#logout').click() });
+    await waitForApp(page);
+
+    const grants = stack.op.tokenRequests.map((r) => r.grantType);
+    assert.deepEqual(grants, ['authorization_code', 'refresh_token', 'refresh_token', 'authorization_code'],
+      'two logins and two refreshes (forced, and after invalid_token): each brought an ID token');
+    const idTokens = [...stack.op.issuedTokens().id];
+    assert.equal(idTokens.length, 4, 'the provider issued an ID token with every grant');
+    const kinds = new Set(received.map((t) => (t.includes('"event"') ? 'event' : t.includes('"ready"') ? 'ready' : 'reply')));
+    assert.deepEqual([...kinds].sort(), ['event', 'ready', 'reply'], 'replies and events were recorded');
+    assert.ok(received.some((t) => t.includes('"sub":"alice"')), 'the recording holds what the page got (claims)');
+    // The whole token, and its signature alone (the part the claims the page gets do not hold).
+    const probes = idTokens.flatMap((t) => [t, t.split('.')[2]]);
+    const leaks = [...received, ...navigations.urls].filter((t) => probes.some((p) => t.includes(p)));
+    assert.deepEqual(leaks.map((t) => t.slice(0, 120)), [], 'no reply, event or visited URL holds an ID token');
   });
 
   it('no page error, provider server_error or token in the console', () => {

@@ -85,7 +85,8 @@ function useLoggedInPage(stackOptions) {
 
   before(async () => {
     assertLibraryBuilt();
-    ctx.stack = await startStack(stackOptions);
+    // These tests read the tokens through getAccessToken(): the app opts in to see them.
+    ctx.stack = await startStack({ ...stackOptions, appOptions: { exposeAccessToken: true, ...stackOptions.appOptions } });
     ctx.browser = await launchBrowser();
     const context = await ctx.browser.newContext();
     ctx.page = await context.newPage();

@@ -143,7 +143,7 @@ describe('the packed package bundled by Vite (no plugin, no config) against oidc
     assert.ok(!entry.includes('WorkerHost'), 'the wasm glue is not in the main-thread chunk');
   });
 
-  it('logs in through the provider form; getUser() and getAccessToken() work', async () => {
+  it('logs in through the provider form; getUser() and getUser({ fresh: true }) work, getAccessToken() is refused by default', async () => {
     await page.goto(`${web.origin}/`);
     const first = await waitForApp(page);
     assert.equal(first.callback, null);
@@ -161,10 +161,11 @@ describe('the packed package bundled by Vite (no plugin, no config) against oidc
     const user = await callAuth(page, 'getUser');
     assert.ok(user.ok, JSON.stringify(user.error));
     assert.equal(user.value?.sub, LOGIN);
+    const fresh = await callAuth(page, 'getUser', { fresh: true });
+    assert.ok(fresh.ok, JSON.stringify(fresh.error));
+    assert.equal(fresh.value?.sub, LOGIN, 'UserInfo, fetched by the worker with the access token');
     const token = await callAuth(page, 'getAccessToken');
-    assert.ok(token.ok, JSON.stringify(token.error));
-    assert.equal(typeof token.value, 'string');
-    assert.ok(token.value.length > 0);
+    assert.deepEqual([token.ok, token.error?.code, token.error?.reason], [false, 'config', 'access_token_not_exposed']);
     assert.deepEqual(op.tokenRequests.map((r) => [r.grantType, r.status]), [['authorization_code', 200]]);
     await page.locator('#status[data-state=signed-in]').waitFor();
   });

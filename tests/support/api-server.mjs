@@ -30,6 +30,8 @@
 //   GET  /slow?ms=N      auth → waits N ms (≤ 60000), then 200 { ok: true }; a client that aborts
 //                        meanwhile leaves `aborted: true` on its entry
 //   GET  /status/:code   auth → that status with { status } (204, 304: no body)
+//   GET  /bytes?n=N      auth → 200, N bytes (≤ 64 MiB) of application/octet-stream, with Content-Length;
+//                        &chunked=1: without it, in chunks of at most 64 KiB
 // Auth failures (RFC 6750 3): no Authorization header (or another scheme) → 401
 // `WWW-Authenticate: Bearer realm="api"` (no error); a token that is not valid → 401
 // `Bearer realm="api", error="invalid_token", error_description="..."`; a malformed Bearer header
@@ -50,6 +52,7 @@ const REALM = 'api';
 /** RFC 6750 2.1: b64token. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 const MAX_SLOW_MS = 60_000;
+const MAX_BYTES = 64 * 1024 * 1024;
 
 /** A quoted-string-safe error_description (RFC 6750 3: %x20-21 / %x23-5B / %x5D-7E). */
 function quoteSafe(text) {
@@ -234,7 +237,7 @@ export async function startApiServer(options = {}) {
 
     const statusRoute = /^\/status\/(\d{3})$/.exec(pathname);
     const routes = {
-      '/public': ['GET'], '/me': ['GET'], '/echo': ['POST', 'PUT'], '/slow': ['GET'],
+      '/public': ['GET'], '/me': ['GET'], '/echo': ['POST', 'PUT'], '/slow': ['GET'], '/bytes': ['GET'],
     };
     const methods = statusRoute ? ['GET'] : routes[pathname];
     if (!methods) return send(req, res, 404, { error: 'not_found' });
@@ -265,6 +268,16 @@ export async function startApiServer(options = {}) {
       });
       if (res.destroyed) return undefined;
       return send(req, res, 200, { ok: true });
+    }
+    if (pathname === '/bytes') {
+      const n = Number(url.searchParams.get('n') ?? 0);
+      if (!Number.isInteger(n) || n < 0 || n > MAX_BYTES) return send(req, res, 400, { error: 'bad n' });
+      if (url.searchParams.get('chunked') !== '1') {
+        return send(req, res, 200, Buffer.alloc(n, 0x61), { 'Content-Type': 'application/octet-stream' });
+      }
+      res.writeHead(200, { ...corsHeaders(req), 'Cache-Control': 'no-store', 'Content-Type': 'application/octet-stream' });
+      for (let left = n; left > 0 && !res.destroyed; left -= 65536) res.write(Buffer.alloc(Math.min(left, 65536), 0x61));
+      return res.end();
     }
     const status = Number(statusRoute[1]);
     if (status < 200 || status > 599) return send(req, res, 400, { error: 'status must be 200-599' });

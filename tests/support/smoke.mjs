@@ -1,5 +1,6 @@
 // One headless login end to end through the real provider form, timing each step:
-// open app → login form → consent → callback handled → getUser → getAccessToken → logout (+ confirm).
+// open app → login form → consent → callback handled → getUser → getUser({ fresh: true }) (the worker
+// calls userinfo with the access token) → logout (+ confirm).
 // Exits 0 on success, 1 on failure. Used by `scripts/demo.sh --smoke`.
 //
 //   node tests/support/smoke.mjs
@@ -53,11 +54,9 @@ try {
   expect(user.ok && user.value?.sub === 'alice', `getUser: ${JSON.stringify(user)}`);
   step('getUser', `sub=${user.value.sub} name=${user.value.name}`);
 
-  const token = await callAuth(page, 'getAccessToken');
-  expect(token.ok && typeof token.value === 'string', `getAccessToken: ${JSON.stringify(token.error)}`);
-  const userinfo = await fetch(stack.op.urls.userinfo, { headers: { Authorization: `Bearer ${token.value}` } });
-  expect(userinfo.status === 200, `userinfo with the access token: HTTP ${userinfo.status}`);
-  step('getAccessToken + userinfo', `HTTP ${userinfo.status}`);
+  const fresh = await callAuth(page, 'getUser', { fresh: true });
+  expect(fresh.ok && fresh.value?.sub === 'alice', `getUser({ fresh: true }): ${JSON.stringify(fresh.error ?? fresh.value)}`);
+  step('userinfo (from the worker)', `sub=${fresh.value.sub}`);
 
   const landed = await confirmLogout(page, {
     issuer: stack.op.issuer, trigger: () => page.locator('#logout').click(),

@@ -1,7 +1,8 @@
 // oidc-worker example without a bundler.
 //
 // Config comes from /demo-config.json ({ issuer, clientId, options? }), which scripts/demo.sh and the
-// e2e tests serve next to this page; `options` are more createAuthClient options (apiOrigins, ...). The redirect URI is this page's own URL (e.g. http://127.0.0.1:PORT/vanilla/).
+// e2e tests serve next to this page; `options` are more createAuthClient options (apiOrigins,
+// exposeAccessToken, ...). The redirect URI is this page's own URL (e.g. http://127.0.0.1:PORT/vanilla/).
 //
 // For tests and for poking around in the console, the page exposes:
 //   window.auth   the AuthClient
@@ -63,16 +64,6 @@ function showOutput(value) {
   el.textContent = value === undefined ? '' : JSON.stringify(value, null, 2);
 }
 
-let discovery;
-async function providerMetadata() {
-  discovery ??= fetch(new URL('.well-known/openid-configuration', `${app.config.issuer.replace(/\/?$/, '/')}`))
-    .then((r) => {
-      if (!r.ok) throw new Error(`discovery: HTTP ${r.status}`);
-      return r.json();
-    });
-  return discovery;
-}
-
 async function render() {
   const auth = window.auth;
   const signedIn = auth ? await auth.isAuthenticated() : false;
@@ -84,7 +75,7 @@ async function render() {
   $('user-name').textContent = user?.name ?? user?.sub ?? '';
   $('user-sub').textContent = user ? `sub=${user.sub}` : '';
   $('login').disabled = !auth || signedIn;
-  for (const id of ['userinfo', 'refresh', 'logout', 'logout-local']) $(id).disabled = !signedIn;
+  for (const id of ['userinfo', 'logout', 'logout-local']) $(id).disabled = !signedIn;
 }
 
 /** Run a button's action: clear old messages, show errors, re-render. */
@@ -104,17 +95,9 @@ function action(id, fn) {
 action('login', () => window.auth.loginWithRedirect({ appState: { returnTo: window.location.pathname } }));
 
 action('userinfo', async () => {
-  // The page's own business: ask the worker for an access token and call the provider with it.
-  const token = await window.auth.getAccessToken();
-  const { userinfo_endpoint: endpoint } = await providerMetadata();
-  const response = await fetch(endpoint, { headers: { Authorization: `Bearer ${token}` } });
-  if (!response.ok) throw new Error(`userinfo: HTTP ${response.status}`);
-  showOutput({ userinfo: await response.json() });
-});
-
-action('refresh', async () => {
-  await window.auth.getAccessToken({ forceRefresh: true });
-  showOutput({ refreshed: new Date().toISOString() });
+  // The worker calls the provider's userinfo endpoint with the access token (refreshed first if
+  // needed) and checks the answer is about this user; the token itself stays in the worker.
+  showOutput({ userinfo: await window.auth.getUser({ fresh: true }) });
 });
 
 action('logout', () => window.auth.logout());

@@ -50,14 +50,16 @@ pub fn authorization_request(
         ("code_challenge", &challenge),
         ("code_challenge_method", "S256"),
     ];
+    // Names compared without regard to case, as the reserved ones are (config.rs): a provider
+    // may read them so, and must then see one value, and the one the checks below assume.
     for (name, value) in &config.extra_auth_params {
-        if !extra_params.iter().any(|(n, _)| n == name) {
+        if !extra_params.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             params.push((name, value));
         }
     }
     params.extend(extra_params.iter().map(|(n, v)| (n.as_str(), v.as_str())));
     // OIDC Core §3.1.2.1: a non-negative integer of seconds; then `auth_time` is required.
-    let max_age = match params.iter().find(|(n, _)| *n == "max_age") {
+    let max_age = match params.iter().find(|(n, _)| n.eq_ignore_ascii_case("max_age")) {
         None => None,
         Some((_, v)) => Some(
             v.parse::<u32>()

@@ -61,6 +61,11 @@ fn extra_params_follow_and_call_params_win() {
     let q = query_of(&s.url);
     let tail: Vec<(&str, &str)> = q[8..].iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     assert_eq!(tail, [("ui_locales", "de"), ("prompt", "login")]);
+    // In any letter case: one `prompt` reaches the provider.
+    let s = authorization_request(&c, &metadata(), &[("PROMPT".into(), "login".into())], None, &entropy(), NOW).unwrap();
+    let q = query_of(&s.url);
+    let tail: Vec<(&str, &str)> = q[8..].iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(tail, [("ui_locales", "de"), ("PROMPT", "login")]);
 }
 
 #[test]
@@ -188,6 +193,9 @@ fn max_age_is_remembered_and_must_be_a_number() {
     let s = authorization_request(&config(), &metadata(), &[("max_age".into(), "300".into())], None, &entropy(), NOW).unwrap();
     assert_eq!(s.pending.max_age, Some(300));
     assert_eq!(start().pending.max_age, None);
+    // A provider may read `MAX_AGE` as `max_age`: then `auth_time` is required all the same.
+    let s = authorization_request(&config(), &metadata(), &[("MAX_AGE".into(), "60".into())], None, &entropy(), NOW).unwrap();
+    assert_eq!(s.pending.max_age, Some(60));
     for bad in ["-1", "1.5", "", "+3", "99999999999"] {
         let r = authorization_request(&config(), &metadata(), &[("max_age".into(), bad.into())], None, &entropy(), NOW);
         assert_eq!(r.err().map(|e| e.code()), Some("config"), "{bad}");

@@ -5,16 +5,6 @@
 // Resolves to true or false; rejects with "alg" (the browser lacks the algorithm or curve, or
 // WebCrypto is missing), "jwks" (the key is refused) or "signature" (verify itself failed).
 
-// Fills buf (a view of wasm memory) with CSPRNG output; false without crypto.getRandomValues.
-export function fillRandom(buf) {
-  try {
-    globalThis.crypto.getRandomValues(buf);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // The hash at_hash needs ("SHA-256" | "SHA-384" | "SHA-512"), as a Uint8Array.
 export async function digest(name, data) {
   return new Uint8Array(await crypto.subtle.digest(name, data.slice()));

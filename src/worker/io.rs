@@ -29,23 +29,16 @@ pub fn now() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
 }
 
-/// Fills `buf` from the platform CSPRNG (`crypto.getRandomValues`, through `crypto.js`: a
-/// crate for it costs the module more than these lines).
+/// Fills `buf` from the platform CSPRNG (`crypto.getRandomValues`, by `getrandom`'s `wasm_js`
+/// backend). No CSPRNG: `config` / `randomness_unavailable`, never weaker bytes.
 pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
-    match fill_with_crypto(buf) {
-        true => Ok(()),
-        false => Err(Error::Config {
-            reason: "randomness_unavailable",
-        }),
-    }
+    getrandom::fill(buf).map_err(|_| Error::Config {
+        reason: "randomness_unavailable",
+    })
 }
 
 #[wasm_bindgen(module = "/src/worker/crypto.js")]
 extern "C" {
-    /// `crypto.js`: `crypto.getRandomValues(buf)`; false when the platform has no CSPRNG.
-    #[wasm_bindgen(js_name = fillRandom)]
-    fn fill_with_crypto(buf: &mut [u8]) -> bool;
-
     /// `crypto.js`: resolves to the digest (`Uint8Array`); rejects when WebCrypto cannot.
     #[wasm_bindgen(js_name = digest, catch)]
     async fn digest_with_webcrypto(function: &str, data: &[u8]) -> Result<JsValue, JsValue>;

@@ -57,13 +57,8 @@ impl Url {
         };
         let (host, port) = (authority.get(..end)?, authority.get(end..)?);
         if let Some(inner) = host.strip_prefix('[') {
-            let inner = inner.strip_suffix(']')?;
-            // No zone identifier ('%'), no IPvFuture.
-            if !inner.contains(':')
-                || !inner
-                    .bytes()
-                    .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
-            {
+            // No zone identifier ('%'), no IPvFuture; and only the form a browser serializes.
+            if !is_canonical_ipv6(inner.strip_suffix(']')?) {
                 return None;
             }
         } else if host.is_empty()
@@ -86,6 +81,8 @@ impl Url {
         if !valid_part(path)
             || path.split('/').any(is_dot_segment)
             || !query.is_none_or(valid_part)
+            // WHATWG URL's special-query percent-encode set: a browser sends `'` as `%27`.
+            || query.is_some_and(|q| q.contains('\''))
             || !fragment.is_none_or(valid_part)
         {
             return None;
@@ -289,6 +286,53 @@ fn is_ipv4(host: &str) -> bool {
     parts == 4
 }
 
+/// An IPv6 address (between the brackets) exactly as the WHATWG URL Standard serializes it
+/// (§3.5, the same form as RFC 5952 §4 but never with an embedded IPv4 part): eight groups of
+/// lowercase hex without leading zeros, the first longest run of two or more zero groups
+/// written `::`. A browser rewrites any other spelling, so the origin we would compare is not
+/// the one it uses (found by the differential fuzz test against the `url` crate).
+fn is_canonical_ipv6(address: &str) -> bool {
+    // Each side of `::` (or the whole address) as groups; `None` if a group is malformed.
+    fn groups(side: &str) -> Option<Vec<bool>> {
+        if side.is_empty() {
+            return Some(Vec::new());
+        }
+        side.split(':')
+            .map(|g| {
+                let ok = (1..=4).contains(&g.len())
+                    && g.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+                    && !(g.len() > 1 && g.starts_with('0'));
+                ok.then_some(g == "0")
+            })
+            .collect()
+    }
+    // The longest run of zero groups.
+    fn longest_zero_run(zeros: &[bool]) -> usize {
+        let (mut run, mut longest) = (0, 0);
+        for &zero in zeros {
+            run = if zero { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+        longest
+    }
+    match address.split_once("::") {
+        None => groups(address).is_some_and(|g| g.len() == 8 && longest_zero_run(&g) < 2),
+        Some((left, right)) => {
+            let (Some(left), Some(right)) = (groups(left), groups(right)) else {
+                return false;
+            };
+            let compressed = 8usize.saturating_sub(left.len() + right.len());
+            // At least two groups compressed, none left beside `::`, no earlier run as long,
+            // no later run longer.
+            compressed >= 2
+                && left.last() != Some(&true)
+                && right.first() != Some(&true)
+                && longest_zero_run(&left) < compressed
+                && longest_zero_run(&right) <= compressed
+        }
+    }
+}
+
 fn parse_port(digits: &str) -> Option<u16> {
     if digits.is_empty() {
         return None;
@@ -373,10 +417,15 @@ mod tests {
         assert_eq!(url("http://10.0.255.1/").host, "10.0.255.1");
         assert_eq!(url("http://[::1]:8080/cb").host, "[::1]");
         assert_eq!(url("https://[2001:DB8::A]/").host, "[2001:db8::a]");
-        assert_eq!(
-            url("https://[::ffff:192.0.2.1]/").host,
-            "[::ffff:192.0.2.1]"
-        );
+        // Only the form a browser serializes: it would rewrite the others.
+        bad("https://[::ffff:192.0.2.1]/");
+        assert_eq!(url("https://[::ffff:c000:201]/").host, "[::ffff:c000:201]");
+        for other in ["[0::1]", "[::0:1]", "[0:0:0:0:0:0:0:1]", "[::01]", "[1:0::1]", "[:1::]", "[1:2:3:4:5:6:7::]"] {
+            bad(&format!("https://{other}/"));
+        }
+        assert_eq!(url("https://[1::1:0:0:0]/").host, "[1::1:0:0:0]");
+        assert_eq!(url("https://[1::1:0:0:1]/").host, "[1::1:0:0:1]");
+        assert_eq!(url("https://[1:2:3:4:5:6::]/").host, "[1:2:3:4:5:6::]");
         assert_eq!(url("https://[::1]:443").port, Some(443));
         assert_eq!(url("https://123.example/").host, "123.example");
         assert_eq!(url("https://0x.example/").host, "0x.example");
@@ -449,6 +498,9 @@ mod tests {
 
     #[test]
     fn rejects_what_a_browser_would_rewrite() {
+        // WHATWG URL special-query percent-encode set (found by the differential fuzz test).
+        bad("https://example.com/?a='b");
+        assert_eq!(url("https://example.com/a'b#c'd").path, "/a'b");
         bad("https://example.com/a/../b");
         bad("https://example.com/./b");
         bad("https://example.com/a/..");
@@ -489,7 +541,6 @@ mod tests {
             "http://128.0.0.1/",
             "http://127.0.0.1.example/",
             "http://[::2]/",
-            "http://[0:0:0:0:0:0:0:1]/",
             "http://example.com/",
             "http://10.0.0.1/",
         ] {

@@ -292,43 +292,52 @@ fn is_ipv4(host: &str) -> bool {
 /// written `::`. A browser rewrites any other spelling, so the origin we would compare is not
 /// the one it uses (found by the differential fuzz test against the `url` crate).
 fn is_canonical_ipv6(address: &str) -> bool {
-    // Each side of `::` (or the whole address) as groups; `None` if a group is malformed.
-    fn groups(side: &str) -> Option<Vec<bool>> {
-        if side.is_empty() {
-            return Some(Vec::new());
-        }
-        side.split(':')
-            .map(|g| {
-                let ok = (1..=4).contains(&g.len())
-                    && g.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
-                    && !(g.len() > 1 && g.starts_with('0'));
-                ok.then_some(g == "0")
-            })
-            .collect()
+    /// One side of `::` (or the whole address): its groups, its longest run of zero groups,
+    /// and whether its first and last groups are zero; `None` if a group is malformed.
+    struct Side {
+        groups: usize,
+        longest_zero_run: usize,
+        first_zero: bool,
+        last_zero: bool,
     }
-    // The longest run of zero groups.
-    fn longest_zero_run(zeros: &[bool]) -> usize {
-        let (mut run, mut longest) = (0, 0);
-        for &zero in zeros {
+    fn side(text: &str) -> Option<Side> {
+        let mut side = Side { groups: 0, longest_zero_run: 0, first_zero: false, last_zero: false };
+        if text.is_empty() {
+            return Some(side);
+        }
+        let mut run = 0;
+        for group in text.split(':') {
+            let b = group.as_bytes();
+            if !(1..=4).contains(&b.len())
+                || !b.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+                || (b.len() > 1 && b.first() == Some(&b'0'))
+            {
+                return None;
+            }
+            let zero = b == b"0";
+            side.first_zero |= side.groups == 0 && zero;
+            side.last_zero = zero;
+            side.groups += 1;
             run = if zero { run + 1 } else { 0 };
-            longest = longest.max(run);
+            side.longest_zero_run = side.longest_zero_run.max(run);
         }
-        longest
+        Some(side)
     }
-    match address.split_once("::") {
-        None => groups(address).is_some_and(|g| g.len() == 8 && longest_zero_run(&g) < 2),
-        Some((left, right)) => {
-            let (Some(left), Some(right)) = (groups(left), groups(right)) else {
+    // `::` found by a byte search: a `&str` pattern would drag in the substring searcher.
+    match address.as_bytes().windows(2).position(|pair| pair == b"::") {
+        None => side(address).is_some_and(|all| all.groups == 8 && all.longest_zero_run < 2),
+        Some(at) => {
+            let (Some(left), Some(right)) = (side(address.get(..at).unwrap_or("")), side(address.get(at + 2..).unwrap_or(""))) else {
                 return false;
             };
-            let compressed = 8usize.saturating_sub(left.len() + right.len());
-            // At least two groups compressed, none left beside `::`, no earlier run as long,
-            // no later run longer.
+            let compressed = 8usize.saturating_sub(left.groups + right.groups);
+            // At least two groups compressed, no zero group beside `::`, no earlier run as
+            // long, no later run longer.
             compressed >= 2
-                && left.last() != Some(&true)
-                && right.first() != Some(&true)
-                && longest_zero_run(&left) < compressed
-                && longest_zero_run(&right) <= compressed
+                && !left.last_zero
+                && !right.first_zero
+                && left.longest_zero_run < compressed
+                && right.longest_zero_run <= compressed
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The I/O the core asks for: `fetch`, the clock, randomness and signature checks.
+//! The I/O the core asks for: `fetch`, the clock, randomness and signature checks, typed by
+//! web-sys (randomness by `getrandom`); `auth.fetch`'s request goes through `fetch.js`.
 //!
 //! Nothing here logs: requests and responses carry codes, verifiers and tokens.
 
@@ -11,8 +12,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AbortSignal, CryptoKey, Headers, ReadableStreamDefaultReader, ReadableStreamReadResult,
-    RequestCache, RequestCredentials, RequestInit, RequestRedirect, Response,
-    SubtleCrypto, WorkerGlobalScope,
+    RequestCache, RequestCredentials, RequestInit, RequestRedirect, Response, SubtleCrypto,
+    WorkerGlobalScope,
 };
 
 use crate::protocol::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, REQUEST_TIMEOUT_MS};
@@ -77,8 +78,8 @@ fn parse(json: &str) -> Result<Object, JsValue> {
 pub async fn verify_signature(check: &SignatureCheck) -> Result<bool, Error> {
     let subtle = subtle().ok_or(ALG)?;
     let usages = Array::of1(&JsValue::from_str("verify"));
-    // WebCrypto copies `signature` and `signing_input` when called (WebCrypto §14.3 "get a copy
-    // of the bytes"), so passing views of wasm memory is sound across the awaits.
+    // WebCrypto takes a copy of `signature` and `signing_input` when called (Web Cryptography
+    // API: "get a copy of the bytes held by" each argument), so views of wasm memory are sound.
     let import = |jwk: &str, algorithm: &str| {
         subtle.import_key_with_object("jwk", &parse(jwk)?, &parse(algorithm)?, false, &usages)
     };

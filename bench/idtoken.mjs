@@ -1,6 +1,6 @@
 // Benchmark of ID token validation inside the worker, through the real code path: IdToken::parse,
 // Client::signature_step (key selection from a JWK Set given to process_jwks_response),
-// io::verify_signature (WebCrypto via src/worker/crypto.js), SignatureCheck::verdict and
+// io::verify_signature (WebCrypto via web-sys), SignatureCheck::verdict and
 // validate_claims (nonce required, at_hash). See src/worker/bench.rs. Measures only; asserts no
 // timing. It fails when validation does not work at all: any error in a run, or a tampered
 // signature that is not refused.
@@ -180,7 +180,7 @@ function report({ results, chromium, isolated }) {
   L.push('- build: `cargo build --release --features tiny,bench` (target/bench-idtoken) → `wasm-bindgen --target web` → `wasm-opt` as in scripts/build.sh');
   L.push('');
   L.push('One run = `IdToken::parse` + `Client::signature_step` (key selection among 2 keys by `kid`, JWK Set loaded once');
-  L.push('before the loop) + `io::verify_signature` (WebCrypto `importKey` + `verify`, via src/worker/crypto.js) +');
+  L.push('before the loop) + `io::verify_signature` (WebCrypto `importKey` + `verify`, via web-sys) +');
   L.push('`check.verdict` + `validate_claims` (iss, aud, exp, iat, nonce required, at_hash, sub), timed with the');
   L.push(`worker's \`performance.now()\`. ${WARMUP} warm-up runs, then ${RUNS} measured, per algorithm, in one module worker.`);
   L.push('Every run succeeded; a token with a flipped signature bit was refused (`invalid_id_token`/`signature`) for each');

@@ -3,8 +3,15 @@
 //! `auth.fetch` inputs: the page's request URL and an API's `WWW-Authenticate` header.
 //!
 //! A deterministic xorshift generator mutates valid seeds (bit flips, deletions, duplications,
-//! splices of JSON and URL fragments). The only assertion is the one that matters here: the core
+//! splices of JSON and URL fragments). Every target asserts what matters most here: the core
 //! returns errors, it never panics (a panic in wasm kills the worker and every session in it).
+//!
+//! The three codecs still written by hand (JSON, URL, base64url: a crate for each would cost the
+//! wasm more than the code) are also differential targets: on every generated input they are
+//! compared with the well-kept crate (`serde_json`, `url` — the WHATWG URL Standard browsers
+//! implement — and `base64`), native dev-dependencies only. Where the specs agree, accept/reject
+//! and the result agree; where ours refuses more, the refusal must be one of the documented,
+//! deliberate ones (see each target and the README's design notes).
 //!
 //! `cargo test --test fuzz` runs a short bounded pass (the test command does this); for a long
 //! run: `FUZZ_ITERS=1000000 cargo test --release --test fuzz -- --nocapture`.
@@ -20,6 +27,11 @@ use oidc_worker::protocol::json;
 use oidc_worker::protocol::jwk::JwkSet;
 use oidc_worker::protocol::jws::Alg;
 use oidc_worker::protocol::token::process_token_response;
+
+// Native only: the reference crates are native dev-dependencies.
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "fuzz/differential.rs"]
+mod differential;
 
 fn iterations() -> usize {
     std::env::var("FUZZ_ITERS").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000)
@@ -116,7 +128,7 @@ fn jws(header: &str, claims: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-const CLAIMS: &str = r#"{"iss":"https://op.example","sub":"alice","aud":["spa","api"],"azp":"spa","exp":1700000600,"iat":1700000000,"nbf":1699999999,"nonce":"n","at_hash":"x","auth_time":1699990000}"#;
+pub(crate) const CLAIMS: &str = r#"{"iss":"https://op.example","sub":"alice","aud":["spa","api"],"azp":"spa","exp":1700000600,"iat":1700000000,"nbf":1699999999,"nonce":"n","at_hash":"x","auth_time":1699990000}"#;
 
 #[test]
 fn json_never_panics() {

@@ -183,7 +183,8 @@ async fn fetch_accepts_a_body_of_exactly_the_cap() {
 
 #[wasm_bindgen_test]
 async fn fetch_refuses_a_declared_length_over_the_cap() {
-    // Blob responses carry Content-Length.
+    // Blob responses carry Content-Length; the shell does not trust it either way: the streamed
+    // count refuses the body once it passes the cap, before that chunk is copied into wasm.
     let url = blob_url(MAX_RESPONSE_BYTES as u32 + 1, "application/json");
     let res = io::fetch(&get(&url)).await;
     assert_eq!(

@@ -27,7 +27,6 @@ pub mod logout;
 pub mod client;
 
 mod secret;
-pub mod sha256;
 #[cfg(test)]
 mod testing;
 

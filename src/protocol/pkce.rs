@@ -2,7 +2,8 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::protocol::{base64url, sha256::sha256};
+use crate::protocol::base64url;
+use sha2::{Digest, Sha256};
 
 /// Number of random bytes behind a verifier: 32 bytes give the 43-character verifier
 /// RFC 7636 §4.1 recommends (256 bits of entropy).
@@ -16,7 +17,7 @@ pub fn verifier(random: &[u8; VERIFIER_BYTES]) -> String {
 /// The S256 `code_challenge`: `BASE64URL(SHA256(ASCII(code_verifier)))` (RFC 7636 §4.2).
 /// `plain` is never offered: it protects nothing if the request leaks.
 pub fn s256_challenge(verifier: &str) -> String {
-    base64url::encode(&sha256(verifier.as_bytes()))
+    base64url::encode(&Sha256::digest(verifier.as_bytes()))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 use crate::prelude::*;
 use crate::protocol::base64url;
 use crate::protocol::json::{self, ObjectWriter, Value};
-use crate::protocol::sha256::sha256;
+use sha2::{Digest, Sha256};
 
 /// A login attempt is abandoned after 10 minutes.
 pub const PENDING_LOGIN_TTL_SECONDS: u64 = 600;
@@ -50,7 +50,7 @@ impl core::fmt::Debug for PendingLogin {
 /// The storage key for a `state`: its SHA-256, so the store is looked up by a digest
 /// rather than by comparing secrets.
 pub fn pending_key(state: &str) -> String {
-    base64url::encode(&sha256(state.as_bytes()))
+    base64url::encode(&Sha256::digest(state.as_bytes()))
 }
 
 impl PendingLogin {

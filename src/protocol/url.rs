@@ -57,13 +57,8 @@ impl Url {
         };
         let (host, port) = (authority.get(..end)?, authority.get(end..)?);
         if let Some(inner) = host.strip_prefix('[') {
-            let inner = inner.strip_suffix(']')?;
-            // No zone identifier ('%'), no IPvFuture.
-            if !inner.contains(':')
-                || !inner
-                    .bytes()
-                    .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
-            {
+            // No zone identifier ('%'), no IPvFuture; and only the form a browser serializes.
+            if !is_canonical_ipv6(inner.strip_suffix(']')?) {
                 return None;
             }
         } else if host.is_empty()
@@ -86,6 +81,8 @@ impl Url {
         if !valid_part(path)
             || path.split('/').any(is_dot_segment)
             || !query.is_none_or(valid_part)
+            // WHATWG URL's special-query percent-encode set: a browser sends `'` as `%27`.
+            || query.is_some_and(|q| q.contains('\''))
             || !fragment.is_none_or(valid_part)
         {
             return None;
@@ -289,6 +286,62 @@ fn is_ipv4(host: &str) -> bool {
     parts == 4
 }
 
+/// An IPv6 address (between the brackets) exactly as the WHATWG URL Standard serializes it
+/// (§3.5, the same form as RFC 5952 §4 but never with an embedded IPv4 part): eight groups of
+/// lowercase hex without leading zeros, the first longest run of two or more zero groups
+/// written `::`. A browser rewrites any other spelling, so the origin we would compare is not
+/// the one it uses (found by the differential fuzz test against the `url` crate).
+fn is_canonical_ipv6(address: &str) -> bool {
+    /// One side of `::` (or the whole address): its groups, its longest run of zero groups,
+    /// and whether its first and last groups are zero; `None` if a group is malformed.
+    struct Side {
+        groups: usize,
+        longest_zero_run: usize,
+        first_zero: bool,
+        last_zero: bool,
+    }
+    fn side(text: &str) -> Option<Side> {
+        let mut side = Side { groups: 0, longest_zero_run: 0, first_zero: false, last_zero: false };
+        if text.is_empty() {
+            return Some(side);
+        }
+        let mut run = 0;
+        for group in text.split(':') {
+            let b = group.as_bytes();
+            if !(1..=4).contains(&b.len())
+                || !b.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+                || (b.len() > 1 && b.first() == Some(&b'0'))
+            {
+                return None;
+            }
+            let zero = b == b"0";
+            side.first_zero |= side.groups == 0 && zero;
+            side.last_zero = zero;
+            side.groups += 1;
+            run = if zero { run + 1 } else { 0 };
+            side.longest_zero_run = side.longest_zero_run.max(run);
+        }
+        Some(side)
+    }
+    // `::` found by a byte search: a `&str` pattern would drag in the substring searcher.
+    match address.as_bytes().windows(2).position(|pair| pair == b"::") {
+        None => side(address).is_some_and(|all| all.groups == 8 && all.longest_zero_run < 2),
+        Some(at) => {
+            let (Some(left), Some(right)) = (side(address.get(..at).unwrap_or("")), side(address.get(at + 2..).unwrap_or(""))) else {
+                return false;
+            };
+            let compressed = 8usize.saturating_sub(left.groups + right.groups);
+            // At least two groups compressed, no zero group beside `::`, no earlier run as
+            // long, no later run longer.
+            compressed >= 2
+                && !left.last_zero
+                && !right.first_zero
+                && left.longest_zero_run < compressed
+                && right.longest_zero_run <= compressed
+        }
+    }
+}
+
 fn parse_port(digits: &str) -> Option<u16> {
     if digits.is_empty() {
         return None;
@@ -373,10 +426,15 @@ mod tests {
         assert_eq!(url("http://10.0.255.1/").host, "10.0.255.1");
         assert_eq!(url("http://[::1]:8080/cb").host, "[::1]");
         assert_eq!(url("https://[2001:DB8::A]/").host, "[2001:db8::a]");
-        assert_eq!(
-            url("https://[::ffff:192.0.2.1]/").host,
-            "[::ffff:192.0.2.1]"
-        );
+        // Only the form a browser serializes: it would rewrite the others.
+        bad("https://[::ffff:192.0.2.1]/");
+        assert_eq!(url("https://[::ffff:c000:201]/").host, "[::ffff:c000:201]");
+        for other in ["[0::1]", "[::0:1]", "[0:0:0:0:0:0:0:1]", "[::01]", "[1:0::1]", "[:1::]", "[1:2:3:4:5:6:7::]"] {
+            bad(&format!("https://{other}/"));
+        }
+        assert_eq!(url("https://[1::1:0:0:0]/").host, "[1::1:0:0:0]");
+        assert_eq!(url("https://[1::1:0:0:1]/").host, "[1::1:0:0:1]");
+        assert_eq!(url("https://[1:2:3:4:5:6::]/").host, "[1:2:3:4:5:6::]");
         assert_eq!(url("https://[::1]:443").port, Some(443));
         assert_eq!(url("https://123.example/").host, "123.example");
         assert_eq!(url("https://0x.example/").host, "0x.example");
@@ -449,6 +507,9 @@ mod tests {
 
     #[test]
     fn rejects_what_a_browser_would_rewrite() {
+        // WHATWG URL special-query percent-encode set (found by the differential fuzz test).
+        bad("https://example.com/?a='b");
+        assert_eq!(url("https://example.com/a'b#c'd").path, "/a'b");
         bad("https://example.com/a/../b");
         bad("https://example.com/./b");
         bad("https://example.com/a/..");
@@ -489,7 +550,6 @@ mod tests {
             "http://128.0.0.1/",
             "http://127.0.0.1.example/",
             "http://[::2]/",
-            "http://[0:0:0:0:0:0:0:1]/",
             "http://example.com/",
             "http://10.0.0.1/",
         ] {

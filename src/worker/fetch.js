@@ -1,64 +1,6 @@
-// The shell's HTTP primitive, called from src/worker/io.rs. It performs exactly the request the
-// Rust core built and decides nothing: no URL, header or body is chosen here. It lives in JS
-// because the same thing written against web-sys costs the wasm module several KB.
-//
-// Resolves to [status, contentType, body]; rejects with "failed", "timeout" or "too_large".
-
-export async function fetchCapped(method, url, headers, body, timeoutMs, maxBytes) {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, timeoutMs);
-  try {
-    const init = {
-      method,
-      headers: [],
-      mode: 'cors',
-      credentials: 'omit',
-      cache: 'no-store',
-      // Never followed: an opaque redirect is reported as 302 and the core rejects it.
-      redirect: 'manual',
-      signal: controller.signal,
-    };
-    // "name: value\n" lines, exactly as the core set them.
-    for (const line of headers.split('\n')) {
-      const colon = line.indexOf(': ');
-      if (colon > 0) init.headers.push([line.slice(0, colon), line.slice(colon + 2)]);
-    }
-    if (body !== undefined) init.body = body;
-    const response = await fetch(url, init);
-    if (response.type === 'opaqueredirect') return [302, undefined, new Uint8Array(0)];
-    const declared = response.headers.get('content-length');
-    if (declared !== null && Number(declared) > maxBytes) throw 'too_large';
-    // Read chunk by chunk, so an oversized body is refused without being buffered.
-    const chunks = [];
-    let length = 0;
-    if (response.body) {
-      const reader = response.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        length += value.length;
-        if (length > maxBytes) throw 'too_large';
-        chunks.push(value);
-      }
-    }
-    const bytes = new Uint8Array(length);
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return [response.status, response.headers.get('content-type') ?? undefined, bytes];
-  } catch (error) {
-    controller.abort();
-    throw error === 'too_large' ? error : timedOut ? 'timeout' : 'failed';
-  } finally {
-    clearTimeout(timer);
-  }
-}
+// auth.fetch's primitive, called from src/worker/io.rs (the shell's own requests to the
+// provider are web-sys calls in io.rs). It sends exactly the request the Rust core allowed, with
+// the token it chose, and decides nothing.
 
 // auth.fetch: the names of the headers fetchApi will send, joined by "," (which no header name
 // contains), read from those very headers so that the core checks what is sent. Undefined unless

@@ -1,13 +1,20 @@
-//! The I/O the core asks for: `fetch`, the clock, randomness and signature checks.
+//! The I/O the core asks for: `fetch`, the clock, randomness and signature checks, typed by
+//! web-sys (randomness by `getrandom`); `auth.fetch`'s request goes through `fetch.js`.
 //!
 //! Nothing here logs: requests and responses carry codes, verifiers and tokens.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use js_sys::{Array, Uint8Array};
+use js_sys::{Array, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    AbortSignal, CryptoKey, Headers, ReadableStreamDefaultReader, ReadableStreamReadResult,
+    RequestCache, RequestCredentials, RequestInit, RequestRedirect, Response, SubtleCrypto,
+    WorkerGlobalScope,
+};
 
 use crate::protocol::config::ClientConfig;
 use crate::protocol::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, REQUEST_TIMEOUT_MS};
@@ -24,6 +31,7 @@ const JWKS: Error = Error::InvalidResponse { reason: "jwks" };
 const SIGNATURE: Error = Error::InvalidIdToken {
     reason: "signature",
 };
+const AT_HASH: Error = Error::InvalidIdToken { reason: "at_hash" };
 
 /// The current time in Unix seconds, as the core expects `now`.
 pub fn now() -> u64 {
@@ -35,36 +43,34 @@ pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// Fills `buf` from the platform CSPRNG (`crypto.getRandomValues`, through `crypto.js`: a
-/// crate for it costs the module more than these lines).
+/// Fills `buf` from the platform CSPRNG (`crypto.getRandomValues`, by `getrandom`'s `wasm_js`
+/// backend). No CSPRNG: `config` / `randomness_unavailable`, never weaker bytes.
 pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
-    match fill_with_crypto(buf) {
-        true => Ok(()),
-        false => Err(Error::Config {
-            reason: "randomness_unavailable",
-        }),
-    }
+    getrandom::fill(buf).map_err(|_| Error::Config {
+        reason: "randomness_unavailable",
+    })
 }
 
-#[wasm_bindgen(module = "/src/worker/crypto.js")]
-extern "C" {
-    /// `crypto.js`: `crypto.getRandomValues(buf)`; false when the platform has no CSPRNG.
-    #[wasm_bindgen(js_name = fillRandom)]
-    fn fill_with_crypto(buf: &mut [u8]) -> bool;
+/// The worker's global scope (the shell only ever runs in a worker).
+fn scope() -> WorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
 
-    /// `crypto.js`: resolves to the digest (`Uint8Array`); rejects when WebCrypto cannot.
-    #[wasm_bindgen(js_name = digest, catch)]
-    async fn digest_with_webcrypto(function: &str, data: &[u8]) -> Result<JsValue, JsValue>;
+/// `crypto.subtle`, or `None` where the browser has none (outside a secure context).
+fn subtle() -> Option<SubtleCrypto> {
+    let subtle = scope().crypto().ok()?.subtle();
+    (!subtle.is_undefined()).then_some(subtle)
+}
 
-    /// `crypto.js`: resolves to a boolean, rejects with `alg`, `jwks` or `signature`.
-    #[wasm_bindgen(js_name = verifySignature, catch)]
-    async fn verify_with_webcrypto(
-        jwk: &str,
-        import_algorithm: &str,
-        verify_algorithm: &str,
-        signature: &[u8],
-        data: &[u8],
-    ) -> Result<JsValue, JsValue>;
+/// Awaits a promise a web-sys method returned, or the exception it threw.
+async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise?).await
+}
+
+/// `JSON.parse` of a string the core built (a JWK, a WebCrypto algorithm), as the object
+/// WebCrypto takes.
+fn parse(json: &str) -> Result<Object, JsValue> {
+    js_sys::JSON::parse(json).map(JsCast::unchecked_into)
 }
 
 /// Checks `check.signature` over `check.signing_input` with WebCrypto:
@@ -76,43 +82,42 @@ extern "C" {
 /// when it refuses the key otherwise (`DataError`, a malformed key); `InvalidIdToken { signature }`
 /// when `verify` itself fails.
 pub async fn verify_signature(check: &SignatureCheck) -> Result<bool, Error> {
-    verify_with_webcrypto(
-        &check.jwk,
-        &check.import_algorithm,
-        &check.verify_algorithm,
-        &check.signature,
-        &check.signing_input,
-    )
-    .await
-    .map(|valid| valid.is_truthy())
-    .map_err(|reason| match reason.as_string().as_deref() {
-        Some("alg") => ALG,
-        Some("jwks") => JWKS,
-        _ => SIGNATURE,
-    })
+    let subtle = subtle().ok_or(ALG)?;
+    let usages = Array::of1(&JsValue::from_str("verify"));
+    // WebCrypto takes a copy of `signature` and `signing_input` when called (Web Cryptography
+    // API: "get a copy of the bytes held by" each argument), so views of wasm memory are sound.
+    let import = |jwk: &str, algorithm: &str| {
+        subtle.import_key_with_object("jwk", &parse(jwk)?, &parse(algorithm)?, false, &usages)
+    };
+    let key: CryptoKey = settle(import(&check.jwk, &check.import_algorithm))
+        .await
+        .map_err(|error| match error.unchecked_ref::<js_sys::Error>().name().as_string().as_deref() {
+            Some("NotSupportedError") => ALG,
+            _ => JWKS,
+        })?
+        .unchecked_into();
+    let verify = || {
+        subtle.verify_with_object_and_u8_array_and_u8_array(
+            &parse(&check.verify_algorithm)?,
+            &key,
+            &check.signature,
+            &check.signing_input,
+        )
+    };
+    match settle(verify()).await {
+        Ok(valid) => Ok(valid.as_bool() == Some(true)),
+        Err(_) => Err(SIGNATURE),
+    }
 }
 
 /// `function` (`SHA-256`, `SHA-384`, `SHA-512`) of `data`, by WebCrypto (for `at_hash`). A
 /// browser that cannot: `invalid_id_token` / `at_hash`, since the check cannot be made.
 pub async fn digest(function: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
-    match digest_with_webcrypto(function, data).await {
-        Ok(digest) => Ok(digest.unchecked_into::<Uint8Array>().to_vec()),
-        Err(_) => Err(Error::InvalidIdToken { reason: "at_hash" }),
+    let subtle = subtle().ok_or(AT_HASH)?;
+    match settle(subtle.digest_with_str_and_u8_array(function, data)).await {
+        Ok(digest) => Ok(Uint8Array::new(&digest).to_vec()),
+        Err(_) => Err(AT_HASH),
     }
-}
-
-#[wasm_bindgen(module = "/src/worker/fetch.js")]
-extern "C" {
-    /// `fetch.js`: resolves to `[status, contentType, body]`, rejects with a reason string.
-    #[wasm_bindgen(js_name = fetchCapped, catch)]
-    async fn fetch_capped(
-        method: &str,
-        url: &str,
-        headers: &str,
-        body: Option<&str>,
-        timeout_ms: u32,
-        max_bytes: u32,
-    ) -> Result<JsValue, JsValue>;
 }
 
 /// Performs `req` with `fetch`: CORS, no credentials, no cache, redirects not followed (an
@@ -124,38 +129,70 @@ pub async fn fetch(req: &HttpRequest) -> Result<HttpResponse, Error> {
 
 /// [`fetch`] with an explicit timeout in milliseconds.
 pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<HttpResponse, Error> {
-    // `name: value` lines: one string across the boundary instead of a list of them (the
-    // core's header names and values never contain a line break).
-    let mut headers = String::new();
-    for (name, value) in &req.headers {
-        headers.push_str(name);
-        headers.push_str(": ");
-        headers.push_str(value);
-        headers.push('\n');
+    // `AbortSignal.timeout` aborts the request and any read of its body alike, and needs no
+    // timer of ours (no closure crossing into JS) nor one to clear.
+    let signal = AbortSignal::timeout_with_u32(timeout_ms);
+    match fetch_capped(req, &signal).await {
+        Err(error) if error == FAILED && signal.aborted() => Err(TIMEOUT),
+        outcome => outcome,
     }
-    let reply = fetch_capped(
-        req.method.as_str(),
-        &req.url,
-        &headers,
-        req.body.as_deref(),
-        timeout_ms,
-        MAX_RESPONSE_BYTES as u32,
-    )
-    .await
-    .map_err(|reason| match reason.as_string().as_deref() {
-        Some("timeout") => TIMEOUT,
-        Some("too_large") => TOO_LARGE,
-        _ => FAILED,
-    })?;
-    // The shape fetch.js resolves with: [number, string | undefined, Uint8Array].
-    let reply: Array = reply.unchecked_into();
-    Ok(HttpResponse {
-        status: reply.get(0).as_f64().unwrap_or(0.0) as u16,
-        content_type: reply.get(1).as_string(),
-        body: reply.get(2).unchecked_into::<Uint8Array>().to_vec(),
-    })
 }
 
+/// [`fetch`]'s work, under `signal`. Every failure of the platform is `FAILED`.
+async fn fetch_capped(req: &HttpRequest, signal: &AbortSignal) -> Result<HttpResponse, Error> {
+    let failed = |_: JsValue| FAILED;
+    let headers = Headers::new().map_err(failed)?;
+    for (name, value) in &req.headers {
+        headers.append(name, value).map_err(failed)?;
+    }
+    // `fetch(url, init)` makes a CORS request already (Fetch: a Request from a URL string falls
+    // back to mode "cors"), so the mode is not set.
+    let init = RequestInit::new();
+    init.set_method(req.method.as_str());
+    init.set_headers(&headers);
+    if let Some(body) = &req.body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_credentials(RequestCredentials::Omit);
+    init.set_cache(RequestCache::NoStore);
+    // Never followed: an opaque redirect is reported as 302 and the core rejects it.
+    init.set_redirect(RequestRedirect::Manual);
+    init.set_signal(Some(signal));
+    let response: Response = JsFuture::from(scope().fetch_with_str_and_init(&req.url, &init))
+        .await
+        .map_err(failed)?
+        .unchecked_into();
+    // In CORS mode the only response with status 0 is the opaque redirect of `redirect: manual`.
+    if response.status() == 0 {
+        return Ok(HttpResponse { status: 302, content_type: None, body: Vec::new() });
+    }
+    // Read chunk by chunk, so an oversized body is refused once its count passes the cap,
+    // before the chunk that passes it is copied in (no `Content-Length` check first: the count
+    // decides alone, and that check cost the module ~330 B of gzip).
+    let mut body = Vec::new();
+    if let Some(stream) = response.body() {
+        let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+        loop {
+            let read: ReadableStreamReadResult =
+                JsFuture::from(reader.read()).await.map_err(failed)?.unchecked_into();
+            if read.get_done() != Some(false) {
+                break;
+            }
+            let chunk: Uint8Array = read.get_value().unchecked_into();
+            if body.len() + chunk.length() as usize > MAX_RESPONSE_BYTES {
+                // Stops the download; the promise it returns tells nothing more.
+                let _ = reader.cancel();
+                return Err(TOO_LARGE);
+            }
+            body.extend_from_slice(&chunk.to_vec());
+        }
+    }
+    Ok(HttpResponse {
+        status: response.status(),
+        content_type: response.headers().get("content-type").ok().flatten(),
+        body,
+    })
+}
 
 #[wasm_bindgen(module = "/src/worker/fetch.js")]
 extern "C" {

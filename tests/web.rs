@@ -62,18 +62,18 @@ fn reply_json(reply: &JsValue) -> Value {
     json::parse(String::from(text).as_bytes()).expect("reply is JSON")
 }
 
-/// `{ configure: { config } }`: the options travel as JSON text.
+/// `{ configure: "<options JSON>" }`: the options travel as JSON text.
 fn configure_call(config: &str) -> String {
-    let mut text = String::from(r#"{"configure":{"config":"#);
+    let mut text = String::from(r#"{"configure":"#);
     json::write_string(&mut text, config);
-    text + "}}"
+    text + "}"
 }
 
-/// `{ login: { options } }`: the login options travel as JSON text.
+/// `{ login: "<login options JSON>" }`: the login options travel as JSON text.
 fn login_call(options: &str) -> String {
-    let mut text = String::from(r#"{"login":{"options":"#);
+    let mut text = String::from(r#"{"login":"#);
     json::write_string(&mut text, options);
-    text + "}}"
+    text + "}"
 }
 
 fn error_of(reply: &Value) -> (&str, Option<&str>) {
@@ -764,7 +764,7 @@ async fn host_answers_garbage_with_a_config_error() {
         r#"{"handleCallback":{"url":7}}"#,
         r#"{"getUser":{},"logout":{}}"#,
         r#""getAccessToken""#,
-        r#"{"configure":{"config":{"issuer":"http://127.0.0.1:1"}}}"#,
+        r#"{"configure":{"issuer":"http://127.0.0.1:1"}}"#,
     ] {
         let reply = call(&host, garbage).await;
         assert_eq!(
@@ -780,10 +780,10 @@ async fn host_refuses_calls_before_configure() {
     let host = WorkerHost::new();
     for c in [
         r#""isAuthenticated""#,
-        r#"{"getUser":{}}"#,
+        r#"{"getUser":false}"#,
         r#"{"getAccessToken":{}}"#,
         login_call(r#"{}"#).as_str(),
-        r#"{"handleCallback":{"url":"http://127.0.0.1:8080/cb?code=c&state=s"}}"#,
+        r#"{"handleCallback":"http://127.0.0.1:8080/cb?code=c&state=s"}"#,
         r#""logout""#,
     ] {
         assert_eq!(
@@ -822,7 +822,7 @@ async fn host_fetch_refuses_unlisted_origins_and_exposure_can_be_off() {
         r#""clientId""#,
         r#""apiOrigins":["http://127.0.0.1:9"],"exposeAccessToken":false,"clientId""#,
     );
-    assert!(value_of(&call(&host, &configure_call(config)).await).is_null());
+    assert!(value_of(&call(&host, &configure_call(&config)).await).is_null());
     // Not listed (another port, another host): refused before anything else, so with no
     // session at all the answer is still `config`, and no token could be attached.
     for url in ["http://127.0.0.1:10/x", "http://localhost:9/x", "https://127.0.0.1:9/x"] {
@@ -850,7 +850,7 @@ async fn host_without_a_session() {
         value_of(&call(&host, r#""isAuthenticated""#).await),
         &Value::Bool(false)
     );
-    assert!(value_of(&call(&host, r#"{"getUser":{}}"#).await).is_null());
+    assert!(value_of(&call(&host, r#"{"getUser":false}"#).await).is_null());
     for c in [
         r#"{"getAccessToken":{}}"#,
         r#"{"getAccessToken":{"forceRefresh":true}}"#,
@@ -868,7 +868,7 @@ async fn host_reports_an_unreachable_provider_as_network_failed() {
     let host = configured().await;
     for c in [
         login_call(r#"{"appState":{"to":"/"}}"#).as_str(),
-        r#"{"handleCallback":{"url":"http://127.0.0.1:8080/cb?code=c&state=s"}}"#,
+        r#"{"handleCallback":"http://127.0.0.1:8080/cb?code=c&state=s"}"#,
         r#""logout""#,
     ] {
         assert_eq!(
@@ -893,7 +893,7 @@ async fn host_serves_concurrent_calls() {
         r#""isAuthenticated""#,
         r#"{"getAccessToken":{}}"#,
         r#""logout""#,
-        r#"{"getUser":{}}"#,
+        r#"{"getUser":false}"#,
         login_call(r#"{}"#).as_str(),
     ]
     .iter()

@@ -190,3 +190,47 @@ pub struct TokenInfo<'a> {
     /// The RFC 8707 resource it is for; `null` for the login's token.
     pub resource: Option<&'a str>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap()
+    }
+
+    #[test]
+    fn replies_are_ok_with_a_value_or_not_ok_with_an_error() {
+        assert_eq!(json(&Reply::ok(ReplyValue::<()>::Null)), r#"{"ok":true,"value":null}"#);
+        assert_eq!(json(&Reply::ok(ReplyValue::<()>::Bool(false))), r#"{"ok":true,"value":false}"#);
+        assert_eq!(json(&Reply::ok(ReplyValue::<()>::Text("t".into()))), r#"{"ok":true,"value":"t"}"#);
+        assert_eq!(json(&Reply::ok(ReplyValue::<()>::Url { url: None })), r#"{"ok":true,"value":{"url":null}}"#);
+        // The error object is the one `AuthError` is built from (the former hand-built JSON).
+        let error = Error::TokenError { error: "invalid_grant".into(), error_description: Some("gone".into()), status: 400 };
+        assert_eq!(json(&Reply::<()>::err(&error)), format!(r#"{{"ok":false,"error":{}}}"#, error.to_json()));
+        for error in [Error::LoginRequired, Error::Config { reason: "issuer" }, Error::ServerError { status: 503 }] {
+            assert_eq!(json(&ErrorData::from(&error)), error.to_json());
+        }
+    }
+
+    #[test]
+    fn events_are_a_name_and_a_detail() {
+        assert_eq!(
+            json(&Event::SessionExpired { reason: "invalid_grant" }),
+            r#"{"name":"sessionExpired","detail":{"reason":"invalid_grant"}}"#
+        );
+        assert_eq!(json(&Event::Wake { at: Some(5) }), r#"{"name":"wake","detail":{"at":5}}"#);
+        let info = TokenInfo { expires_at: None, scope: Some("openid"), resource: None };
+        assert_eq!(
+            json(&Event::TokenRefreshed(info)),
+            r#"{"name":"tokenRefreshed","detail":{"expiresAt":null,"scope":"openid","resource":null}}"#
+        );
+    }
+
+    #[test]
+    fn calls_other_than_the_typed_ones_are_refused() {
+        for text in [r#""configure""#, r#"{"getUser":{}}"#, r#"{"login":{}}"#, r#"{"fetch":{"url":"u"}}"#, r#"{"tick":null,"logout":null}"#, "[]"] {
+            assert!(serde_json::from_str::<Call>(text).is_err(), "{text}");
+        }
+    }
+}

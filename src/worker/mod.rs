@@ -110,7 +110,7 @@ impl WorkerHost {
         *self.host.events.borrow_mut() = Some(listener);
     }
 
-    /// Handles one [`Call`] (a JS value: `{ login: { options } }`, `"isAuthenticated"`, ...).
+    /// Handles one [`Call`] (a JS value: `{ login: "<options JSON>" }`, `"isAuthenticated"`, ...).
     /// `request` is for `fetch` only: what `fetch.js` needs besides the call
     /// (`{ headers, body, init, signal }`, never read here: the body never enters wasm memory).
     ///

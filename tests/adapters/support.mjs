@@ -281,7 +281,7 @@ export function installWorkerStub() {
           if (s.logoutError) return fail(s.logoutError);
           return ok({ url: s.endSessionUrl ?? null });
         default:
-          return fail(error('config', 'unknown call', { reason: 'unknown_call' }));
+          return fail(error('config', 'not a call', { reason: 'invalid_call' }));
       }
     }
   }

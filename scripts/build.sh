@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/:
 #   cargo (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz (npm binaryen, never
-#   Debian's: its wasm-opt 108 breaks wasm-bindgen 0.2.130 output) → tsc (src/js → pkg/).
+#   Debian's: its wasm-opt 108 breaks wasm-bindgen 0.2.130 output) → tsc (src/js → pkg/, and
+#   the worker's entry src/worker/worker.ts → pkg/worker.js) → esbuild (bundle, minify).
 # pkg/ is wiped first so stale files never ship. Prints raw and gzip -9 sizes at the end.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,8 +20,9 @@ rm -f pkg/oidc_worker_bg.wasm.d.ts # types for direct wasm imports: nothing here
 # wasm32 layout puts the stack first, above it), which lets constant addresses shrink.
 node_modules/.bin/wasm-opt -Oz --converge --low-memory-unused --strip-producers \
   pkg/oidc_worker_bg.wasm -o pkg/oidc_worker_bg.wasm
-node_modules/.bin/tsc -p tsconfig.json                                                # .js (+ bare .d.ts)
+node_modules/.bin/tsc -p tsconfig.json                                                # src/js: .js (+ bare .d.ts)
 node_modules/.bin/tsc -p tsconfig.json --removeComments false --emitDeclarationOnly   # .d.ts with TSDoc
+node_modules/.bin/tsc -p tsconfig.worker.json                                         # src/worker/worker.ts
 # The worker side is one file: worker.js with the wasm-bindgen glue and the JS primitives
 # (src/worker/*.js) bundled in: one request instead of five, and ~800 B less gzip. The glue's
 # `new URL('oidc_worker_bg.wasm', import.meta.url)` survives, so bundlers still emit the .wasm.

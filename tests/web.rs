@@ -46,16 +46,39 @@ fn get(url: &str) -> HttpRequest {
     }
 }
 
+/// Sends the call written as JSON text (a typed message of src/protocol/messages.rs, as the
+/// page's structured clone delivers it: a JS value) and returns the reply object as JSON.
 async fn call(host: &WorkerHost, call: &str) -> Value {
     call_with(host, call, JsValue::UNDEFINED).await
 }
 
 /// A call with what `worker.js` passes beside it (for `fetch`: `{ headers, body, init, signal }`).
 async fn call_with(host: &WorkerHost, call: &str, request: JsValue) -> Value {
-    let reply = JsFuture::from(host.handle(call.into(), request))
+    let call = js_sys::JSON::parse(call).expect("the test's call is JSON");
+    let reply = JsFuture::from(host.handle(call, request))
         .await
         .expect("handle always resolves");
-    json::parse(reply.as_string().expect("a string").as_bytes()).expect("reply is JSON")
+    reply_json(&reply)
+}
+
+fn reply_json(reply: &JsValue) -> Value {
+    assert!(reply.is_object(), "a reply is an object");
+    let text = js_sys::JSON::stringify(reply).expect("a reply is plain data");
+    json::parse(String::from(text).as_bytes()).expect("reply is JSON")
+}
+
+/// `{ configure: "<options JSON>" }`: the options travel as JSON text.
+fn configure_call(config: &str) -> String {
+    let mut text = String::from(r#"{"configure":"#);
+    json::write_string(&mut text, config);
+    text + "}"
+}
+
+/// `{ login: "<login options JSON>" }`: the login options travel as JSON text.
+fn login_call(options: &str) -> String {
+    let mut text = String::from(r#"{"login":"#);
+    json::write_string(&mut text, options);
+    text + "}"
 }
 
 fn error_of(reply: &Value) -> (&str, Option<&str>) {
@@ -721,7 +744,7 @@ async fn configured() -> WorkerHost {
     let host = WorkerHost::new();
     let reply = call(
         &host,
-        &format!(r#"{{"type":"configure","config":{CONFIG}}}"#),
+        &configure_call(CONFIG),
     )
     .await;
     assert!(value_of(&reply).is_null());
@@ -730,14 +753,23 @@ async fn configured() -> WorkerHost {
 
 #[wasm_bindgen_test]
 async fn host_answers_garbage_with_a_config_error() {
+    // Anything that is not one of the typed calls, including names that are not calls and
+    // calls whose fields have the wrong shape (or a JSON-less `config`), is `invalid_call`.
     let host = WorkerHost::new();
     for garbage in [
-        "",
-        "not json",
+        r#""""#,
+        "null",
+        "7",
         "[]",
         "{}",
-        r#"{"type":7}"#,
-        r#"{"type":"handleCallback"}"#,
+        r#""steal""#,
+        r#"{"steal":{}}"#,
+        r#"{"type":"isAuthenticated"}"#,
+        r#"{"handleCallback":{}}"#,
+        r#"{"handleCallback":{"url":7}}"#,
+        r#"{"getUser":{},"logout":{}}"#,
+        r#""getAccessToken""#,
+        r#"{"configure":{"issuer":"http://127.0.0.1:1"}}"#,
     ] {
         let reply = call(&host, garbage).await;
         assert_eq!(
@@ -746,20 +778,18 @@ async fn host_answers_garbage_with_a_config_error() {
             "{garbage:?}"
         );
     }
-    let reply = call(&host, r#"{"type":"steal"}"#).await;
-    assert_eq!(error_of(&reply), ("config", Some("unknown_call")));
 }
 
 #[wasm_bindgen_test]
 async fn host_refuses_calls_before_configure() {
     let host = WorkerHost::new();
     for c in [
-        r#"{"type":"isAuthenticated"}"#,
-        r#"{"type":"getUser"}"#,
-        r#"{"type":"getAccessToken","options":{}}"#,
-        r#"{"type":"login","options":{}}"#,
-        r#"{"type":"handleCallback","url":"http://127.0.0.1:8080/cb?code=c&state=s"}"#,
-        r#"{"type":"logout"}"#,
+        r#""isAuthenticated""#,
+        r#"{"getUser":false}"#,
+        r#"{"getAccessToken":{}}"#,
+        login_call(r#"{}"#).as_str(),
+        r#"{"handleCallback":"http://127.0.0.1:8080/cb?code=c&state=s"}"#,
+        r#""logout""#,
     ] {
         assert_eq!(
             error_of(&call(&host, c).await),
@@ -772,19 +802,19 @@ async fn host_refuses_calls_before_configure() {
 #[wasm_bindgen_test]
 async fn host_reports_invalid_options_and_configures_once() {
     let host = WorkerHost::new();
-    let reply = call(&host, r#"{"type":"configure","config":{"clientId":"spa"}}"#).await;
+    let reply = call(&host, &configure_call(r#"{"clientId":"spa"}"#)).await;
     assert_eq!(error_of(&reply).0, "config");
     // A failed configure leaves the host unconfigured, so it can be retried...
     let reply = call(
         &host,
-        &format!(r#"{{"type":"configure","config":{CONFIG}}}"#),
+        &configure_call(CONFIG),
     )
     .await;
     assert!(value_of(&reply).is_null());
     // ...but a configured host serves one provider for good.
     let reply = call(
         &host,
-        &format!(r#"{{"type":"configure","config":{CONFIG}}}"#),
+        &configure_call(CONFIG),
     )
     .await;
     assert_eq!(error_of(&reply), ("config", Some("already_configured")));
@@ -797,20 +827,20 @@ async fn host_fetch_refuses_unlisted_origins_and_exposure_can_be_off() {
         r#""exposeAccessToken":true"#,
         r#""apiOrigins":["http://127.0.0.1:9"],"exposeAccessToken":false"#,
     );
-    assert!(value_of(&call(&host, &format!(r#"{{"type":"configure","config":{config}}}"#)).await).is_null());
+    assert!(value_of(&call(&host, &configure_call(&config)).await).is_null());
     let request = |headers: &str| js_sys::JSON::parse(&format!(r#"{{"headers":{headers}}}"#)).unwrap();
     // Not listed (another port, another host): refused before anything else, so with no
     // session at all the answer is still `config`, and no token could be attached.
     for url in ["http://127.0.0.1:10/x", "http://localhost:9/x", "https://127.0.0.1:9/x"] {
-        let c = format!(r#"{{"type":"fetch","url":"{url}","method":"GET"}}"#);
+        let c = format!(r#"{{"fetch":{{"url":"{url}","method":"GET"}}}}"#);
         assert_eq!(error_of(&call_with(&host, &c, request("[]")).await), ("config", Some("api_origin")), "{url}");
     }
     // Listed: the next requirement is a session.
-    let listed = r#"{"type":"fetch","url":"http://127.0.0.1:9/x","method":"GET"}"#;
+    let listed = r#"{"fetch":{"url":"http://127.0.0.1:9/x","method":"GET"}}"#;
     assert_eq!(error_of(&call_with(&host, listed, request(r#"[["Accept","*/*"]]"#)).await), ("login_required", None));
     // The header names are read from the headers that would be sent; a `headerNames` list
     // beside them (as a script wrapping postMessage could send) is not looked at.
-    let declared = r#"{"type":"fetch","url":"http://127.0.0.1:9/x","method":"GET","headerNames":"x-harmless"}"#;
+    let declared = r#"{"fetch":{"url":"http://127.0.0.1:9/x","method":"GET","headerNames":"x-harmless"}}"#;
     for headers in [r#"[["Authorization","Bearer page"]]"#, r#"[["x-harmless","1"],["AUTHORIZATION","Basic x"]]"#] {
         assert_eq!(
             error_of(&call_with(&host, declared, request(headers)).await),
@@ -825,19 +855,19 @@ async fn host_fetch_refuses_unlisted_origins_and_exposure_can_be_off() {
     assert_eq!(error_of(&call(&host, listed).await), ("config", Some("invalid_call")));
     // exposeAccessToken: false: getAccessToken refuses whatever the session.
     assert_eq!(
-        error_of(&call(&host, r#"{"type":"getAccessToken"}"#).await),
+        error_of(&call(&host, r#"{"getAccessToken":{}}"#).await),
         ("config", Some("access_token_not_exposed"))
     );
     // A tick without a session does nothing.
-    assert!(value_of(&call(&host, r#"{"type":"tick"}"#).await).is_null());
+    assert!(value_of(&call(&host, r#""tick""#).await).is_null());
 }
 
 #[wasm_bindgen_test]
 async fn host_does_not_expose_the_access_token_by_default() {
     let host = WorkerHost::new();
     let config = CONFIG.replace(r#","exposeAccessToken":true"#, "");
-    assert!(value_of(&call(&host, &format!(r#"{{"type":"configure","config":{config}}}"#)).await).is_null());
-    let reply = call(&host, r#"{"type":"getAccessToken"}"#).await;
+    assert!(value_of(&call(&host, &configure_call(&config)).await).is_null());
+    let reply = call(&host, r#"{"getAccessToken":{}}"#).await;
     assert_eq!(error_of(&reply), ("config", Some("access_token_not_exposed")));
     let message = reply.get("error").and_then(|e| e.get("message")).and_then(Value::as_str).unwrap();
     assert!(message.contains("exposeAccessToken"), "the message names the option: {message}");
@@ -847,13 +877,13 @@ async fn host_does_not_expose_the_access_token_by_default() {
 async fn host_without_a_session() {
     let host = configured().await;
     assert_eq!(
-        value_of(&call(&host, r#"{"type":"isAuthenticated"}"#).await),
+        value_of(&call(&host, r#""isAuthenticated""#).await),
         &Value::Bool(false)
     );
-    assert!(value_of(&call(&host, r#"{"type":"getUser"}"#).await).is_null());
+    assert!(value_of(&call(&host, r#"{"getUser":false}"#).await).is_null());
     for c in [
-        r#"{"type":"getAccessToken"}"#,
-        r#"{"type":"getAccessToken","options":{"forceRefresh":true}}"#,
+        r#"{"getAccessToken":{}}"#,
+        r#"{"getAccessToken":{"forceRefresh":true}}"#,
     ] {
         assert_eq!(
             error_of(&call(&host, c).await),
@@ -867,9 +897,9 @@ async fn host_without_a_session() {
 async fn host_reports_an_unreachable_provider_as_network_failed() {
     let host = configured().await;
     for c in [
-        r#"{"type":"login","options":{"appState":{"to":"/"}}}"#,
-        r#"{"type":"handleCallback","url":"http://127.0.0.1:8080/cb?code=c&state=s"}"#,
-        r#"{"type":"logout"}"#,
+        login_call(r#"{"appState":{"to":"/"}}"#).as_str(),
+        r#"{"handleCallback":"http://127.0.0.1:8080/cb?code=c&state=s"}"#,
+        r#""logout""#,
     ] {
         assert_eq!(
             error_of(&call(&host, c).await),
@@ -879,7 +909,7 @@ async fn host_reports_an_unreachable_provider_as_network_failed() {
     }
     // Still usable afterwards.
     assert_eq!(
-        value_of(&call(&host, r#"{"type":"isAuthenticated"}"#).await),
+        value_of(&call(&host, r#""isAuthenticated""#).await),
         &Value::Bool(false)
     );
 }
@@ -889,21 +919,21 @@ async fn host_serves_concurrent_calls() {
     // No RefCell borrow is held across an await: interleaved calls never trap.
     let host = configured().await;
     let calls: Array = [
-        r#"{"type":"login","options":{}}"#,
-        r#"{"type":"isAuthenticated"}"#,
-        r#"{"type":"getAccessToken"}"#,
-        r#"{"type":"logout"}"#,
-        r#"{"type":"getUser"}"#,
-        r#"{"type":"login","options":{}}"#,
+        login_call(r#"{}"#).as_str(),
+        r#""isAuthenticated""#,
+        r#"{"getAccessToken":{}}"#,
+        r#""logout""#,
+        r#"{"getUser":false}"#,
+        login_call(r#"{}"#).as_str(),
     ]
     .iter()
-    .map(|c| JsValue::from(host.handle((*c).into(), JsValue::UNDEFINED)))
+    .map(|c| JsValue::from(host.handle(js_sys::JSON::parse(c).unwrap(), JsValue::UNDEFINED)))
     .collect();
     let replies = JsFuture::from(Promise::all(&calls)).await.unwrap();
     let codes: Vec<String> = Array::from(&replies)
         .iter()
         .map(|r| {
-            let r = json::parse(r.as_string().unwrap().as_bytes()).unwrap();
+            let r = reply_json(&r);
             match r.get("ok").and_then(Value::as_bool) {
                 Some(true) => "ok".into(),
                 _ => error_of(&r).0.to_owned(),

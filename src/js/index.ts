@@ -310,7 +310,22 @@ export interface AuthEvents {
   error: AuthError;
 }
 
-/** OAuth parameters a callback URL may carry (RFC 6749 §4.1.2, RFC 9207, OIDC Session). */
+/**
+ * JSON text of what the core validates as a whole (the options, the login options); `null`
+ * (the worker then answers `config` / `invalid_call`) for what JSON cannot hold.
+ */
+const json = (value: unknown): string | null => {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * OAuth parameters a callback URL may carry (RFC 6749 §4.1.2, RFC 9207, OIDC Session): the
+ * callback parameters of src/contract.json, which the worker reads (`RESPONSE_PARAMS`).
+ */
 const CALLBACK_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri'];
 
 /**
@@ -361,15 +376,18 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       ready?.resolve();
     } else if (data?.ready === false) {
       fail('worker_failed', 'the worker could not load its wasm');
+    } else if (data?.failed) {
+      fail('worker_failed', 'the worker failed');
     }
   };
 
-  const call = <T>(type: string, args?: object, extra?: object, transfer: Transferable[] = [], signal?: AbortSignal): Promise<T> =>
+  // A call is `{ [type]: argument }`, or `type` alone without one (src/protocol/messages.rs).
+  const call = <T>(type: string, arg?: unknown, extra?: object, transfer: Transferable[] = [], signal?: AbortSignal): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       if (failure) return reject(failure);
       const id = nextId++;
       try {
-        worker.postMessage({ id, call: { type, ...args }, ...extra }, transfer);
+        worker.postMessage({ id, call: arg === undefined ? type : { [type]: arg }, ...extra }, transfer);
       } catch {
         return reject(new AuthError({ code: 'config', reason: 'invalid_call', message: 'the call could not be sent to the worker' }));
       }
@@ -387,7 +405,7 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       ready = { resolve, reject };
     });
     ready = undefined;
-    await call('configure', { config });
+    await call('configure', json(config));
   } catch (error) {
     fail('closed', 'the client is closed');
     throw error;
@@ -395,13 +413,13 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
 
   return {
     async loginWithRedirect(options = {}) {
-      const { url } = await call<{ url: string }>('login', { options });
+      const { url } = await call<{ url: string }>('login', json(options));
       location.assign(url);
     },
     async handleRedirectCallback(url) {
       const current = url === undefined || url === location.href;
       try {
-        return await call('handleCallback', { url: url ?? location.href });
+        return await call('handleCallback', url ?? location.href);
       } finally {
         if (current) {
           const clean = new URL(location.href);
@@ -411,8 +429,8 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       }
     },
     isAuthenticated: () => call('isAuthenticated'),
-    getUser: (options = {}) => call('getUser', options.fresh ? { options: { fresh: true } } : {}),
-    getAccessToken: (options = {}) => call('getAccessToken', { options }),
+    getUser: (options) => call('getUser', options?.fresh === true),
+    getAccessToken: (options) => call('getAccessToken', { ...options }),
     async fetch(input, init) {
       const request = new Request(input, init);
       const { signal } = request;
@@ -432,7 +450,7 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       return new Response(empty ? null : value.body, value);
     },
     async logout(options = {}) {
-      const value = await call<{ url: string | null }>('logout', { options: { redirect: options.redirect !== false } });
+      const value = await call<{ url: string | null }>('logout', options.redirect !== false);
       if (value.url) location.assign(value.url);
       return value;
     },

@@ -108,8 +108,11 @@ impl Callback {
     }
 }
 
-/// The response parameters that carry meaning; each may appear at most once (RFC 6749 §3.1).
-const RESPONSE_PARAMS: [&str; 6] = ["code", "state", "iss", "error", "error_description", "error_uri"];
+/// The response parameters that carry meaning; each may appear at most once (RFC 6749 §3.1):
+/// RFC 6749 §4.1.2 / §4.1.2.1, RFC 9207 `iss`, and OIDC Session Management 1.0 §3
+/// `session_state`. They are the callback parameters of `src/contract.json`, which `index.js`
+/// removes from the address bar (`tests/contract.rs` holds the two to it).
+const RESPONSE_PARAMS: [&str; 7] = ["code", "state", "iss", "session_state", "error", "error_description", "error_uri"];
 
 /// Reads the callback URL (query response mode). It must be the configured redirect URI.
 pub fn parse_callback(config: &ClientConfig, url: &str) -> Result<Callback, Error> {
@@ -120,7 +123,7 @@ pub fn parse_callback(config: &ClientConfig, url: &str) -> Result<Callback, Erro
         return Err(invalid("redirect_uri"));
     }
     let params = parse_query(url.query.as_deref().unwrap_or("")).ok_or(invalid("encoding"))?;
-    let mut found: [Option<String>; 6] = Default::default();
+    let mut found: [Option<String>; 7] = Default::default();
     for (name, value) in params {
         if let Some(i) = RESPONSE_PARAMS.iter().position(|p| *p == name) {
             if found[i].is_some() {
@@ -129,7 +132,7 @@ pub fn parse_callback(config: &ClientConfig, url: &str) -> Result<Callback, Erro
             found[i] = Some(value);
         }
     }
-    let [code, state, iss, error, error_description, _error_uri] = found;
+    let [code, state, iss, _session_state, error, error_description, _error_uri] = found;
     Ok(Callback {
         // No state: nothing can be matched, whatever else the callback says.
         state: state.filter(|s| !s.is_empty()).ok_or(Error::StateMismatch)?,

@@ -15,6 +15,7 @@ use crate::protocol::http::Method;
 use crate::protocol::id_token::{at_hash_function, validate_claims, Expectations, IdToken, NonceRule};
 use crate::protocol::json::{self, ObjectWriter, Value};
 use crate::protocol::jwk::{JwkSet, NoKey};
+use crate::protocol::messages::TokenInfo;
 use crate::protocol::jws::{accepted_algs, Alg, SignatureCheck, VerifiedSignature};
 use crate::protocol::schedule::{self, Backoff};
 use crate::protocol::session::{Session, TokenKey};
@@ -285,23 +286,15 @@ impl Client {
         self.session.is_some()
     }
 
-    /// What an app may know about the access token for `key`, as the JSON object text of a
-    /// `login` or `tokenRefreshed` event: `{ expiresAt (ms since the epoch, or null), scope,
-    /// resource }`. No token is in it.
-    pub fn token_event_json(&self, key: &TokenKey) -> Option<String> {
+    /// What the `login` / `tokenRefreshed` event tells about `key`'s token (never the token).
+    pub fn token_info<'a>(&'a self, key: &'a TokenKey) -> Option<TokenInfo<'a>> {
         let token = self.session.as_ref()?.token(key)?;
-        let mut o = ObjectWriter::new();
-        match token.expires_at() {
-            Some(at) => o.number("expiresAt", (at as i64).saturating_mul(1000)),
-            None => o.null("expiresAt"),
-        };
-        for (name, value) in [("scope", token.scope()), ("resource", key.resource.as_deref())] {
-            match value {
-                Some(text) => o.string(name, text),
-                None => o.null(name),
-            };
-        }
-        Some(o.finish())
+        Some(TokenInfo {
+            // (ms; capped where JS numbers stop being exact, 2^53 - 1)
+            expires_at: token.expires_at().map(|at| at.saturating_mul(1000).min((1 << 53) - 1)),
+            scope: token.scope(),
+            resource: key.resource.as_deref(),
+        })
     }
 
     /// The validated ID token claims as JSON object text.

@@ -126,8 +126,10 @@ impl Error {
         message
     }
 
-    /// The error as the JSON object the worker posts to the main thread:
-    /// `{ code, message, reason?, error?, errorDescription?, status? }`.
+    /// The error as JSON text, `{ code, message, reason?, error?, errorDescription?, status? }`
+    /// (for the benchmark harness; the worker posts [`ErrorData`], the same object as a JS value).
+    ///
+    /// [`ErrorData`]: crate::protocol::messages::ErrorData
     pub fn to_json(&self) -> String {
         let mut o = ObjectWriter::new();
         o.string("code", self.code());

@@ -25,6 +25,7 @@ pub mod schedule;
 pub mod api;
 pub mod logout;
 pub mod client;
+pub mod messages;
 
 mod secret;
 #[cfg(test)]

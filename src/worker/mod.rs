@@ -1,9 +1,11 @@
 //! The wasm shell: the worker's entry object, [`WorkerHost`].
 //!
-//! It performs the I/O the core asks for and nothing else: it parses a call, lends the core
+//! It performs the I/O the core asks for and nothing else: it reads a call, lends the core
 //! the clock and fresh random bytes, performs the core's [`HttpRequest`]s with `fetch`
 //! ([`io`]), keeps the pending login in IndexedDB ([`store`]) and writes the reply.
-//! Protocol decisions all live in [`crate::protocol`].
+//! Protocol decisions all live in [`crate::protocol`]. Calls, replies and events are the
+//! typed messages of [`crate::protocol::messages`], converted to and from JS values here
+//! ([`boundary`]).
 //!
 //! Every step borrows the client, computes, releases the borrow and only then awaits, so no
 //! `RefCell` borrow is ever held across an `await`.
@@ -24,14 +26,17 @@ use crate::protocol::client::{Client, Purpose, SignatureStep, TokenExchange, Use
 use crate::protocol::config::token_key;
 use crate::protocol::jws::VerifiedSignature;
 use crate::protocol::schedule::timer_delay_ms;
-use crate::protocol::json::{self, ObjectWriter, Value};
+use crate::protocol::json::{self, Value};
+use crate::protocol::messages::{Call, Event, FetchCall, ReplyValue, TokenOptions};
 use crate::protocol::session::TokenKey;
 use crate::protocol::Error;
 
+pub mod boundary;
 pub mod io;
 pub mod single_flight;
 pub mod store;
 
+use boundary::Js;
 use single_flight::{SingleFlight, Turn};
 
 const INVALID_CALL: Error = Error::Config {
@@ -60,7 +65,7 @@ struct Host {
     /// Changes whenever a session ends or begins, so that a refresh answered afterwards is
     /// dropped instead of applied to a session it was not made for.
     epoch: Cell<u32>,
-    /// Where events go (`worker.js` posts them to the page): `{"name":…,"detail":…}` texts.
+    /// Where events go (`worker.js` posts them to the page): [`Event`]s as JS objects.
     events: RefCell<Option<js_sys::Function>>,
     /// The wake-up time last handed to `worker.js`'s timer (Unix seconds).
     scheduled: Cell<Option<u64>>,
@@ -77,12 +82,8 @@ enum Need<'a> {
     Replacing(&'a str),
 }
 
-/// A reply's `value`: JSON text, a string still to be quoted, or an API's response.
-enum Reply {
-    Json(String),
-    Str(String),
-    Response(JsValue),
-}
+/// A successful call's value.
+type Reply = ReplyValue<Js>;
 
 impl Default for WorkerHost {
     fn default() -> Self {
@@ -101,56 +102,57 @@ impl WorkerHost {
         }
     }
 
-    /// Sets the function that receives every event as JSON text
-    /// `{"name": "login" | "tokenRefreshed" | "sessionExpired" | "logout" | "error", "detail": …}`,
-    /// and `wake` (`{"delayMs": <ms> | null}`: when to call `handle('{"type":"tick"}')`, for
-    /// `worker.js` itself). No event carries a token.
+    /// Sets the function that receives every [`Event`] as an object `{ name, detail }`:
+    /// `login`, `tokenRefreshed`, `sessionExpired`, `logout`, `error` for the page, and `wake`
+    /// (`{ delayMs: <ms> | null }`: when to call `handle("tick")`) for `worker.js` itself.
+    /// No event carries a token.
     #[wasm_bindgen(js_name = setEventListener)]
     pub fn set_event_listener(&self, listener: js_sys::Function) {
         *self.host.events.borrow_mut() = Some(listener);
     }
 
-    /// Handles one call, a JSON object whose `type` is `configure`, `login`,
-    /// `handleCallback`, `isAuthenticated`, `getUser`, `getAccessToken`, `fetch`, `logout` or
-    /// `tick`. `request` is for `fetch` only: what `fetch.js` needs besides the call
+    /// Handles one [`Call`] (a JS value: `{ login: "<options JSON>" }`, `"isAuthenticated"`, ...).
+    /// `request` is for `fetch` only: what `fetch.js` needs besides the call
     /// (`{ headers, body, init, signal }`, never read here: the body never enters wasm memory).
     ///
-    /// The promise always resolves: with the reply's JSON text, `{"ok":true,"value":...}` or
-    /// `{"ok":false,"error":{"code":...,"message":...}}`, except after a successful `fetch`,
-    /// with `fetch.js`'s response object.
-    pub fn handle(&self, call_json: String, request: JsValue) -> Promise {
+    /// The promise resolves with the [`Reply`](crate::protocol::messages::Reply) object,
+    /// `{ ok: true, value }` or `{ ok: false, error }`; it rejects only if the worker itself
+    /// failed (`worker.js` then fails every call).
+    pub fn handle(&self, call: JsValue, request: JsValue) -> Promise {
         let host = self.host.clone();
         future_to_promise(async move {
-            let mut reply = ObjectWriter::new();
-            let result = host.dispatch(&call_json, &request).await;
-            host.reschedule();
-            match result {
-                Ok(Reply::Json(value)) => reply.bool("ok", true).raw("value", &value),
-                Ok(Reply::Str(value)) => reply.bool("ok", true).string("value", &value),
-                Ok(Reply::Response(response)) => return Ok(response),
-                Err(error) => reply.bool("ok", false).raw("error", &error.to_json()),
+            let result = match boundary::read_call(call) {
+                Ok(call) => host.dispatch(call, &request).await,
+                Err(error) => Err(error),
             };
-            Ok(JsValue::from(reply.finish()))
+            host.reschedule();
+            boundary::write_reply(result)
         })
     }
 }
 
 impl Host {
-    /// Sends an event to the listener, if any. `detail` is JSON text.
-    fn emit(&self, name: &str, detail: &str) {
+    /// Sends an event to the listener, if any.
+    fn emit(&self, event: &Event) {
+        self.post(boundary::to_js(event));
+    }
+
+    fn post(&self, event: JsValue) {
         if let Some(listener) = self.events.borrow().as_ref() {
-            let mut event = ObjectWriter::new();
-            event.string("name", name).raw("detail", detail);
-            let _ = listener.call1(&JsValue::NULL, &JsValue::from(event.finish()));
+            let _ = listener.call1(&JsValue::NULL, &event);
         }
     }
 
-    /// The `login` / `tokenRefreshed` event for `key`'s token.
-    fn emit_token_event(&self, name: &str, key: &TokenKey) {
-        let detail = self.with(|c| Ok(c.token_event_json(key))).ok().flatten();
-        if let Some(detail) = detail {
-            self.emit(name, &detail);
-        }
+    /// The `login` (`refreshed: false`) or `tokenRefreshed` event for `key`'s token.
+    fn emit_token_event(&self, refreshed: bool, key: &TokenKey) {
+        let event = {
+            let client = self.client.borrow();
+            let Some(info) = client.as_ref().and_then(|c| c.token_info(key)) else {
+                return;
+            };
+            boundary::to_js(&if refreshed { Event::TokenRefreshed(info) } else { Event::Login(info) })
+        };
+        self.post(event);
     }
 
     /// Hands the next proactive refresh to `worker.js`'s timer, when it changed: the internal
@@ -163,67 +165,43 @@ impl Host {
         if at == self.scheduled.replace(at) {
             return;
         }
-        let mut detail = ObjectWriter::new();
-        match at {
-            Some(at) => detail.number("delayMs", timer_delay_ms(at, io::now_ms()) as i64),
-            None => detail.null("delayMs"),
-        };
-        self.emit("wake", &detail.finish());
+        let delay_ms = at.map(|at| timer_delay_ms(at, io::now_ms()));
+        self.emit(&Event::Wake { delay_ms });
     }
 
-    async fn dispatch(self: &Rc<Self>, call_json: &str, request: &JsValue) -> Result<Reply, Error> {
-        let call = json::parse(call_json.as_bytes()).map_err(|_| INVALID_CALL)?;
-        let text = |name| call.get(name).and_then(Value::as_str).ok_or(INVALID_CALL);
-        let options = call.get("options").filter(|v| !v.is_null());
-        match call
-            .get("type")
-            .and_then(Value::as_str)
-            .ok_or(INVALID_CALL)?
-        {
-            "configure" => self.configure(call.get("config").ok_or(INVALID_CALL)?),
-            "login" => self.login(options).await,
-            "handleCallback" => self.handle_callback(text("url")?).await,
-            "fetch" => {
-                let (url, method) = (text("url")?, text("method")?);
+    async fn dispatch(self: &Rc<Self>, call: Call, request: &JsValue) -> Result<Reply, Error> {
+        match call {
+            Call::Configure(config) => self.configure(&config),
+            Call::Login(options) => self.login(&options).await,
+            Call::HandleCallback(url) => self.handle_callback(&url).await,
+            Call::Fetch(FetchCall { url, method }) => {
                 // The names of the headers that will be sent, read from those very headers: a
                 // list the page declared beside them could hide an `Authorization` among them.
                 let names = io::api_header_names(request).ok_or(INVALID_CALL)?;
-                self.api_fetch(url, method, &names, request).await.map(Reply::Response)
+                self.api_fetch(&url, &method, &names, request).await.map(|r| Reply::Js(Js(r)))
             }
-            "isAuthenticated" => {
-                let yes = self.with(|c| Ok(c.is_authenticated()))?;
-                Ok(Reply::Json(if yes { "true" } else { "false" }.into()))
-            }
-            "getUser" => match options.and_then(|o| o.get("fresh")).and_then(Value::as_bool) {
-                Some(true) => self.fresh_user().await,
-                _ => self.with(|c| Ok(Reply::Json(c.user_json().unwrap_or("null").into()))),
+            Call::IsAuthenticated => Ok(Reply::Bool(self.with(|c| Ok(c.is_authenticated()))?)),
+            Call::GetUser(true) => self.fresh_user().await,
+            Call::GetUser(false) => match self.with(|c| Ok(c.user_json().map(boundary::parse_json)))? {
+                Some(claims) => claims.map(Reply::Js),
+                None => Ok(Reply::Null),
             },
-            "getAccessToken" => {
+            Call::GetAccessToken(TokenOptions { force_refresh, resource, scope }) => {
                 self.with(Client::check_token_exposure)?;
-                let none = Value::Null;
-                let options = options.unwrap_or(&none);
-                let need = match options.get("forceRefresh").and_then(Value::as_bool) {
-                    Some(true) => Need::Fresh,
-                    _ => Need::Valid,
-                };
-                self.access_token(&token_key(options)?, need).await.map(Reply::Str)
+                let need = if force_refresh { Need::Fresh } else { Need::Valid };
+                let key = token_key(&boundary::token_options(resource, scope))?;
+                self.access_token(&key, need).await.map(Reply::Text)
             }
-            "logout" => {
-                let redirect = options.and_then(|o| o.get("redirect")).and_then(Value::as_bool) != Some(false);
-                self.logout(redirect).await
-            }
+            Call::Logout(redirect) => self.logout(redirect).await,
             // The timer fired: refresh the login's token if the core says it is time.
             // Failures reach the app as events; the session stays for the next call.
-            "tick" => {
+            Call::Tick => {
                 self.scheduled.set(None); // that timer is spent
                 if self.with_mut(|c| Ok(c.start_auto_refresh(io::now())))? {
                     let _ = self.access_token(&TokenKey::default(), Need::Fresh).await;
                 }
-                Ok(Reply::Json("null".into()))
+                Ok(Reply::Null)
             }
-            _ => Err(Error::Config {
-                reason: "unknown_call",
-            }),
         }
     }
 
@@ -238,15 +216,16 @@ impl Host {
     }
 
     /// `configure {config}`: creates the client, once. A worker serves one provider.
-    fn configure(&self, config: &Value) -> Result<Reply, Error> {
+    fn configure(&self, config: &str) -> Result<Reply, Error> {
         let mut slot = self.client.borrow_mut();
         if slot.is_some() {
             return Err(Error::Config {
                 reason: "already_configured",
             });
         }
-        *slot = Some(Client::new(config)?);
-        Ok(Reply::Json("null".into()))
+        let config = json::parse(config.as_bytes()).map_err(|_| Error::Config { reason: "options" })?;
+        *slot = Some(Client::new(&config)?);
+        Ok(Reply::Null)
     }
 
     /// Fetches and validates the provider metadata unless the client already has it.
@@ -265,13 +244,17 @@ impl Host {
 
     /// `login {options}`: builds the authorization request and persists the pending login
     /// before the page navigates away. Value: `{"url": ...}`.
-    async fn login(&self, options: Option<&Value>) -> Result<Reply, Error> {
+    async fn login(&self, options: &str) -> Result<Reply, Error> {
+        let options = match json::parse(options.as_bytes()) {
+            Ok(Value::Null) => Value::Object(Vec::new()),
+            Ok(options) => options,
+            Err(_) => return Err(INVALID_CALL),
+        };
         self.ensure_discovery().await?;
-        let none = Value::Object(Vec::new());
         let mut entropy = [0u8; ENTROPY_LEN];
         io::fill_random(&mut entropy)?;
         let now = io::now();
-        let start = self.with(|c| c.begin_login(options.unwrap_or(&none), &entropy, now));
+        let start = self.with(|c| c.begin_login(&options, &entropy, now));
         entropy.fill(0);
         let start = start?;
         store::put(
@@ -281,9 +264,7 @@ impl Host {
             now,
         )
         .await?;
-        let mut value = ObjectWriter::new();
-        value.string("url", &start.url);
-        Ok(Reply::Json(value.finish()))
+        Ok(Reply::Url { url: Some(start.url) })
     }
 
     /// `handleCallback {url}`: validates the callback against its pending login (taken from
@@ -300,8 +281,8 @@ impl Host {
         // (`None`: a logout ended things while the code was redeemed.)
         let value = self.complete_exchange(exchange, self.epoch.get()).await?.ok_or(Error::LoginRequired)?;
         self.epoch.set(self.epoch.get().wrapping_add(1));
-        self.emit_token_event("login", &TokenKey::default());
-        Ok(Reply::Json(value))
+        self.emit_token_event(false, &TokenKey::default());
+        boundary::parse_json(&value).map(Reply::Js)
     }
 
     /// Verifies the signature of a JWS from the provider: fetches its keys when the core asks
@@ -347,10 +328,11 @@ impl Host {
         let request = self.with(|c| c.userinfo_request(io::now()))?;
         let response = io::fetch(&request).await?;
         match self.with(|c| c.process_userinfo_response(response))? {
-            UserInfo::Claims(claims) => Ok(Reply::Json(claims)),
+            UserInfo::Claims(claims) => boundary::parse_json(&claims).map(Reply::Js),
             UserInfo::Signed(jws) => {
                 let signature = self.verify_jws(&jws, Purpose::UserInfo).await?;
-                self.with(|c| c.complete_userinfo(&jws, signature)).map(Reply::Json)
+                let claims = self.with(|c| c.complete_userinfo(&jws, signature))?;
+                boundary::parse_json(&claims).map(Reply::Js)
             }
         }
     }
@@ -392,14 +374,14 @@ impl Host {
             Ok(())
         });
         match &result {
-            Ok(()) => self.emit_token_event("tokenRefreshed", key),
+            Ok(()) => self.emit_token_event(true, key),
             // The provider no longer knows the grant (invalid_grant): the session ended.
             Err(Error::LoginRequired) if had_session && !authenticated() => {
-                self.emit("sessionExpired", r#"{"reason":"invalid_grant"}"#)
+                self.emit(&Event::SessionExpired { reason: "invalid_grant" })
             }
             // No session, or no refresh token: the caller's `login_required` says it all.
             Err(Error::LoginRequired) => {}
-            Err(error) => self.emit("error", &error.to_json()),
+            Err(error) => self.emit(&Event::Error(error.into())),
         }
         result
     }
@@ -450,16 +432,10 @@ impl Host {
         for request in &logout.revocations {
             let _ = io::fetch(request).await;
         }
-        self.emit("logout", "{}");
+        self.emit(&Event::Logout {});
         random?;
         discovered?;
-        let url = logout.end_session_url;
-        let mut value = ObjectWriter::new();
-        match &url {
-            Some(url) => value.string("url", url),
-            None => value.null("url"),
-        };
-        Ok(Reply::Json(value.finish()))
+        Ok(Reply::Url { url: logout.end_session_url })
     }
 }
 

@@ -5,8 +5,8 @@
 //   - installDom(): a happy-dom Window whose globals the adapters and the testing libraries use,
 //     with location.assign recorded instead of navigating;
 //   - installWorkerStub(): a fake global `Worker` that speaks the real worker's message protocol
-//     (src/js/worker.ts, src/worker/mod.rs) over a scripted session, and records every call and
-//     every Worker created and terminated.
+//     (src/worker/worker.ts, src/protocol/messages.rs) over a scripted session, and records every
+//     call and every Worker created and terminated.
 
 import { existsSync } from 'node:fs';
 import { register } from 'node:module';
@@ -124,7 +124,7 @@ const error = (code, message, extra = {}) => ({ code, message, ...extra });
  *   reset()     forget the instances and calls (between tests)
  *   uninstall() restore the previous global Worker
  *
- * Protocol (src/js/worker.ts): posts `{ ready: true }` once loaded; answers `{ id, call }` with
+ * Protocol (src/worker/worker.ts): posts `{ ready: true }` once loaded; answers `{ id, call }` with
  * `{ id, ok: true, value }` or `{ id, ok: false, error: { code, message, reason? ... } }`;
  * events go out as `{ event: { name, detail } }` (login before the handleCallback answer, logout
  * before the logout answer, as src/worker/mod.rs does). Messages are structured-cloned and
@@ -206,7 +206,8 @@ export function installWorkerStub() {
     postMessage(data) {
       if (this.#record.terminated) return;
       const message = structuredClone(data);
-      if (typeof message?.id !== 'number' || typeof message.call?.type !== 'string') return;
+      if (typeof message?.id !== 'number') return;
+      message.call = decodeCall(message.call);
       const index = stub.workers.indexOf(this.#record);
       stub.calls.push({ worker: index, ...message.call });
       const gate = stub.holds.get(message.call.type);
@@ -286,13 +287,36 @@ export function installWorkerStub() {
           // No URL unless the page is to go there (`redirect: false` gets none).
           return ok({ url: call.options?.redirect === false ? null : (s.endSessionUrl ?? null) });
         default:
-          return fail(error('config', 'unknown call', { reason: 'unknown_call' }));
+          return fail(error('config', 'not a call', { reason: 'invalid_call' }));
       }
     }
   }
 
   globalThis.Worker = FakeWorker;
   return stub;
+}
+
+/**
+ * A typed call (src/protocol/messages.rs: `{ <type>: argument }` or `"<type>"`) as the record
+ * the tests read: `{ type, config, options, url, ... }`, the JSON texts parsed.
+ */
+function decodeCall(call) {
+  if (typeof call === 'string') return { type: call };
+  const [[type, arg]] = Object.entries(call ?? { invalid: undefined });
+  switch (type) {
+    case 'configure':
+      return { type, config: JSON.parse(arg) };
+    case 'login':
+      return { type, options: JSON.parse(arg) };
+    case 'handleCallback':
+      return { type, url: arg };
+    case 'getUser':
+      return { type, options: { fresh: arg } };
+    case 'logout':
+      return { type, options: { redirect: arg } };
+    default:
+      return { type, ...arg };
+  }
 }
 
 /** A global `Worker` that throws if constructed (proves nothing starts a worker). */

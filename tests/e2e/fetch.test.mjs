@@ -575,10 +575,10 @@ describe('auth.fetch to an allowlisted API (the login\'s opaque token, introspec
       const native = Worker.prototype.postMessage;
       window.restorePostMessage = () => { Worker.prototype.postMessage = native; };
       Worker.prototype.postMessage = function crafted(message, transfer) {
-        if (message?.call?.type === 'fetch') {
+        if (message?.call?.fetch) {
           message = {
             ...message,
-            call: { ...message.call, headerNames: 'x-test' },
+            call: { fetch: { ...message.call.fetch, headerNames: 'x-test' } },
             headers: [...message.headers, ['Authorization', 'Bearer page-crafted-token']],
           };
         }

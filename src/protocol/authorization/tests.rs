@@ -101,6 +101,10 @@ fn duplicate_and_badly_encoded_parameters_are_refused() {
     assert_eq!(validate(&dup).unwrap_err(), Error::InvalidCallback { reason: "duplicate_parameter" });
     let dup_state = format!("{}&state=x", ok_params());
     assert_eq!(validate(&dup_state).unwrap_err(), Error::InvalidCallback { reason: "duplicate_parameter" });
+    // session_state (OIDC Session Management §3) is a response parameter like the others.
+    let dup_session = format!("{}&session_state=a&session_state=b", ok_params());
+    assert_eq!(validate(&dup_session).unwrap_err(), Error::InvalidCallback { reason: "duplicate_parameter" });
+    assert!(validate(&format!("{}&session_state=a", ok_params())).is_ok());
     assert_eq!(validate(&format!("{}&x=%zz", ok_params())).unwrap_err(), Error::InvalidCallback { reason: "url" });
     assert_eq!(validate(&format!("{}&x=%FF", ok_params())).unwrap_err(), Error::InvalidCallback { reason: "encoding" });
 }

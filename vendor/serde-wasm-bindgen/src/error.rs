@@ -1,0 +1,61 @@
+use alloc::string::String;
+use wasm_bindgen::prelude::*;
+
+/// A newtype that represents Serde errors as JavaScript exceptions.
+#[derive(Debug)]
+pub struct Error(JsValue);
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        #[wasm_bindgen]
+        extern "C" {
+            #[wasm_bindgen(js_name = String)]
+            pub fn to_string(value: &JsValue) -> String;
+        }
+
+        to_string(&self.0).fmt(f)
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl Error {
+    /// Creates a JavaScript `Error` with a given message.
+    ///
+    /// (Vendored change: the message is not formatted, the error says only that the conversion
+    /// failed. Formatting serde's messages links `core::fmt` with float printing into the module.)
+    #[inline(always)]
+    pub fn new<T: core::fmt::Display>(_msg: T) -> Self {
+        Error(JsError::new("serde-wasm-bindgen: the value does not have the expected shape").into())
+    }
+}
+
+impl serde::ser::Error for Error {
+    #[inline(always)]
+    fn custom<T: core::fmt::Display>(msg: T) -> Self {
+        Error::new(msg)
+    }
+}
+
+impl serde::de::Error for Error {
+    #[inline(always)]
+    fn custom<T: core::fmt::Display>(msg: T) -> Self {
+        Error::new(msg)
+    }
+}
+
+/// This conversion is needed for `?` to just work when using wasm-bindgen
+/// imports that return JavaScript exceptions as `Result<T, JsValue>`.
+impl From<JsValue> for Error {
+    fn from(error: JsValue) -> Error {
+        Error(error)
+    }
+}
+
+// This conversion is needed for `?` to just work in wasm-bindgen exports
+// that return `Result<T, JsValue>` to throw JavaScript exceptions.
+impl From<Error> for JsValue {
+    fn from(error: Error) -> JsValue {
+        error.0
+    }
+}

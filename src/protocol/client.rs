@@ -13,14 +13,16 @@ use crate::protocol::error::Error;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::http::Method;
 use crate::protocol::id_token::{at_hash_function, validate_claims, Expectations, IdToken, NonceRule};
-use crate::protocol::json::{self, ObjectWriter, Value};
+use crate::protocol::codec::json::{self, ObjectWriter, Value};
 use crate::protocol::jwk::{JwkSet, NoKey};
 use crate::protocol::jws::{accepted_algs, Alg, SignatureCheck, VerifiedSignature};
 use crate::protocol::schedule::{self, Backoff};
-use crate::protocol::session::{Session, TokenKey};
+use crate::protocol::session::Session;
+use crate::protocol::types::TokenKey;
 use crate::protocol::token::TokenResponse;
 use crate::protocol::transaction::{pending_key, PendingLogin};
-use crate::protocol::{api, base64url, logout, token};
+use crate::protocol::codec::base64url;
+use crate::protocol::{api, logout, token};
 
 pub use crate::protocol::authorization::ENTROPY_LEN;
 

@@ -6,9 +6,9 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::protocol::base64url;
+use crate::protocol::codec::base64url;
 use crate::protocol::error::Error;
-use crate::protocol::json::{self, Value};
+use crate::protocol::codec::json::{self, Value};
 use crate::protocol::jws::Alg;
 use crate::protocol::secret::constant_time_eq;
 

@@ -3,23 +3,8 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 use crate::protocol::token::TokenResponse;
-
-/// Which access token: the login's ([`TokenKey::default`]) or one obtained later with the
-/// refresh token for another API (`resource`, RFC 8707 §2.2) or a narrower `scope` (RFC 6749 §6).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TokenKey {
-    /// The RFC 8707 `resource` the token is for.
-    pub resource: Option<String>,
-    /// The scope asked for.
-    pub scope: Option<String>,
-}
-
-impl TokenKey {
-    /// Whether this is the login's token.
-    pub fn is_default(&self) -> bool {
-        self.resource.is_none() && self.scope.is_none()
-    }
-}
+// Re-exported: it was defined here before it moved to the leaf module `types`.
+pub use crate::protocol::types::TokenKey;
 
 /// One access token and what the client knows of it. Opaque: never parsed. `Debug` hides it.
 pub struct AccessToken {

@@ -8,9 +8,9 @@ use crate::protocol::config::ClientConfig;
 use crate::protocol::discovery::ProviderMetadata;
 use crate::protocol::error::{oauth_error_text, Error};
 use crate::protocol::http::{HttpRequest, HttpResponse, Method};
-use crate::protocol::json::Value;
-use crate::protocol::session::TokenKey;
-use crate::protocol::url::form_encode;
+use crate::protocol::codec::json::Value;
+use crate::protocol::types::TokenKey;
+use crate::protocol::codec::url::form_encode;
 
 /// A successful token response, parsed strictly (RFC 6749 §5.1). `Debug` redacts the tokens.
 #[derive(Clone, PartialEq, Eq)]

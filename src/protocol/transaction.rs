@@ -7,8 +7,8 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::protocol::base64url;
-use crate::protocol::json::{self, ObjectWriter, Value};
+use crate::protocol::codec::base64url;
+use crate::protocol::codec::json::{self, ObjectWriter, Value};
 use crate::protocol::sha256::sha256;
 
 /// A login attempt is abandoned after 10 minutes.

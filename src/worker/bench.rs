@@ -20,7 +20,7 @@ use super::io;
 use crate::protocol::client::{Client, Purpose, SignatureStep};
 use crate::protocol::http::HttpResponse;
 use crate::protocol::id_token::{at_hash_function, validate_claims, Expectations, IdToken, NonceRule};
-use crate::protocol::json;
+use crate::protocol::codec::json;
 use crate::protocol::Error;
 
 #[wasm_bindgen]

@@ -23,8 +23,8 @@ use crate::protocol::api::is_invalid_token_challenge;
 use crate::protocol::client::{Client, Purpose, SignatureStep, TokenExchange, UserInfo, ENTROPY_LEN};
 use crate::protocol::config::token_key;
 use crate::protocol::jws::VerifiedSignature;
-use crate::protocol::json::{self, ObjectWriter, Value};
-use crate::protocol::session::TokenKey;
+use crate::protocol::codec::json::{self, ObjectWriter, Value};
+use crate::protocol::types::TokenKey;
 use crate::protocol::Error;
 
 pub mod io;

@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::protocol::http::Method;
-use crate::protocol::json::parse;
+use crate::protocol::codec::json::parse;
 use crate::protocol::testing::{claims, entropy, id_token, jws, jwks_response, rsa_jwk, NOW};
-use crate::protocol::url::{parse_query, Url};
+use crate::protocol::codec::url::{parse_query, Url};
 
 const ISSUER: &str = "https://op.example";
 
@@ -105,7 +105,7 @@ fn signed_in() -> Client {
     let req = c.code_exchange_request(&validated).unwrap();
     assert_eq!(req.url, "https://op.example/token");
     let body = form(req.body.as_deref().unwrap());
-    let verifier = crate::protocol::base64url::encode(&entropy()[..32]);
+    let verifier = crate::protocol::codec::base64url::encode(&entropy()[..32]);
     assert_eq!(
         body,
         [
@@ -311,7 +311,7 @@ fn a_bad_or_missing_signature_starts_no_session() {
     let (proof, _) = verify(&mut c, &other, Purpose::IdToken, &[vec![rsa_jwk("k")]], true, NOW).unwrap();
     assert_eq!(c.complete_token_exchange(x, Some(proof), None, NOW), Err(Error::InvalidIdToken { reason: "signature" }));
     // A signature of the wrong length for the key never reaches WebCrypto.
-    let short = format!("{}.{}", &token[..token.rfind('.').unwrap()], crate::protocol::base64url::encode(&[1; 255]));
+    let short = format!("{}.{}", &token[..token.rfind('.').unwrap()], crate::protocol::codec::base64url::encode(&[1; 255]));
     let (mut c, _) = exchange_with(&token);
     assert_eq!(verify(&mut c, &short, Purpose::IdToken, &[vec![rsa_jwk("k")]], true, NOW).map(|_| ()), Err(Error::InvalidIdToken { reason: "signature" }));
 }

@@ -23,8 +23,8 @@ fn check(claims: &str) -> Result<(), Error> {
 
 /// Replaces one claim's JSON value (or removes it with `None`) in the valid claims.
 fn with(name: &str, value: Option<&str>) -> String {
-    let v = crate::protocol::json::parse(claims().as_bytes()).unwrap();
-    let mut o = crate::protocol::json::ObjectWriter::new();
+    let v = crate::protocol::codec::json::parse(claims().as_bytes()).unwrap();
+    let mut o = crate::protocol::codec::json::ObjectWriter::new();
     for (k, old) in v.as_object().unwrap() {
         if k != name {
             o.raw(k, &old.to_json());
@@ -62,9 +62,9 @@ fn format_rejections() {
         format!("{good}.x.y"),
         format!("{}.{}.", parts[0], parts[1]),
         format!("{}.{}!.{}", parts[0], parts[1], parts[2]),
-        format!("{}.{}.{}", parts[0], crate::protocol::base64url::encode(b"[1]"), parts[2]),
-        format!("{}.{}.{}", parts[0], crate::protocol::base64url::encode(br#"{"a":1,"a":2}"#), parts[2]),
-        format!("{}.{}.{}", crate::protocol::base64url::encode(b"nope"), parts[1], parts[2]),
+        format!("{}.{}.{}", parts[0], crate::protocol::codec::base64url::encode(b"[1]"), parts[2]),
+        format!("{}.{}.{}", parts[0], crate::protocol::codec::base64url::encode(br#"{"a":1,"a":2}"#), parts[2]),
+        format!("{}.{}.{}", crate::protocol::codec::base64url::encode(b"nope"), parts[1], parts[2]),
     ];
     for raw in cases {
         assert_eq!(IdToken::parse(&raw).map(|_| ()), reason("format"), "{raw}");
@@ -172,7 +172,7 @@ fn typ_crit_and_kid_headers() {
 /// OIDC Core §3.1.3.6: at_hash = base64url(left half of SHA-256("the-access-token")) for RS256.
 fn at_hash_of(access_token: &str, bits: u16) -> String {
     let digest = sha(bits, access_token.as_bytes());
-    crate::protocol::base64url::encode(&digest[..digest.len() / 2])
+    crate::protocol::codec::base64url::encode(&digest[..digest.len() / 2])
 }
 
 /// SHA-2 with 256, 384 or 512 bits, as WebCrypto computes it for the shell.

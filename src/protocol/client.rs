@@ -22,6 +22,9 @@ use crate::protocol::types::TokenKey;
 use crate::protocol::token::TokenResponse;
 use crate::protocol::transaction::{pending_key, PendingLogin};
 use crate::protocol::codec::base64url;
+use crate::protocol::event::Event;
+use crate::protocol::refresh::{Exchanged, Need, RefreshEnd, RefreshGrant, RefreshTicket, TokenStep};
+use crate::protocol::secret::constant_time_eq;
 use crate::protocol::{api, logout, token};
 
 pub use crate::protocol::authorization::ENTROPY_LEN;
@@ -52,6 +55,11 @@ pub struct Client {
     backoff: Backoff,
     /// When the last proactive refresh started.
     last_auto_refresh: Option<u64>,
+    /// Changes whenever a session begins or ends, so that an answer to a request made for an
+    /// earlier session is dropped instead of applied to one it was not made for.
+    generation: u32,
+    /// Whether a refresh grant of the current session is in flight (one at a time).
+    refreshing: bool,
 }
 
 impl Client {
@@ -65,6 +73,8 @@ impl Client {
             last_key_refetch: None,
             backoff: Backoff::default(),
             last_auto_refresh: None,
+            generation: 0,
+            refreshing: false,
         })
     }
 
@@ -135,24 +145,27 @@ impl Client {
         let tokens = token::process_token_response(&res)?;
         let id_token = tokens.id_token.as_deref().ok_or(Error::InvalidResponse { reason: "field" })?;
         IdToken::parse(id_token)?;
-        Ok(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default() })
+        Ok(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default(), generation: self.generation })
     }
 
-    /// Parses a refresh response. `invalid_grant` means the grant is gone (revoked, expired,
-    /// reused; RFC 6749 §5.2): the session ends and the caller gets `login_required`. Other
-    /// failures keep the session, so a later call can try again.
-    pub fn process_refresh_response(&mut self, key: TokenKey, res: HttpResponse) -> Result<TokenExchange, Error> {
-        let tokens = match token::process_token_response(&res) {
-            Err(Error::TokenError { error, .. }) if error == "invalid_grant" => {
-                self.session = None;
-                return Err(Error::LoginRequired);
-            }
-            result => result?,
-        };
+    /// Parses the answer to the grant of `ticket`: `None` when the session it was made for
+    /// ended meanwhile (the answer is dropped, nothing is applied). A refresh token in a
+    /// successful answer replaces the old one at once (RFC 6749 §6: the client must discard the
+    /// old one), before the rest of the answer is checked, so that the old one is never
+    /// presented again whatever happens next. Failures are passed to
+    /// [`Client::finish_refresh`], which decides what they mean for the session.
+    pub fn process_refresh_response(&mut self, ticket: &RefreshTicket, res: HttpResponse) -> Result<Option<TokenExchange>, Error> {
+        if ticket.generation != self.generation {
+            return Ok(None);
+        }
+        let mut tokens = token::process_token_response(&res)?;
+        if let (Some(rotated), Some(session)) = (tokens.refresh_token.take(), self.session.as_mut()) {
+            session.rotate_refresh_token(rotated);
+        }
         if let Some(id_token) = tokens.id_token.as_deref() {
             IdToken::parse(id_token)?;
         }
-        Ok(TokenExchange { tokens, login: None, key })
+        Ok(Some(TokenExchange { tokens, login: None, key: ticket.key.clone(), generation: ticket.generation }))
     }
 
     /// What it takes to verify a JWS signed by the provider (an ID token, or a signed UserInfo
@@ -211,8 +224,9 @@ impl Client {
     }
 
     /// Validates the ID token whose signature `signature` proves (OIDC Core §3.1.3.7; after a
-    /// refresh also §12.2) and starts or updates the session. Returns the reply value:
-    /// `{"appState": …}` after a login, `null` after a refresh.
+    /// refresh also §12.2) and starts or updates the session, unless the session the exchange
+    /// was made for ended meanwhile ([`Exchanged::Stale`]). A failure after a refresh is for
+    /// [`Client::finish_refresh`].
     /// `access_token_digest`: the hash [`TokenExchange::at_hash_function`] asked for, of the
     /// response's access token.
     pub fn complete_token_exchange(
@@ -221,8 +235,11 @@ impl Client {
         signature: Option<VerifiedSignature>,
         access_token_digest: Option<&[u8]>,
         now: u64,
-    ) -> Result<String, Error> {
-        let TokenExchange { tokens, login, key } = exchange;
+    ) -> Result<Exchanged, Error> {
+        let TokenExchange { tokens, login, key, generation } = exchange;
+        if generation != self.generation {
+            return Ok(Exchanged::Stale);
+        }
         let validated = match tokens.id_token.as_deref() {
             None => None,
             Some(raw) => {
@@ -272,12 +289,14 @@ impl Client {
                     None => reply.null("appState"),
                 };
                 self.session = Some(Session::new(tokens, raw, claims, now, self.config.clock_skew));
-                Ok(reply.finish())
+                self.new_generation();
+                let detail = self.token_event_json(&TokenKey::default()).unwrap_or_default();
+                Ok(Exchanged::LoggedIn { reply: reply.finish(), event: Event::Login { detail } })
             }
             None => {
                 let session = self.session.as_mut().ok_or(Error::LoginRequired)?;
                 session.apply_refresh(&key, tokens, validated, now, self.config.clock_skew);
-                Ok("null".into())
+                Ok(Exchanged::Refreshed)
             }
         }
     }
@@ -323,6 +342,117 @@ impl Client {
         }
     }
 
+    /// What a caller that needs `key`'s access token does next: take the token, start a
+    /// refresh grant, or wait for the one in flight. Fails at once while a backoff lasts
+    /// (with the failure that caused it), and with `login_required` when there is no session
+    /// or no way to refresh.
+    pub fn token_step(&self, key: &TokenKey, need: Need<'_>, now: u64) -> Result<TokenStep, Error> {
+        match (need, self.access_token(key, now)?) {
+            (Need::Valid, Some(token)) => return Ok(TokenStep::Use(token.to_owned())),
+            // A concurrent caller already replaced the refused token: use the new one.
+            (Need::Replacing(refused), Some(token)) if !constant_time_eq(token.as_bytes(), refused.as_bytes()) => {
+                return Ok(TokenStep::Use(token.to_owned()));
+            }
+            _ => {}
+        }
+        if self.session.as_ref().and_then(Session::refresh_token).is_none() {
+            return Err(Error::LoginRequired);
+        }
+        self.backoff.check(now)?;
+        Ok(if self.refreshing { TokenStep::Wait } else { TokenStep::Refresh })
+    }
+
+    /// The token a caller takes after the grant it started or shared settled with `Ok`: the
+    /// current one (after a dropped answer, that of the session as it is now).
+    pub fn token_after_refresh(&self, key: &TokenKey, now: u64) -> Result<String, Error> {
+        // The refresh just succeeded, so `None` means the new token is already expired.
+        self.access_token(key, now)?.map(str::to_owned).ok_or(Error::InvalidResponse { reason: "expires_in" })
+    }
+
+    /// Starts a refresh grant for `key`'s token (RFC 6749 §6, with RFC 8707 §2.2 `resource` and
+    /// a narrower `scope` when the key has them): one at a time, until
+    /// [`Client::finish_refresh`]. `login_required` without a refresh token.
+    pub fn begin_refresh(&mut self, key: &TokenKey) -> Result<RefreshGrant, Error> {
+        if self.refreshing {
+            // The shell waits for the grant in flight ([`TokenStep::Wait`]); this is a shell bug.
+            return Err(Error::Config { reason: "refresh_in_flight" });
+        }
+        let request = self.refresh_request(key)?;
+        self.refreshing = true;
+        Ok(RefreshGrant { request, ticket: RefreshTicket { key: key.clone(), generation: self.generation } })
+    }
+
+    /// Ends the grant of `ticket` with what the shell saw (`result`: a failed request, a
+    /// failed step, or `Ok` once [`Client::complete_token_exchange`] applied or dropped the
+    /// answer) and decides what it means:
+    /// - an answer for a session that ended meanwhile changes nothing and tells no one;
+    /// - success: `tokenRefreshed`;
+    /// - `invalid_grant` (RFC 6749 §5.2: the grant was revoked, expired or reused): the session
+    ///   ends, `sessionExpired`, callers get `login_required`;
+    /// - a refreshed ID token that fails a check (OIDC Core §3.1.3.7, §12.2): the session ends
+    ///   and its refresh token (the one the provider just rotated in) is revoked, since the
+    ///   provider is not to be trusted with this session any more; `sessionExpired`, callers
+    ///   get the check that failed;
+    /// - anything else keeps the session: an `error` event, and the backoff grows when the
+    ///   failure was transient.
+    pub fn finish_refresh(&mut self, ticket: RefreshTicket, result: Result<(), Error>, now: u64) -> RefreshEnd {
+        let quiet = |result| RefreshEnd { result, event: None, revocations: Vec::new() };
+        if ticket.generation != self.generation {
+            return quiet(Ok(()));
+        }
+        self.refreshing = false;
+        self.backoff.record(result.as_ref().map(drop), now);
+        match result {
+            Ok(()) => RefreshEnd {
+                result: Ok(()),
+                event: self.token_event_json(&ticket.key).map(|detail| Event::TokenRefreshed { detail }),
+                revocations: Vec::new(),
+            },
+            Err(Error::TokenError { error, .. }) if error == "invalid_grant" => {
+                self.end_session();
+                RefreshEnd {
+                    result: Err(Error::LoginRequired),
+                    event: Some(Event::SessionExpired { reason: "invalid_grant" }),
+                    revocations: Vec::new(),
+                }
+            }
+            Err(error @ Error::InvalidIdToken { .. }) => {
+                let revocations = match (self.end_session(), self.metadata.as_ref()) {
+                    (Some(session), Some(metadata)) => self.revocations(metadata, &session),
+                    _ => Vec::new(),
+                };
+                RefreshEnd {
+                    result: Err(error),
+                    event: Some(Event::SessionExpired { reason: "invalid_id_token" }),
+                    revocations,
+                }
+            }
+            // No session, or no refresh token: the caller's `login_required` says it all.
+            Err(Error::LoginRequired) => quiet(Err(Error::LoginRequired)),
+            Err(error) => RefreshEnd { event: Some(Event::Error(error.clone())), result: Err(error), revocations: Vec::new() },
+        }
+    }
+
+    /// Ends the session, if any, and starts a new generation, so that answers still in flight
+    /// for it are dropped. Its secrets are overwritten when the returned value is dropped.
+    fn end_session(&mut self) -> Option<Session> {
+        self.new_generation();
+        self.session.take()
+    }
+
+    fn new_generation(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        self.refreshing = false;
+    }
+
+    /// Revocation requests for `session`'s tokens (RFC 7009 §2): the refresh token first,
+    /// since revoking it ends the grant (§2.1), then every access token.
+    fn revocations(&self, metadata: &ProviderMetadata, session: &Session) -> Vec<HttpRequest> {
+        let refresh = session.refresh_token().map(|t| (t, "refresh_token"));
+        let access = session.access_tokens().map(|t| (t, "access_token"));
+        refresh.into_iter().chain(access).filter_map(|(token, hint)| logout::revocation_request(&self.config, metadata, token, hint)).collect()
+    }
+
     /// Refuses `getAccessToken` from the page when the app opted out of seeing tokens
     /// (`exposeAccessToken: false`, for apps that call their APIs only through `auth.fetch`).
     pub fn check_token_exposure(&self) -> Result<(), Error> {
@@ -344,11 +474,6 @@ impl Client {
     /// the shell then fails the call at once, without a request.
     pub fn check_backoff(&self, now: u64) -> Result<(), Error> {
         self.backoff.check(now)
-    }
-
-    /// Records how a refresh attempt ended, for the backoff (not calls refused by it).
-    pub fn refresh_finished(&mut self, outcome: Result<(), &Error>, now: u64) {
-        self.backoff.record(outcome, now);
     }
 
     /// When the shell should wake the client for a proactive refresh of the login's token
@@ -453,17 +578,11 @@ impl Client {
     /// URL with `id_token_hint` and a fresh `state` from `entropy`. The shell performs the
     /// revocations without letting their failure undo the local logout.
     pub fn logout(&mut self, entropy: &[u8; 16]) -> Logout {
-        let session = self.session.take();
+        let session = self.end_session();
         let Some(metadata) = self.metadata.as_ref() else {
             return Logout { revocations: Vec::new(), end_session_url: None };
         };
-        let mut revocations = Vec::new();
-        if let Some(session) = &session {
-            let refresh = session.refresh_token().map(|t| (t, "refresh_token"));
-            for (token, hint) in refresh.into_iter().chain(session.access_tokens().map(|t| (t, "access_token"))) {
-                revocations.extend(logout::revocation_request(&self.config, metadata, token, hint));
-            }
-        }
+        let revocations = session.as_ref().map(|s| self.revocations(metadata, s)).unwrap_or_default();
         let state = base64url::encode(entropy);
         let end_session_url = logout::end_session_url(&self.config, metadata, session.as_ref().map(Session::id_token), &state);
         Logout { revocations, end_session_url }
@@ -518,6 +637,8 @@ pub struct TokenExchange {
     login: Option<PendingLogin>,
     /// Which access token the response is for.
     key: TokenKey,
+    /// The session generation the request was made in.
+    generation: u32,
 }
 
 impl core::fmt::Debug for TokenExchange {

@@ -24,6 +24,9 @@ pub mod jwk;
 pub mod session;
 pub mod schedule;
 pub mod api;
+pub mod api_call;
+pub mod event;
+pub mod refresh;
 pub mod logout;
 pub mod client;
 

@@ -154,6 +154,15 @@ impl Session {
         &self.claims_json
     }
 
+    /// Replaces the refresh token with the one a refresh response rotated in (RFC 6749 §6);
+    /// the old one is overwritten.
+    pub(crate) fn rotate_refresh_token(&mut self, rotated: String) {
+        if let Some(old) = &mut self.refresh_token {
+            wipe(old);
+        }
+        self.refresh_token = Some(rotated);
+    }
+
     /// Applies a successful refresh response for `key` (RFC 6749 §6). A new refresh token
     /// replaces the old one (rotation); a new ID token, already validated by the caller,
     /// replaces the old; the access token replaces `key`'s. For the login's token, a response
@@ -167,10 +176,7 @@ impl Session {
         clock_skew: u64,
     ) {
         if let Some(rotated) = tokens.refresh_token.take() {
-            if let Some(old) = &mut self.refresh_token {
-                wipe(old);
-            }
-            self.refresh_token = Some(rotated);
+            self.rotate_refresh_token(rotated);
         }
         if let Some((raw, claims)) = id_token {
             wipe(&mut self.id_token);

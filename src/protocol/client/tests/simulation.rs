@@ -159,7 +159,7 @@ enum Message {
     GrantRequest { grant: usize, body: String },
     GrantAnswer { grant: usize, response: HttpResponse },
     /// An answer whose ID token signature is being checked (the shell awaits WebCrypto).
-    Verifying { grant: usize, exchange: TokenExchange },
+    Verifying { grant: usize, exchange: Box<TokenExchange> },
     Revocation { body: String },
     ApiRequest { caller: usize, token: String },
     ApiAnswer { caller: usize, status: u16 },
@@ -374,7 +374,7 @@ impl Sim {
                 self.settle(n, Ok(()));
             }
             // The signature check takes a while: anything may happen meanwhile.
-            Ok(Some(exchange)) if self.rng.chance(40) => self.network.push(Message::Verifying { grant: n, exchange }),
+            Ok(Some(exchange)) if self.rng.chance(40) => self.network.push(Message::Verifying { grant: n, exchange: Box::new(exchange) }),
             Ok(Some(exchange)) => self.verified(n, exchange),
             Err(error) => self.settle(n, Err(error)),
         }
@@ -408,7 +408,7 @@ impl Sim {
                 self.network.push(Message::GrantAnswer { grant, response });
             }
             Message::GrantAnswer { grant, response } => self.receive_answer(grant, response),
-            Message::Verifying { grant, exchange } => self.verified(grant, exchange),
+            Message::Verifying { grant, exchange } => self.verified(grant, *exchange),
             Message::Revocation { body } => self.op.revoke(&body),
             Message::ApiRequest { caller, token } => {
                 let status = self.op.api(&token, self.now);

@@ -12,7 +12,8 @@ use crate::protocol::discovery::{self, ProviderMetadata};
 use crate::protocol::error::Error;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::http::Method;
-use crate::protocol::id_token::{at_hash_function, validate_claims, Expectations, IdToken, NonceRule};
+use crate::protocol::id_token::{at_hash_function, validate_claims, Expectations, NonceRule};
+use crate::protocol::jwt::Jwt;
 use crate::protocol::codec::json::{self, ObjectWriter, Value};
 use crate::protocol::jwk::{JwkSet, NoKey};
 use crate::protocol::jws::{accepted_algs, Alg, SignatureCheck, VerifiedSignature};
@@ -144,7 +145,7 @@ impl Client {
     pub fn process_code_exchange_response(&self, callback: ValidatedCallback, res: HttpResponse) -> Result<TokenExchange, Error> {
         let tokens = token::process_token_response(&res)?;
         let id_token = tokens.id_token.as_deref().ok_or(Error::InvalidResponse { reason: "field" })?;
-        IdToken::parse(id_token)?;
+        Jwt::parse(id_token)?;
         Ok(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default(), generation: self.generation })
     }
 
@@ -163,7 +164,7 @@ impl Client {
             session.rotate_refresh_token(rotated);
         }
         if let Some(id_token) = tokens.id_token.as_deref() {
-            IdToken::parse(id_token)?;
+            Jwt::parse(id_token)?;
         }
         Ok(Some(TokenExchange { tokens, login: None, key: ticket.key.clone(), generation: ticket.generation }))
     }
@@ -174,7 +175,7 @@ impl Client {
     /// [`KEY_REFETCH_INTERVAL_SECONDS`], so a flood of unknown kids cannot hammer the provider.
     pub fn signature_step(&mut self, jws: &str, purpose: Purpose, now: u64) -> Result<SignatureStep, Error> {
         let metadata = self.metadata()?;
-        let token = IdToken::parse(jws)?;
+        let token = Jwt::parse(jws)?;
         let advertised = match purpose {
             Purpose::UserInfo => metadata
                 .userinfo_signing_alg_values_supported
@@ -243,13 +244,13 @@ impl Client {
         let validated = match tokens.id_token.as_deref() {
             None => None,
             Some(raw) => {
-                let token = IdToken::parse(raw)?;
+                let token = Jwt::parse(raw)?;
                 if !signature.is_some_and(|s| s.covers(token.signing_input())) {
                     return Err(Error::InvalidIdToken { reason: "signature" });
                 }
                 let previous = match &login {
                     Some(_) => None,
-                    None => Some(IdToken::parse(self.session.as_ref().ok_or(Error::LoginRequired)?.id_token())?),
+                    None => Some(Jwt::parse(self.session.as_ref().ok_or(Error::LoginRequired)?.id_token())?),
                 };
                 let nonce = match (&login, &previous) {
                     (Some(pending), _) => NonceRule::Required(&pending.nonce),
@@ -536,12 +537,20 @@ impl Client {
         Ok(UserInfo::Claims(claims.to_json()))
     }
 
-    /// Finishes a signed UserInfo response: signature proven, `iss` and `aud` (when present)
-    /// ours, `sub` the ID token's. Returns the claims as JSON object text.
-    pub fn complete_userinfo(&self, jws: &str, signature: VerifiedSignature) -> Result<String, Error> {
-        let token = IdToken::parse(jws)?;
-        if !signature.covers(token.signing_input()) {
-            return Err(Error::InvalidIdToken { reason: "signature" });
+    /// Finishes a signed UserInfo response with the outcome of its signature check
+    /// ([`Client::signature_step`] with [`Purpose::UserInfo`], then WebCrypto): signature
+    /// proven, `iss` and `aud` (when present) ours, `sub` the ID token's. Returns the claims as
+    /// JSON object text. A JWS that fails (its form, `alg`, `kid` or signature) is
+    /// `invalid_response` / `signature`: the response is refused, the ID token and the session
+    /// are not in question.
+    pub fn complete_userinfo(&self, jws: &str, signature: Result<VerifiedSignature, Error>) -> Result<String, Error> {
+        let jws_failed = |error| match error {
+            Error::InvalidIdToken { .. } => Error::InvalidResponse { reason: "signature" },
+            other => other,
+        };
+        let token = Jwt::parse(jws).map_err(jws_failed)?;
+        if !signature.map_err(jws_failed)?.covers(token.signing_input()) {
+            return Err(Error::InvalidResponse { reason: "signature" });
         }
         // §5.3.2: a signed response SHOULD carry `iss` and `aud`; when it does they must be ours.
         if token.claim("iss").is_some_and(|iss| iss.as_str() != Some(&self.config.issuer)) {
@@ -661,7 +670,7 @@ impl TokenExchange {
     /// When the ID token has `at_hash`: the WebCrypto hash function to apply to the access
     /// token (the second value) for [`Client::complete_token_exchange`].
     pub fn at_hash_function(&self) -> Option<(&'static str, &str)> {
-        let token = IdToken::parse(self.tokens.id_token.as_deref()?).ok()?;
+        let token = Jwt::parse(self.tokens.id_token.as_deref()?).ok()?;
         Some((at_hash_function(&token)?, &self.tokens.access_token))
     }
 }

@@ -18,6 +18,7 @@ pub mod pkce;
 pub mod transaction;
 pub mod authorization;
 pub mod token;
+pub mod jwt;
 pub mod id_token;
 pub mod jws;
 pub mod jwk;

@@ -478,16 +478,38 @@ fn signed_userinfo_is_verified_then_checked() {
     let signed = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice","iss":"https://op.example","aud":"spa","email":"a@example.test"}"#);
     let res = HttpResponse { status: 200, content_type: Some("application/jwt".into()), body: signed.clone().into_bytes() };
     let Ok(UserInfo::Signed(jws_text)) = c.process_userinfo_response(res) else { panic!() };
-    let (proof, _) = verify(&mut c, &jws_text, Purpose::UserInfo, &[vec![rsa_jwk("k")]], true, NOW).unwrap();
+    let proof = verify(&mut c, &jws_text, Purpose::UserInfo, &[vec![rsa_jwk("k")]], true, NOW).map(|(p, _)| p);
     assert!(c.complete_userinfo(&jws_text, proof).unwrap().contains("a@example.test"));
     let wrong_sub = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"mallory"}"#);
-    let (proof, _) = verify(&mut c, &wrong_sub, Purpose::UserInfo, &[], true, NOW).unwrap();
+    let proof = verify(&mut c, &wrong_sub, Purpose::UserInfo, &[], true, NOW).map(|(p, _)| p);
     assert_eq!(c.complete_userinfo(&wrong_sub, proof), Err(Error::InvalidResponse { reason: "sub" }));
     let wrong_aud = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice","aud":"other"}"#);
-    let (proof, _) = verify(&mut c, &wrong_aud, Purpose::UserInfo, &[], true, NOW).unwrap();
+    let proof = verify(&mut c, &wrong_aud, Purpose::UserInfo, &[], true, NOW).map(|(p, _)| p);
     assert_eq!(c.complete_userinfo(&wrong_aud, proof), Err(Error::InvalidResponse { reason: "aud" }));
-    let (proof, _) = verify(&mut c, &signed, Purpose::UserInfo, &[], true, NOW).unwrap();
-    assert_eq!(c.complete_userinfo(&wrong_sub, proof), Err(Error::InvalidIdToken { reason: "signature" }));
+}
+
+#[test]
+fn a_signed_userinfo_response_that_fails_its_signature_check_is_an_invalid_response() {
+    // Not `invalid_id_token`: the ID token and the session are fine; this response is not.
+    let signature = Error::InvalidResponse { reason: "signature" };
+    let mut c = signed_in();
+    let signed = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice"}"#);
+    let other = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice","x":1}"#);
+    // WebCrypto says no.
+    let refused = verify(&mut c, &signed, Purpose::UserInfo, &[vec![rsa_jwk("k")]], false, NOW).map(|(p, _)| p);
+    assert_eq!(c.complete_userinfo(&signed, refused), Err(signature.clone()));
+    // A proof for another JWS.
+    let proof = verify(&mut c, &signed, Purpose::UserInfo, &[], true, NOW).map(|(p, _)| p);
+    assert_eq!(c.complete_userinfo(&other, proof), Err(signature.clone()));
+    // An algorithm the provider did not advertise, an unknown key, a malformed JWS.
+    for jws_text in [jws(r#"{"alg":"HS256"}"#, r#"{"sub":"alice"}"#), jws(r#"{"alg":"RS256","kid":"nope"}"#, r#"{"sub":"alice"}"#), "a.b".to_owned()] {
+        let step = verify(&mut c, &jws_text, Purpose::UserInfo, &[vec![rsa_jwk("k")]], true, NOW + 1).map(|(p, _)| p);
+        assert_eq!(c.complete_userinfo(&jws_text, step), Err(signature.clone()), "{jws_text}");
+    }
+    // A failure to reach the provider's keys stays what it is.
+    let offline = Err(Error::Network { reason: "failed" });
+    assert_eq!(c.complete_userinfo(&signed, offline.clone()), offline.map(|_: VerifiedSignature| String::new()));
+    assert!(c.is_authenticated());
 }
 
 #[test]

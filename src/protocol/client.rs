@@ -25,7 +25,7 @@ use crate::protocol::transaction::{pending_key, PendingLogin};
 use crate::protocol::codec::base64url;
 use crate::protocol::event::Event;
 use crate::protocol::refresh::{Exchanged, Need, RefreshEnd, RefreshGrant, RefreshTicket, TokenStep};
-use crate::protocol::secret::constant_time_eq;
+use crate::protocol::secret::{constant_time_eq, Secret};
 use crate::protocol::{api, logout, token};
 
 pub use crate::protocol::authorization::ENTROPY_LEN;
@@ -37,7 +37,7 @@ pub struct LoginStart {
     /// The key to store `pending_record` under.
     pub pending_key: String,
     /// The pending login (secrets included): persisted only until the callback.
-    pub pending_record: String,
+    pub pending_record: Secret,
     /// When the record stops being accepted (Unix seconds).
     pub expires_at: u64,
 }
@@ -117,8 +117,8 @@ impl Client {
         let start = authorization::authorization_request(&self.config, metadata, &extra_params, app_state, entropy, now)?;
         Ok(LoginStart {
             url: start.url,
-            pending_key: pending_key(&start.pending.state),
-            pending_record: start.pending.to_record(),
+            pending_key: pending_key(start.pending.state.expose()),
+            pending_record: start.pending.to_record().into(),
             expires_at: start.pending.expires_at(),
         })
     }
@@ -144,7 +144,7 @@ impl Client {
     /// ([`Client::signature_step`]), then [`Client::complete_token_exchange`].
     pub fn process_code_exchange_response(&self, callback: ValidatedCallback, res: HttpResponse) -> Result<TokenExchange, Error> {
         let tokens = token::process_token_response(&res)?;
-        let id_token = tokens.id_token.as_deref().ok_or(Error::InvalidResponse { reason: "field" })?;
+        let id_token = tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: "field" })?.expose();
         Jwt::parse(id_token)?;
         Ok(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default(), generation: self.generation })
     }
@@ -163,8 +163,8 @@ impl Client {
         if let (Some(rotated), Some(session)) = (tokens.refresh_token.take(), self.session.as_mut()) {
             session.rotate_refresh_token(rotated);
         }
-        if let Some(id_token) = tokens.id_token.as_deref() {
-            Jwt::parse(id_token)?;
+        if let Some(id_token) = &tokens.id_token {
+            Jwt::parse(id_token.expose())?;
         }
         Ok(Some(TokenExchange { tokens, login: None, key: ticket.key.clone(), generation: ticket.generation }))
     }
@@ -237,14 +237,15 @@ impl Client {
         access_token_digest: Option<&[u8]>,
         now: u64,
     ) -> Result<Exchanged, Error> {
-        let TokenExchange { tokens, login, key, generation } = exchange;
+        let TokenExchange { mut tokens, login, key, generation } = exchange;
         if generation != self.generation {
             return Ok(Exchanged::Stale);
         }
-        let validated = match tokens.id_token.as_deref() {
+        let id_token = tokens.id_token.take();
+        let claims = match &id_token {
             None => None,
             Some(raw) => {
-                let token = Jwt::parse(raw)?;
+                let token = Jwt::parse(raw.expose())?;
                 if !signature.is_some_and(|s| s.covers(token.signing_input())) {
                     return Err(Error::InvalidIdToken { reason: "signature" });
                 }
@@ -253,7 +254,7 @@ impl Client {
                     None => Some(Jwt::parse(self.session.as_ref().ok_or(Error::LoginRequired)?.id_token())?),
                 };
                 let nonce = match (&login, &previous) {
-                    (Some(pending), _) => NonceRule::Required(&pending.nonce),
+                    (Some(pending), _) => NonceRule::Required(pending.nonce.expose()),
                     (None, Some(previous)) => NonceRule::IfPresent(previous.claim("nonce").and_then(Value::as_str)),
                     (None, None) => NonceRule::IfPresent(None),
                 };
@@ -278,9 +279,10 @@ impl Client {
                         }
                     }
                 }
-                Some((raw.to_owned(), token.claims_json().to_owned()))
+                Some(token.claims_json().to_owned())
             }
         };
+        let validated = id_token.zip(claims);
         match login {
             Some(pending) => {
                 let (raw, claims) = validated.ok_or(Error::InvalidResponse { reason: "field" })?;
@@ -659,7 +661,7 @@ impl core::fmt::Debug for TokenExchange {
 impl TokenExchange {
     /// The ID token whose signature must be checked, if the response has one.
     pub fn id_token(&self) -> Option<&str> {
-        self.tokens.id_token.as_deref()
+        self.tokens.id_token.as_ref().map(Secret::expose)
     }
 
     /// Which access token the response is for.
@@ -670,8 +672,8 @@ impl TokenExchange {
     /// When the ID token has `at_hash`: the WebCrypto hash function to apply to the access
     /// token (the second value) for [`Client::complete_token_exchange`].
     pub fn at_hash_function(&self) -> Option<(&'static str, &str)> {
-        let token = Jwt::parse(self.tokens.id_token.as_deref()?).ok()?;
-        Some((at_hash_function(&token)?, &self.tokens.access_token))
+        let token = Jwt::parse(self.id_token()?).ok()?;
+        Some((at_hash_function(&token)?, self.tokens.access_token.expose()))
     }
 }
 

@@ -31,7 +31,7 @@ pub mod refresh;
 pub mod logout;
 pub mod client;
 
-mod secret;
+pub mod secret;
 pub mod sha256;
 #[cfg(test)]
 mod testing;

@@ -253,7 +253,7 @@ impl Host {
         let start = start?;
         store::put(
             &start.pending_key,
-            &start.pending_record,
+            start.pending_record.expose(),
             start.expires_at,
             now,
         )

@@ -129,7 +129,7 @@ fn signed_in() -> Client {
 
     let cb = c.parse_callback(&format!("https://app.example/cb?code=the-code&state={state}&iss=https%3A%2F%2Fop.example")).unwrap();
     assert_eq!(cb.pending_key(), start.pending_key);
-    let validated = c.complete_callback(cb, Some(&start.pending_record), NOW + 5).unwrap();
+    let validated = c.complete_callback(cb, Some(start.pending_record.expose()), NOW + 5).unwrap();
 
     let req = c.code_exchange_request(&validated).unwrap();
     assert_eq!(req.url, "https://op.example/token");
@@ -187,9 +187,9 @@ fn code_exchange_without_id_token_or_with_a_bad_one_starts_no_session() {
     ] {
         let mut c = discovered();
         let start = c.begin_login(&Value::Null, &entropy(), NOW).unwrap();
-        let record = crate::protocol::transaction::PendingLogin::from_record(&start.pending_record).unwrap();
-        let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state)).unwrap();
-        let validated = c.complete_callback(cb, Some(&start.pending_record), NOW).unwrap();
+        let record = crate::protocol::transaction::PendingLogin::from_record(start.pending_record.expose()).unwrap();
+        let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state.expose())).unwrap();
+        let validated = c.complete_callback(cb, Some(start.pending_record.expose()), NOW).unwrap();
         let result = c.process_code_exchange_response(validated, response).and_then(|x| finish(&mut c, x, NOW));
         assert_eq!(result, Err(expected));
         assert!(!c.is_authenticated());
@@ -365,9 +365,9 @@ fn logout_clears_the_session_and_builds_the_end_session_url() {
 fn exchange_with(id_token: &str) -> (Client, TokenExchange) {
     let c = discovered();
     let start = c.begin_login(&Value::Null, &entropy(), NOW).unwrap();
-    let record = crate::protocol::transaction::PendingLogin::from_record(&start.pending_record).unwrap();
-    let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state)).unwrap();
-    let validated = c.complete_callback(cb, Some(&start.pending_record), NOW).unwrap();
+    let record = crate::protocol::transaction::PendingLogin::from_record(start.pending_record.expose()).unwrap();
+    let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state.expose())).unwrap();
+    let validated = c.complete_callback(cb, Some(start.pending_record.expose()), NOW).unwrap();
     let x = c.process_code_exchange_response(validated, token_response("rt", Some(id_token))).unwrap();
     (c, x)
 }

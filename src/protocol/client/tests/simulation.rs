@@ -228,9 +228,9 @@ impl Sim {
         let (rt, at) = self.op.issue(login, self.now, 600);
         let c = &mut self.c;
         let start = c.begin_login(&Value::Null, &entropy(), self.now).unwrap();
-        let record = crate::protocol::transaction::PendingLogin::from_record(&start.pending_record).unwrap();
-        let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state)).unwrap();
-        let validated = c.complete_callback(cb, Some(&start.pending_record), self.now).unwrap();
+        let record = crate::protocol::transaction::PendingLogin::from_record(start.pending_record.expose()).unwrap();
+        let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state.expose())).unwrap();
+        let validated = c.complete_callback(cb, Some(start.pending_record.expose()), self.now).unwrap();
         let body = format!(r#"{{"access_token":"{at}","token_type":"Bearer","expires_in":600,"refresh_token":"{rt}","id_token":"{}"}}"#, id_token(&claims()));
         let exchange = c.process_code_exchange_response(validated, json(200, &body)).unwrap();
         assert!(matches!(finish(c, exchange, self.now), Ok(Exchanged::LoggedIn { .. })));

@@ -452,8 +452,11 @@ impl Client {
     /// since revoking it ends the grant (§2.1), then every access token.
     fn revocations(&self, metadata: &ProviderMetadata, session: &Session) -> Vec<HttpRequest> {
         let refresh = session.refresh_token().map(|t| (t, "refresh_token"));
-        let access = session.access_tokens().map(|t| (t, "access_token"));
-        refresh.into_iter().chain(access).filter_map(|(token, hint)| logout::revocation_request(&self.config, metadata, token, hint)).collect()
+        let mut requests = Vec::new();
+        for (token, hint) in refresh.into_iter().chain(session.access_tokens().map(|t| (t, "access_token"))) {
+            requests.extend(logout::revocation_request(&self.config, metadata, token, hint));
+        }
+        requests
     }
 
     /// Refuses `getAccessToken` from the page when the app opted out of seeing tokens

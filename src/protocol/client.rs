@@ -61,6 +61,8 @@ pub struct Client {
     generation: u32,
     /// Whether a refresh grant of the current session is in flight (one at a time).
     refreshing: bool,
+    /// Revocations owed for tokens in answers that arrived after their session ended.
+    orphaned: Vec<HttpRequest>,
 }
 
 impl Client {
@@ -76,6 +78,7 @@ impl Client {
             last_auto_refresh: None,
             generation: 0,
             refreshing: false,
+            orphaned: Vec::new(),
         })
     }
 
@@ -150,13 +153,20 @@ impl Client {
     }
 
     /// Parses the answer to the grant of `ticket`: `None` when the session it was made for
-    /// ended meanwhile (the answer is dropped, nothing is applied). A refresh token in a
+    /// ended meanwhile (the answer is dropped, nothing is applied, and the tokens it carries,
+    /// alive at the provider, are revoked: see [`Client::finish_refresh`]). A refresh token in a
     /// successful answer replaces the old one at once (RFC 6749 §6: the client must discard the
     /// old one), before the rest of the answer is checked, so that the old one is never
     /// presented again whatever happens next. Failures are passed to
     /// [`Client::finish_refresh`], which decides what they mean for the session.
     pub fn process_refresh_response(&mut self, ticket: &RefreshTicket, res: HttpResponse) -> Result<Option<TokenExchange>, Error> {
         if ticket.generation != self.generation {
+            if let (Ok(tokens), Some(metadata)) = (token::process_token_response(&res), &self.metadata) {
+                let refresh = tokens.refresh_token.as_ref().map(|t| (t.expose(), "refresh_token"));
+                for (token, hint) in refresh.into_iter().chain([(tokens.access_token.expose(), "access_token")]) {
+                    self.orphaned.extend(logout::revocation_request(&self.config, metadata, token, hint));
+                }
+            }
             return Ok(None);
         }
         let mut tokens = token::process_token_response(&res)?;
@@ -388,7 +398,8 @@ impl Client {
     /// Ends the grant of `ticket` with what the shell saw (`result`: a failed request, a
     /// failed step, or `Ok` once [`Client::complete_token_exchange`] applied or dropped the
     /// answer) and decides what it means:
-    /// - an answer for a session that ended meanwhile changes nothing and tells no one;
+    /// - an answer for a session that ended meanwhile changes nothing and tells no one; the
+    ///   tokens it carried are revoked (RFC 7009), since no one will ever use them;
     /// - success: `tokenRefreshed`;
     /// - `invalid_grant` (RFC 6749 §5.2: the grant was revoked, expired or reused): the session
     ///   ends, `sessionExpired`, callers get `login_required`;
@@ -399,9 +410,8 @@ impl Client {
     /// - anything else keeps the session: an `error` event, and the backoff grows when the
     ///   failure was transient.
     pub fn finish_refresh(&mut self, ticket: RefreshTicket, result: Result<(), Error>, now: u64) -> RefreshEnd {
-        let quiet = |result| RefreshEnd { result, event: None, revocations: Vec::new() };
         if ticket.generation != self.generation {
-            return quiet(Ok(()));
+            return RefreshEnd { result: Ok(()), event: None, revocations: core::mem::take(&mut self.orphaned) };
         }
         self.refreshing = false;
         self.backoff.record(result.as_ref().map(drop), now);
@@ -431,7 +441,7 @@ impl Client {
                 }
             }
             // No session, or no refresh token: the caller's `login_required` says it all.
-            Err(Error::LoginRequired) => quiet(Err(Error::LoginRequired)),
+            Err(Error::LoginRequired) => RefreshEnd { result: Err(Error::LoginRequired), event: None, revocations: Vec::new() },
             Err(error) => RefreshEnd { event: Some(Event::Error(error.clone())), result: Err(error), revocations: Vec::new() },
         }
     }

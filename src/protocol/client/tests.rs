@@ -287,13 +287,18 @@ fn invalid_grant_ends_the_session_other_errors_keep_it() {
 #[test]
 fn answers_for_an_ended_session_are_dropped() {
     // A logout while the grant is in flight: its answer, even `invalid_grant`, changes nothing.
-    for answer in [token_response("rt-2", None), json(400, r#"{"error":"invalid_grant"}"#)] {
+    // The tokens a successful one carries are alive at the provider, and no one will use them:
+    // they are revoked.
+    for (answer, revoked) in [(token_response("rt-2", None), vec!["rt-2", "at-rt-2"]), (json(400, r#"{"error":"invalid_grant"}"#), vec![])] {
         let mut c = signed_in();
+        c.metadata.as_mut().unwrap().revocation_endpoint = Some("https://op.example/revoke".into());
         let grant = c.begin_refresh(&TokenKey::default()).unwrap();
         c.logout(&[0; 16]);
         assert_eq!(c.process_refresh_response(&grant.ticket, answer).map(|x| x.is_none()), Ok(true));
         let end = c.finish_refresh(grant.ticket, Ok(()), NOW);
-        assert_eq!((end.result, end.event, end.revocations.len()), (Ok(()), None, 0));
+        assert_eq!((end.result, end.event), (Ok(()), None));
+        let tokens: Vec<String> = end.revocations.iter().map(|r| form(r.body.as_deref().unwrap())[0].1.clone()).collect();
+        assert_eq!(tokens, revoked);
         assert!(!c.is_authenticated());
         assert_eq!(c.token_after_refresh(&TokenKey::default(), NOW), Err(Error::LoginRequired));
     }

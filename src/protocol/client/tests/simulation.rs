@@ -17,7 +17,8 @@
 //! - every caller is answered, and every token handed out is the current login's (a retry after
 //!   an API refused a token never carries that token again);
 //! - a refreshed ID token for another user ends the session and revokes the refresh token the
-//!   provider just rotated in.
+//!   provider just rotated in;
+//! - at the end, no refresh token of an ended session still works at the provider.
 
 use super::*;
 use crate::protocol::api_call::{ApiCall, ApiStep};
@@ -100,14 +101,19 @@ impl Provider {
         json(200, &o.finish())
     }
 
-    /// RFC 7009 §2.1: revoking a refresh token ends the grant and its access tokens.
+    /// RFC 7009 §2: revokes that token, and nothing else (the least a provider must do): a
+    /// refresh token rotated in meanwhile stays alive unless it is revoked too.
     fn revoke(&mut self, body: &str) {
         let token = form(body)[0].1.clone();
         if self.refresh_tokens.contains_key(&token) {
             self.refresh_tokens.insert(token.clone(), RefreshTokenState::Revoked);
-            self.revoked_logins.insert(self.login_of[&token]);
         }
         self.access_tokens.remove(&token);
+    }
+
+    /// The refresh tokens that still work.
+    fn live_refresh_tokens(&self) -> impl Iterator<Item = &String> {
+        self.refresh_tokens.iter().filter(|(t, state)| **state == RefreshTokenState::Active && !self.revoked_logins.contains(&self.login_of[*t])).map(|(t, _)| t)
     }
 
     /// The API's status for a request with `token`.
@@ -478,6 +484,11 @@ impl Sim {
             let index = self.rng.below(self.network.len());
             self.deliver(index);
             self.check_session();
+        }
+        // Nothing of an ended session stays usable at the provider: its refresh token was
+        // revoked at the logout, or when the session ended, or when a late answer brought one.
+        for token in self.op.live_refresh_tokens() {
+            assert_eq!(Some(self.op.login_of[token]), self.login, "a refresh token of an ended session is still alive");
         }
         for (i, caller) in self.callers.iter().enumerate() {
             assert!(matches!(caller.state, State::Done), "caller {i} ({:?}) was never answered: {:?}", caller.kind, caller.state);

@@ -1,8 +1,10 @@
 //! The client: the one stateful object of the core, driven by the shell one step at a time.
 //!
-//! Each method either builds a request, processes a response, or answers from memory. The
-//! shell performs the requests, supplies `now` and random bytes, and persists the pending
-//! login between [`Client::begin_login`] and [`Client::complete_callback`].
+//! Each method either builds a request, processes a response, answers from memory, or decides
+//! what the shell does next ([`TokenStep`], [`RefreshEnd`], [`Exchanged`]: the session policy of
+//! [`crate::protocol::refresh`]). The shell performs the requests, supplies `now` and random
+//! bytes, shares a grant between the callers of one key, and persists the pending login between
+//! [`Client::begin_login`] and [`Client::complete_callback`].
 
 #[allow(unused_imports)]
 use crate::prelude::*;

@@ -313,6 +313,24 @@ describe('ID token, callback and userinfo validation against a misbehaving provi
       assert.equal(userinfoRequests[0].origin, stack.web.origin, 'from the worker (page origin)');
     });
 
+    it('a signed userinfo response (application/jwt) is verified → resolves to its claims', async () => {
+      const { fresh, userinfoRequests } = await loginThenFresh({ name: 'userinfo signed', alg: 'ES256', userinfoSigned: true });
+      assert.equal(fresh.ok, true, JSON.stringify(fresh.error));
+      assert.equal(fresh.value.sub, 'alice');
+      assert.equal(fresh.value.email, 'alice@example.test');
+      assert.equal(userinfoRequests.length, 1);
+    });
+
+    it('a signed userinfo response whose signature fails → invalid_response/signature (not invalid_id_token); the session stays', async () => {
+      const { fresh, authenticated, mark } = await loginThenFresh({ name: 'userinfo signed, tampered', alg: 'ES256', userinfoSigned: { tamper: true } });
+      assert.equal(fresh.ok, false, `expected invalid_response/signature, got ${JSON.stringify(fresh)}`);
+      assert.equal(fresh.error.name, 'AuthError');
+      assert.deepEqual({ code: fresh.error.code, reason: fresh.error.reason }, { code: 'invalid_response', reason: 'signature' });
+      assert.deepEqual(authenticated, { ok: true, value: true }, 'the session stays');
+      await sleep(QUIET_MS);
+      assert.deepEqual(routes(op.requests.slice(mark)), [], 'no request after the rejection');
+    });
+
     it('userinfo sub ≠ ID token sub → invalid_response/sub; the session stays', async () => {
       const { fresh, userinfoRequests, authenticated, mark } = await loginThenFresh({ name: 'userinfo other sub', userinfo: { sub: 'mallory' } });
       assert.equal(fresh.ok, false, `expected invalid_response/sub, got ${JSON.stringify(fresh)}`);

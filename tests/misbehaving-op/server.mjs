@@ -31,6 +31,8 @@
 //   callback       merged over the authorization response parameters { code, state, iss }
 //   token          merged over the token response { access_token, token_type, expires_in, id_token, scope }
 //   userinfo       merged over the userinfo response { sub, name, email }
+//   userinfoSigned answer userinfo as a signed JWT (application/jwt, OIDC Core §5.3.2) with `iss` and
+//                  `aud` added, signed like the ID token (alg, key); { tamper: true } flips a signature byte
 //   refresh        refresh tokens: the code exchange issues one, the token endpoint accepts the
 //                  refresh_token grant (RFC 6749 §6) and rotates (each answer carries a new one; a
 //                  spent one is refused with invalid_grant and revokes its whole grant, as rotating
@@ -473,7 +475,13 @@ export async function startMisbehavingProvider(options = {}) {
     const s = resolveScenario();
     const body = merge({ sub: accessTokens.get(match[1]), name: USER_NAME, email: `${SUBJECT}@example.test` },
       s.userinfo, context({ accessToken: match[1] }));
-    return send(res, 200, body, headers);
+    if (!s.userinfoSigned) return send(res, 200, body, headers);
+    const key = keys[s.keyName];
+    const jwt = signJws({ alg: s.alg, kid: key.kid }, { iss: issuer, aud: clientId, ...body }, {
+      alg: s.signAlg, privateKey: key.privateKey, tamper: Boolean(s.userinfoSigned.tamper),
+    });
+    res.writeHead(200, { ...headers, 'Content-Type': 'application/jwt', 'Content-Length': Buffer.byteLength(jwt), 'Cache-Control': 'no-store' });
+    return res.end(jwt);
   }
 
   function jwks(req, res) {

@@ -305,8 +305,7 @@ impl Client {
                 };
                 self.session = Some(Session::new(tokens, raw, claims, now, self.config.clock_skew));
                 self.new_generation();
-                let detail = self.token_event_json(&TokenKey::default()).unwrap_or_default();
-                Ok(Exchanged::LoggedIn { reply: reply.finish(), event: Event::Login { detail } })
+                Ok(Exchanged::LoggedIn { reply: reply.finish(), event: Event::Login })
             }
             None => {
                 let session = self.session.as_mut().ok_or(Error::LoginRequired)?;
@@ -420,7 +419,7 @@ impl Client {
         match result {
             Ok(()) => RefreshEnd {
                 result: Ok(()),
-                event: self.token_event_json(&ticket.key).map(|detail| Event::TokenRefreshed { detail }),
+                event: Some(Event::TokenRefreshed { key: ticket.key }),
                 revocations: Vec::new(),
             },
             Err(Error::TokenError { error, .. }) if error == "invalid_grant" => {

@@ -133,9 +133,26 @@ impl Host {
         }
     }
 
-    /// Sends an event the core decided on.
+    /// Sends an event the core decided on, in its wire form.
     fn emit_event(&self, event: &Event) {
-        self.emit(event.name(), &event.detail_json());
+        match event {
+            Event::Login => self.emit_token_event("login", &TokenKey::default()),
+            Event::TokenRefreshed { key } => self.emit_token_event("tokenRefreshed", key),
+            Event::SessionExpired { reason } => {
+                let mut detail = ObjectWriter::new();
+                detail.string("reason", reason);
+                self.emit("sessionExpired", &detail.finish());
+            }
+            Event::Error(error) => self.emit("error", &error.to_json()),
+        }
+    }
+
+    /// The `login` / `tokenRefreshed` event for `key`'s token.
+    fn emit_token_event(&self, name: &str, key: &TokenKey) {
+        let detail = self.with(|c| Ok(c.token_event_json(key))).ok().flatten();
+        if let Some(detail) = detail {
+            self.emit(name, &detail);
+        }
     }
 
     /// Hands the next proactive refresh time to `worker.js`'s timer, when it changed: the

@@ -27,13 +27,15 @@
  * - `network`: a request failed, timed out or its response was too large (`reason`).
  * - `invalid_response`: a malformed provider response; `reason` includes `metadata` (the
  *   discovery document is invalid or lacks what the call needs, e.g. `jwks_uri`), `jwks` (a
- *   malformed key set, or a key WebCrypto refuses) and `sub` (UserInfo about another subject).
+ *   malformed key set, or a key WebCrypto refuses), `sub` (UserInfo about another subject) and
+ *   `signature` (a signed UserInfo response whose JWS fails; the session stays).
  * - `issuer_mismatch`: the provider is not the configured issuer.
  * - `state_mismatch`: the callback's `state` is absent, unknown, expired or already used.
  * - `invalid_callback`: a malformed callback URL.
  * - `authorization_error`: the provider redirected back with `error=` (see `error`).
  * - `token_error`: the token endpoint answered with an OAuth error (see `error`, `status`).
- * - `invalid_id_token`: the ID token failed validation (`reason` names the check), e.g.
+ * - `invalid_id_token`: the ID token failed validation, at login or after a refresh (which ends
+ *   the session: `sessionExpired`); `reason` names the check, e.g.
  *   `signature` (does not verify), `alg` (not allowed, or unsupported by this browser), `kid` (no
  *   matching key), `typ`, `auth_time`, `at_hash`, besides the claim checks (`iss`, `aud`, `exp`, ...).
  * - `login_required`: there is no session (or no longer one).
@@ -302,8 +304,11 @@ export interface AuthEvents {
   login: TokenInfo;
   /** A refresh grant succeeded. */
   tokenRefreshed: TokenInfo;
-  /** The provider ended the grant (`invalid_grant` on refresh): the session is gone. */
-  sessionExpired: { reason: string };
+  /**
+   * The session is gone: the provider ended the grant (`invalid_grant` on refresh), or a
+   * refreshed ID token failed validation (`invalid_id_token`; its refresh token was revoked).
+   */
+  sessionExpired: { reason: 'invalid_grant' | 'invalid_id_token' };
   /** {@link AuthClient.logout} ended the session. */
   logout: Record<string, never>;
   /** A refresh failed without ending the session (e.g. `network`). */

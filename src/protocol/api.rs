@@ -8,7 +8,7 @@
 use crate::prelude::*;
 use crate::protocol::config::ClientConfig;
 use crate::protocol::error::Error;
-use crate::protocol::session::TokenKey;
+use crate::protocol::types::TokenKey;
 use crate::protocol::url::Url;
 
 /// The origin of an absolute http(s) URL as the browser serialises it (`Request.url`), or

@@ -7,7 +7,7 @@ use crate::prelude::*;
 use crate::protocol::config::ClientConfig;
 use crate::protocol::discovery::ProviderMetadata;
 use crate::protocol::error::{oauth_error_text, Error};
-use crate::protocol::secret::constant_time_eq;
+use crate::protocol::secret::Secret;
 use crate::protocol::transaction::{pending_key, PendingLogin};
 use crate::protocol::url::{parse_query, with_query, Url};
 use crate::protocol::{base64url, pkce};
@@ -35,18 +35,18 @@ pub fn authorization_request(
 ) -> Result<LoginStart, Error> {
     let mut verifier_bytes = [0u8; pkce::VERIFIER_BYTES];
     verifier_bytes.copy_from_slice(&entropy[..32]);
-    let code_verifier = pkce::verifier(&verifier_bytes);
-    let state = base64url::encode(&entropy[32..64]);
-    let nonce = base64url::encode(&entropy[64..96]);
-    let challenge = pkce::s256_challenge(&code_verifier);
+    let code_verifier = Secret::from(pkce::verifier(&verifier_bytes));
+    let state = Secret::from(base64url::encode(&entropy[32..64]));
+    let nonce = Secret::from(base64url::encode(&entropy[64..96]));
+    let challenge = pkce::s256_challenge(code_verifier.expose());
 
     let mut params: Vec<(&str, &str)> = vec![
         ("response_type", "code"),
         ("client_id", &config.client_id),
         ("redirect_uri", &config.redirect_uri),
         ("scope", &config.scope),
-        ("state", &state),
-        ("nonce", &nonce),
+        ("state", state.expose()),
+        ("nonce", nonce.expose()),
         ("code_challenge", &challenge),
         ("code_challenge_method", "S256"),
     ];
@@ -86,10 +86,10 @@ pub fn authorization_request(
 }
 
 /// The authorization response parameters, read from the callback URL but not yet trusted.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub struct Callback {
-    state: String,
-    code: Option<String>,
+    state: Secret,
+    code: Option<Secret>,
     iss: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
@@ -104,7 +104,7 @@ impl core::fmt::Debug for Callback {
 impl Callback {
     /// The key under which the pending login for this callback's `state` is stored.
     pub fn pending_key(&self) -> String {
-        pending_key(&self.state)
+        pending_key(self.state.expose())
     }
 }
 
@@ -135,8 +135,8 @@ pub fn parse_callback(config: &ClientConfig, url: &str) -> Result<Callback, Erro
     let [code, state, iss, _session_state, error, error_description, _error_uri] = found;
     Ok(Callback {
         // No state: nothing can be matched, whatever else the callback says.
-        state: state.filter(|s| !s.is_empty()).ok_or(Error::StateMismatch)?,
-        code,
+        state: state.filter(|s| !s.is_empty()).ok_or(Error::StateMismatch)?.into(),
+        code: code.map(Secret::from),
         iss,
         error,
         error_description,
@@ -146,7 +146,7 @@ pub fn parse_callback(config: &ClientConfig, url: &str) -> Result<Callback, Erro
 /// A callback whose `state`, `iss` and `code` were checked against the pending login.
 /// Only [`validate_callback`] makes one, so a code exchange cannot skip those checks.
 pub struct ValidatedCallback {
-    pub(crate) code: String,
+    pub(crate) code: Secret,
     pub(crate) pending: PendingLogin,
 }
 
@@ -180,7 +180,8 @@ pub fn validate_callback(
     let same_client = pending.issuer == config.issuer
         && pending.client_id == config.client_id
         && pending.redirect_uri == config.redirect_uri;
-    if !fresh || !same_client || !constant_time_eq(pending.state.as_bytes(), callback.state.as_bytes()) {
+    // (`Secret`s compare in constant time.)
+    if !fresh || !same_client || pending.state != callback.state {
         return Err(Error::StateMismatch);
     }
 
@@ -202,7 +203,7 @@ pub fn validate_callback(
 
     let code = callback
         .code
-        .filter(|c| !c.is_empty())
+        .filter(|c| !c.expose().is_empty())
         .ok_or(Error::InvalidCallback { reason: "missing_code" })?;
     Ok(ValidatedCallback { code, pending })
 }

@@ -1,8 +1,10 @@
 //! The client: the one stateful object of the core, driven by the shell one step at a time.
 //!
-//! Each method either builds a request, processes a response, or answers from memory. The
-//! shell performs the requests, supplies `now` and random bytes, and persists the pending
-//! login between [`Client::begin_login`] and [`Client::complete_callback`].
+//! Each method either builds a request, processes a response, answers from memory, or decides
+//! what the shell does next ([`TokenStep`], [`RefreshEnd`], [`Exchanged`]: the session policy of
+//! [`crate::protocol::refresh`]). The shell performs the requests, supplies `now` and random
+//! bytes, shares a grant between the callers of one key, and persists the pending login between
+//! [`Client::begin_login`] and [`Client::complete_callback`].
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -12,16 +14,22 @@ use crate::protocol::discovery::{self, ProviderMetadata};
 use crate::protocol::error::Error;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::http::Method;
-use crate::protocol::id_token::{at_hash_function, validate_claims, Expectations, IdToken, NonceRule};
-use crate::protocol::json::{self, ObjectWriter, Value};
+use crate::protocol::id_token::{at_hash_function, validate_claims, Expectations, NonceRule};
+use crate::protocol::jwt::Jwt;
+use crate::protocol::codec::json::{self, ObjectWriter, Value};
 use crate::protocol::jwk::{JwkSet, NoKey};
 use crate::protocol::messages::TokenInfo;
 use crate::protocol::jws::{accepted_algs, Alg, SignatureCheck, VerifiedSignature};
 use crate::protocol::schedule::{self, Backoff};
-use crate::protocol::session::{Session, TokenKey};
+use crate::protocol::session::Session;
+use crate::protocol::types::TokenKey;
 use crate::protocol::token::TokenResponse;
 use crate::protocol::transaction::{pending_key, PendingLogin};
-use crate::protocol::{api, base64url, logout, token};
+use crate::protocol::codec::base64url;
+use crate::protocol::event::Event;
+use crate::protocol::refresh::{Exchanged, Need, RefreshEnd, RefreshGrant, RefreshTicket, TokenStep};
+use crate::protocol::secret::{constant_time_eq, Secret};
+use crate::protocol::{api, logout, token};
 
 pub use crate::protocol::authorization::ENTROPY_LEN;
 
@@ -32,7 +40,7 @@ pub struct LoginStart {
     /// The key to store `pending_record` under.
     pub pending_key: String,
     /// The pending login (secrets included): persisted only until the callback.
-    pub pending_record: String,
+    pub pending_record: Secret,
     /// When the record stops being accepted (Unix seconds).
     pub expires_at: u64,
 }
@@ -51,6 +59,13 @@ pub struct Client {
     backoff: Backoff,
     /// When the last proactive refresh started.
     last_auto_refresh: Option<u64>,
+    /// Changes whenever a session begins or ends, so that an answer to a request made for an
+    /// earlier session is dropped instead of applied to one it was not made for.
+    generation: u32,
+    /// Whether a refresh grant of the current session is in flight (one at a time).
+    refreshing: bool,
+    /// Revocations owed for tokens in answers that arrived after their session ended.
+    orphaned: Vec<HttpRequest>,
 }
 
 impl Client {
@@ -64,6 +79,9 @@ impl Client {
             last_key_refetch: None,
             backoff: Backoff::default(),
             last_auto_refresh: None,
+            generation: 0,
+            refreshing: false,
+            orphaned: Vec::new(),
         })
     }
 
@@ -105,8 +123,8 @@ impl Client {
         let start = authorization::authorization_request(&self.config, metadata, &extra_params, app_state, entropy, now)?;
         Ok(LoginStart {
             url: start.url,
-            pending_key: pending_key(&start.pending.state),
-            pending_record: start.pending.to_record(),
+            pending_key: pending_key(start.pending.state.expose()),
+            pending_record: start.pending.to_record().into(),
             expires_at: start.pending.expires_at(),
         })
     }
@@ -132,26 +150,36 @@ impl Client {
     /// ([`Client::signature_step`]), then [`Client::complete_token_exchange`].
     pub fn process_code_exchange_response(&self, callback: ValidatedCallback, res: HttpResponse) -> Result<TokenExchange, Error> {
         let tokens = token::process_token_response(&res)?;
-        let id_token = tokens.id_token.as_deref().ok_or(Error::InvalidResponse { reason: "field" })?;
-        IdToken::parse(id_token)?;
-        Ok(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default() })
+        let id_token = tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: "field" })?.expose();
+        Jwt::parse(id_token)?;
+        Ok(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default(), generation: self.generation })
     }
 
-    /// Parses a refresh response. `invalid_grant` means the grant is gone (revoked, expired,
-    /// reused; RFC 6749 §5.2): the session ends and the caller gets `login_required`. Other
-    /// failures keep the session, so a later call can try again.
-    pub fn process_refresh_response(&mut self, key: TokenKey, res: HttpResponse) -> Result<TokenExchange, Error> {
-        let tokens = match token::process_token_response(&res) {
-            Err(Error::TokenError { error, .. }) if error == "invalid_grant" => {
-                self.session = None;
-                return Err(Error::LoginRequired);
+    /// Parses the answer to the grant of `ticket`: `None` when the session it was made for
+    /// ended meanwhile (the answer is dropped, nothing is applied, and the tokens it carries,
+    /// alive at the provider, are revoked: see [`Client::finish_refresh`]). A refresh token in a
+    /// successful answer replaces the old one at once (RFC 6749 §6: the client must discard the
+    /// old one), before the rest of the answer is checked, so that the old one is never
+    /// presented again whatever happens next. Failures are passed to
+    /// [`Client::finish_refresh`], which decides what they mean for the session.
+    pub fn process_refresh_response(&mut self, ticket: &RefreshTicket, res: HttpResponse) -> Result<Option<TokenExchange>, Error> {
+        if ticket.generation != self.generation {
+            if let (Ok(tokens), Some(metadata)) = (token::process_token_response(&res), &self.metadata) {
+                let refresh = tokens.refresh_token.as_ref().map(|t| (t.expose(), "refresh_token"));
+                for (token, hint) in refresh.into_iter().chain([(tokens.access_token.expose(), "access_token")]) {
+                    self.orphaned.extend(logout::revocation_request(&self.config, metadata, token, hint));
+                }
             }
-            result => result?,
-        };
-        if let Some(id_token) = tokens.id_token.as_deref() {
-            IdToken::parse(id_token)?;
+            return Ok(None);
         }
-        Ok(TokenExchange { tokens, login: None, key })
+        let mut tokens = token::process_token_response(&res)?;
+        if let (Some(rotated), Some(session)) = (tokens.refresh_token.take(), self.session.as_mut()) {
+            session.rotate_refresh_token(rotated);
+        }
+        if let Some(id_token) = &tokens.id_token {
+            Jwt::parse(id_token.expose())?;
+        }
+        Ok(Some(TokenExchange { tokens, login: None, key: ticket.key.clone(), generation: ticket.generation }))
     }
 
     /// What it takes to verify a JWS signed by the provider (an ID token, or a signed UserInfo
@@ -160,7 +188,7 @@ impl Client {
     /// [`KEY_REFETCH_INTERVAL_SECONDS`], so a flood of unknown kids cannot hammer the provider.
     pub fn signature_step(&mut self, jws: &str, purpose: Purpose, now: u64) -> Result<SignatureStep, Error> {
         let metadata = self.metadata()?;
-        let token = IdToken::parse(jws)?;
+        let token = Jwt::parse(jws)?;
         let advertised = match purpose {
             Purpose::UserInfo => metadata
                 .userinfo_signing_alg_values_supported
@@ -210,8 +238,9 @@ impl Client {
     }
 
     /// Validates the ID token whose signature `signature` proves (OIDC Core §3.1.3.7; after a
-    /// refresh also §12.2) and starts or updates the session. Returns the reply value:
-    /// `{"appState": …}` after a login, `null` after a refresh.
+    /// refresh also §12.2) and starts or updates the session, unless the session the exchange
+    /// was made for ended meanwhile ([`Exchanged::Stale`]). A failure after a refresh is for
+    /// [`Client::finish_refresh`].
     /// `access_token_digest`: the hash [`TokenExchange::at_hash_function`] asked for, of the
     /// response's access token.
     pub fn complete_token_exchange(
@@ -220,21 +249,25 @@ impl Client {
         signature: Option<VerifiedSignature>,
         access_token_digest: Option<&[u8]>,
         now: u64,
-    ) -> Result<String, Error> {
-        let TokenExchange { tokens, login, key } = exchange;
-        let validated = match tokens.id_token.as_deref() {
+    ) -> Result<Exchanged, Error> {
+        let TokenExchange { mut tokens, login, key, generation } = exchange;
+        if generation != self.generation {
+            return Ok(Exchanged::Stale);
+        }
+        let id_token = tokens.id_token.take();
+        let claims = match &id_token {
             None => None,
             Some(raw) => {
-                let token = IdToken::parse(raw)?;
+                let token = Jwt::parse(raw.expose())?;
                 if !signature.is_some_and(|s| s.covers(token.signing_input())) {
                     return Err(Error::InvalidIdToken { reason: "signature" });
                 }
                 let previous = match &login {
                     Some(_) => None,
-                    None => Some(IdToken::parse(self.session.as_ref().ok_or(Error::LoginRequired)?.id_token())?),
+                    None => Some(Jwt::parse(self.session.as_ref().ok_or(Error::LoginRequired)?.id_token())?),
                 };
                 let nonce = match (&login, &previous) {
-                    (Some(pending), _) => NonceRule::Required(&pending.nonce),
+                    (Some(pending), _) => NonceRule::Required(pending.nonce.expose()),
                     (None, Some(previous)) => NonceRule::IfPresent(previous.claim("nonce").and_then(Value::as_str)),
                     (None, None) => NonceRule::IfPresent(None),
                 };
@@ -259,9 +292,10 @@ impl Client {
                         }
                     }
                 }
-                Some((raw.to_owned(), token.claims_json().to_owned()))
+                Some(token.claims_json().to_owned())
             }
         };
+        let validated = id_token.zip(claims);
         match login {
             Some(pending) => {
                 let (raw, claims) = validated.ok_or(Error::InvalidResponse { reason: "field" })?;
@@ -271,12 +305,13 @@ impl Client {
                     None => reply.null("appState"),
                 };
                 self.session = Some(Session::new(tokens, raw, claims, now, self.config.clock_skew));
-                Ok(reply.finish())
+                self.new_generation();
+                Ok(Exchanged::LoggedIn { reply: reply.finish(), event: Event::Login })
             }
             None => {
                 let session = self.session.as_mut().ok_or(Error::LoginRequired)?;
                 session.apply_refresh(&key, tokens, validated, now, self.config.clock_skew);
-                Ok("null".into())
+                Ok(Exchanged::Refreshed)
             }
         }
     }
@@ -314,6 +349,120 @@ impl Client {
         }
     }
 
+    /// What a caller that needs `key`'s access token does next: take the token, start a
+    /// refresh grant, or wait for the one in flight. Fails at once while a backoff lasts
+    /// (with the failure that caused it), and with `login_required` when there is no session
+    /// or no way to refresh.
+    pub fn token_step(&self, key: &TokenKey, need: Need<'_>, now: u64) -> Result<TokenStep, Error> {
+        match (need, self.access_token(key, now)?) {
+            (Need::Valid, Some(token)) => return Ok(TokenStep::Use(token.to_owned())),
+            // A concurrent caller already replaced the refused token: use the new one.
+            (Need::Replacing(refused), Some(token)) if !constant_time_eq(token.as_bytes(), refused.as_bytes()) => {
+                return Ok(TokenStep::Use(token.to_owned()));
+            }
+            _ => {}
+        }
+        if self.session.as_ref().and_then(Session::refresh_token).is_none() {
+            return Err(Error::LoginRequired);
+        }
+        self.backoff.check(now)?;
+        Ok(if self.refreshing { TokenStep::Wait } else { TokenStep::Refresh })
+    }
+
+    /// The token a caller takes after the grant it started or shared settled with `Ok`: the
+    /// current one (after a dropped answer, that of the session as it is now).
+    pub fn token_after_refresh(&self, key: &TokenKey, now: u64) -> Result<String, Error> {
+        // The refresh just succeeded, so `None` means the new token is already expired.
+        self.access_token(key, now)?.map(str::to_owned).ok_or(Error::InvalidResponse { reason: "expires_in" })
+    }
+
+    /// Starts a refresh grant for `key`'s token (RFC 6749 §6, with RFC 8707 §2.2 `resource` and
+    /// a narrower `scope` when the key has them): one at a time, until
+    /// [`Client::finish_refresh`]. `login_required` without a refresh token.
+    pub fn begin_refresh(&mut self, key: &TokenKey) -> Result<RefreshGrant, Error> {
+        if self.refreshing {
+            // The shell waits for the grant in flight ([`TokenStep::Wait`]); this is a shell bug.
+            return Err(Error::Config { reason: "refresh_in_flight" });
+        }
+        let request = self.refresh_request(key)?;
+        self.refreshing = true;
+        Ok(RefreshGrant { request, ticket: RefreshTicket { key: key.clone(), generation: self.generation } })
+    }
+
+    /// Ends the grant of `ticket` with what the shell saw (`result`: a failed request, a
+    /// failed step, or `Ok` once [`Client::complete_token_exchange`] applied or dropped the
+    /// answer) and decides what it means:
+    /// - an answer for a session that ended meanwhile changes nothing and tells no one; the
+    ///   tokens it carried are revoked (RFC 7009), since no one will ever use them;
+    /// - success: `tokenRefreshed`;
+    /// - `invalid_grant` (RFC 6749 §5.2: the grant was revoked, expired or reused): the session
+    ///   ends, `sessionExpired`, callers get `login_required`;
+    /// - a refreshed ID token that fails a check (OIDC Core §3.1.3.7, §12.2): the session ends
+    ///   and its refresh token (the one the provider just rotated in) is revoked, since the
+    ///   provider is not to be trusted with this session any more; `sessionExpired`, callers
+    ///   get the check that failed;
+    /// - anything else keeps the session: an `error` event, and the backoff grows when the
+    ///   failure was transient.
+    pub fn finish_refresh(&mut self, ticket: RefreshTicket, result: Result<(), Error>, now: u64) -> RefreshEnd {
+        if ticket.generation != self.generation {
+            return RefreshEnd { result: Ok(()), event: None, revocations: core::mem::take(&mut self.orphaned) };
+        }
+        self.refreshing = false;
+        self.backoff.record(result.as_ref().map(drop), now);
+        match result {
+            Ok(()) => RefreshEnd {
+                result: Ok(()),
+                event: Some(Event::TokenRefreshed { key: ticket.key }),
+                revocations: Vec::new(),
+            },
+            Err(Error::TokenError { error, .. }) if error == "invalid_grant" => {
+                self.end_session();
+                RefreshEnd {
+                    result: Err(Error::LoginRequired),
+                    event: Some(Event::SessionExpired { reason: "invalid_grant" }),
+                    revocations: Vec::new(),
+                }
+            }
+            Err(error @ Error::InvalidIdToken { .. }) => {
+                let revocations = match (self.end_session(), self.metadata.as_ref()) {
+                    (Some(session), Some(metadata)) => self.revocations(metadata, &session),
+                    _ => Vec::new(),
+                };
+                RefreshEnd {
+                    result: Err(error),
+                    event: Some(Event::SessionExpired { reason: "invalid_id_token" }),
+                    revocations,
+                }
+            }
+            // No session, or no refresh token: the caller's `login_required` says it all.
+            Err(Error::LoginRequired) => RefreshEnd { result: Err(Error::LoginRequired), event: None, revocations: Vec::new() },
+            Err(error) => RefreshEnd { event: Some(Event::Error(error.clone())), result: Err(error), revocations: Vec::new() },
+        }
+    }
+
+    /// Ends the session, if any, and starts a new generation, so that answers still in flight
+    /// for it are dropped. Its secrets are overwritten when the returned value is dropped.
+    fn end_session(&mut self) -> Option<Session> {
+        self.new_generation();
+        self.session.take()
+    }
+
+    fn new_generation(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        self.refreshing = false;
+    }
+
+    /// Revocation requests for `session`'s tokens (RFC 7009 §2): the refresh token first,
+    /// since revoking it ends the grant (§2.1), then every access token.
+    fn revocations(&self, metadata: &ProviderMetadata, session: &Session) -> Vec<HttpRequest> {
+        let refresh = session.refresh_token().map(|t| (t, "refresh_token"));
+        let mut requests = Vec::new();
+        for (token, hint) in refresh.into_iter().chain(session.access_tokens().map(|t| (t, "access_token"))) {
+            requests.extend(logout::revocation_request(&self.config, metadata, token, hint));
+        }
+        requests
+    }
+
     /// Refuses `getAccessToken` from the page when the app opted out of seeing tokens
     /// (`exposeAccessToken: false`, for apps that call their APIs only through `auth.fetch`).
     pub fn check_token_exposure(&self) -> Result<(), Error> {
@@ -335,11 +484,6 @@ impl Client {
     /// the shell then fails the call at once, without a request.
     pub fn check_backoff(&self, now: u64) -> Result<(), Error> {
         self.backoff.check(now)
-    }
-
-    /// Records how a refresh attempt ended, for the backoff (not calls refused by it).
-    pub fn refresh_finished(&mut self, outcome: Result<(), &Error>, now: u64) {
-        self.backoff.record(outcome, now);
     }
 
     /// When the shell should wake the client for a proactive refresh of the login's token
@@ -402,12 +546,20 @@ impl Client {
         Ok(UserInfo::Claims(claims.to_json()))
     }
 
-    /// Finishes a signed UserInfo response: signature proven, `iss` and `aud` (when present)
-    /// ours, `sub` the ID token's. Returns the claims as JSON object text.
-    pub fn complete_userinfo(&self, jws: &str, signature: VerifiedSignature) -> Result<String, Error> {
-        let token = IdToken::parse(jws)?;
-        if !signature.covers(token.signing_input()) {
-            return Err(Error::InvalidIdToken { reason: "signature" });
+    /// Finishes a signed UserInfo response with the outcome of its signature check
+    /// ([`Client::signature_step`] with [`Purpose::UserInfo`], then WebCrypto): signature
+    /// proven, `iss` and `aud` (when present) ours, `sub` the ID token's. Returns the claims as
+    /// JSON object text. A JWS that fails (its form, `alg`, `kid` or signature) is
+    /// `invalid_response` / `signature`: the response is refused, the ID token and the session
+    /// are not in question.
+    pub fn complete_userinfo(&self, jws: &str, signature: Result<VerifiedSignature, Error>) -> Result<String, Error> {
+        let jws_failed = |error| match error {
+            Error::InvalidIdToken { .. } => Error::InvalidResponse { reason: "signature" },
+            other => other,
+        };
+        let token = Jwt::parse(jws).map_err(jws_failed)?;
+        if !signature.map_err(jws_failed)?.covers(token.signing_input()) {
+            return Err(Error::InvalidResponse { reason: "signature" });
         }
         // §5.3.2: a signed response SHOULD carry `iss` and `aud`; when it does they must be ours.
         if token.claim("iss").is_some_and(|iss| iss.as_str() != Some(&self.config.issuer)) {
@@ -445,17 +597,11 @@ impl Client {
     /// and no ID token (see [`logout::end_session_url`]). The shell performs the revocations
     /// without letting their failure undo the local logout.
     pub fn logout(&mut self, entropy: &[u8; 16], redirect: bool) -> Logout {
-        let session = self.session.take();
+        let session = self.end_session();
         let Some(metadata) = self.metadata.as_ref() else {
             return Logout { revocations: Vec::new(), end_session_url: None };
         };
-        let mut revocations = Vec::new();
-        if let Some(session) = &session {
-            let refresh = session.refresh_token().map(|t| (t, "refresh_token"));
-            for (token, hint) in refresh.into_iter().chain(session.access_tokens().map(|t| (t, "access_token"))) {
-                revocations.extend(logout::revocation_request(&self.config, metadata, token, hint));
-            }
-        }
+        let revocations = session.as_ref().map(|s| self.revocations(metadata, s)).unwrap_or_default();
         let state = base64url::encode(entropy);
         let end_session_url = redirect.then(|| logout::end_session_url(&self.config, metadata, &state)).flatten();
         Logout { revocations, end_session_url }
@@ -510,6 +656,8 @@ pub struct TokenExchange {
     login: Option<PendingLogin>,
     /// Which access token the response is for.
     key: TokenKey,
+    /// The session generation the request was made in.
+    generation: u32,
 }
 
 impl core::fmt::Debug for TokenExchange {
@@ -521,7 +669,7 @@ impl core::fmt::Debug for TokenExchange {
 impl TokenExchange {
     /// The ID token whose signature must be checked, if the response has one.
     pub fn id_token(&self) -> Option<&str> {
-        self.tokens.id_token.as_deref()
+        self.tokens.id_token.as_ref().map(Secret::expose)
     }
 
     /// Which access token the response is for.
@@ -532,8 +680,8 @@ impl TokenExchange {
     /// When the ID token has `at_hash`: the WebCrypto hash function to apply to the access
     /// token (the second value) for [`Client::complete_token_exchange`].
     pub fn at_hash_function(&self) -> Option<(&'static str, &str)> {
-        let token = IdToken::parse(self.tokens.id_token.as_deref()?).ok()?;
-        Some((at_hash_function(&token)?, &self.tokens.access_token))
+        let token = Jwt::parse(self.id_token()?).ok()?;
+        Some((at_hash_function(&token)?, self.tokens.access_token.expose()))
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::prelude::*;
 use crate::protocol::error::Error;
 use crate::protocol::json::Value;
-use crate::protocol::session::TokenKey;
+use crate::protocol::types::TokenKey;
 use crate::protocol::url::{is_secure_or_loopback, Url};
 
 /// Secure default: 60 seconds of tolerated clock difference with the provider.

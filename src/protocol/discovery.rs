@@ -5,8 +5,8 @@ use crate::prelude::*;
 use crate::protocol::config::ClientConfig;
 use crate::protocol::error::Error;
 use crate::protocol::http::{HttpRequest, HttpResponse, Method};
-use crate::protocol::json::Value;
-use crate::protocol::url::Url;
+use crate::protocol::codec::json::Value;
+use crate::protocol::codec::url::Url;
 
 /// The validated parts of the provider's metadata the client uses. Every endpoint the client
 /// ever calls comes from here (or the configuration), never from the page.
@@ -142,7 +142,7 @@ fn strings(value: Option<&Value>) -> Result<Vec<String>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::json::parse;
+    use crate::protocol::codec::json::parse;
 
     fn config(issuer: &str) -> ClientConfig {
         ClientConfig::from_json(

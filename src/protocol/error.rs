@@ -5,7 +5,7 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::protocol::json::ObjectWriter;
+use crate::protocol::codec::json::ObjectWriter;
 
 /// Everything that can go wrong, grouped by the stable `code` the app sees.
 #[derive(Debug, Clone, PartialEq, Eq)]

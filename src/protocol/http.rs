@@ -4,7 +4,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 use crate::protocol::error::Error;
-use crate::protocol::json::{self, Value};
+use crate::protocol::codec::json::{self, Value};
 
 /// The request methods the client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

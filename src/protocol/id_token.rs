@@ -2,109 +2,26 @@
 //!
 //! The token is a compact JWS ([RFC 7515 §7.1](https://www.rfc-editor.org/rfc/rfc7515#section-7.1)).
 //! Its claims are checked here, in the order of §3.1.3.7; the signature is checked by the
-//! caller before any claim is trusted (steps 6–8, see [`IdToken::signing_input`]).
+//! caller before any claim is trusted (steps 6–8, see [`Jwt::signing_input`]).
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::protocol::base64url;
 use crate::protocol::error::Error;
-use crate::protocol::json::{self, Value};
+use crate::protocol::codec::base64url;
+use crate::protocol::codec::json::Value;
 use crate::protocol::jws::Alg;
+pub use crate::protocol::jwt::Jwt;
 use crate::protocol::secret::constant_time_eq;
+
+/// The parser's old name, from before it also parsed signed UserInfo responses.
+#[doc(hidden)]
+pub type IdToken<'a> = Jwt<'a>;
 
 /// OIDC Core §2: `sub` "MUST NOT exceed 255 ASCII characters in length".
 const MAX_SUB_LEN: usize = 255;
 
-/// A parsed (not yet validated) ID token.
-pub struct IdToken<'a> {
-    raw: &'a str,
-    header: Value,
-    claims: Value,
-    claims_json: String,
-    signature: Vec<u8>,
-}
-
-impl core::fmt::Debug for IdToken<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("IdToken { .. }")
-    }
-}
-
 fn invalid(reason: &'static str) -> Error {
     Error::InvalidIdToken { reason }
-}
-
-impl<'a> IdToken<'a> {
-    /// Splits and decodes the compact JWS. Encrypted ID tokens (five parts) are not supported.
-    pub fn parse(raw: &'a str) -> Result<IdToken<'a>, Error> {
-        let mut parts = raw.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-            return Err(invalid("format"));
-        };
-        let object = |part: &str| {
-            let bytes = base64url::decode(part).ok_or(invalid("format"))?;
-            let value = json::parse(&bytes).map_err(|_| invalid("format"))?;
-            value.as_object().ok_or(invalid("format"))?;
-            Ok::<_, Error>((value, bytes))
-        };
-        let (header, _) = object(h)?;
-        let (claims, claims_bytes) = object(p)?;
-        let signature = base64url::decode(s).ok_or(invalid("format"))?;
-        // RFC 8725 §3.1: `none` is never acceptable, and an empty signature is not a signature.
-        match header.get("alg").and_then(Value::as_str) {
-            Some("none") | None => return Err(invalid("alg")),
-            Some(_) if signature.is_empty() => return Err(invalid("format")),
-            Some(_) => {}
-        }
-        // RFC 8725 §3.11 / RFC 7519 §5.1: an explicit `typ` must say JWT, so that other
-        // kinds of JWT (e.g. `at+jwt` access tokens) cannot pass as ID tokens.
-        if let Some(typ) = header.get("typ") {
-            let typ = typ.as_str().ok_or(invalid("typ"))?;
-            if !typ.eq_ignore_ascii_case("JWT") && !typ.eq_ignore_ascii_case("application/jwt") {
-                return Err(invalid("typ"));
-            }
-        }
-        // RFC 7515 §4.1.11: extensions marked critical must be understood; we know none.
-        if header.get("crit").is_some() {
-            return Err(invalid("format"));
-        }
-        if header.get("kid").is_some_and(|kid| kid.as_str().is_none()) {
-            return Err(invalid("kid"));
-        }
-        let claims_json = String::from_utf8(claims_bytes).map_err(|_| invalid("format"))?;
-        Ok(IdToken { raw, header, claims, claims_json, signature })
-    }
-
-    /// The JOSE header's `alg`.
-    pub fn alg(&self) -> &str {
-        self.header.get("alg").and_then(Value::as_str).unwrap_or_default()
-    }
-
-    /// The JOSE header's `kid`, when present.
-    pub fn kid(&self) -> Option<&str> {
-        self.header.get("kid").and_then(Value::as_str)
-    }
-
-    /// The bytes the signature covers: `BASE64URL(header) '.' BASE64URL(payload)` (RFC 7515 §5.2).
-    pub fn signing_input(&self) -> &str {
-        let dot = self.raw.bytes().rposition(|c| c == b'.').unwrap_or(0);
-        self.raw.get(..dot).unwrap_or_default()
-    }
-
-    /// The decoded signature.
-    pub fn signature(&self) -> &[u8] {
-        &self.signature
-    }
-
-    /// The claims, as the JSON object text the provider signed.
-    pub fn claims_json(&self) -> &str {
-        &self.claims_json
-    }
-
-    /// A claim.
-    pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.claims.get(name)
-    }
 }
 
 /// What the claims must match.
@@ -140,7 +57,7 @@ pub enum NonceRule<'a> {
 
 /// The WebCrypto name of the hash `at_hash` needs, when the token has one: the hash of its
 /// signature algorithm (OIDC Core §3.1.3.6).
-pub fn at_hash_function(token: &IdToken) -> Option<&'static str> {
+pub fn at_hash_function(token: &Jwt) -> Option<&'static str> {
     token.claim("at_hash")?;
     Some(match Alg::from_name(token.alg())?.hash_bits() {
         256 => "SHA-256",
@@ -150,7 +67,7 @@ pub fn at_hash_function(token: &IdToken) -> Option<&'static str> {
 }
 
 /// Validates the claims of an ID token whose signature the caller has verified.
-pub fn validate_claims(token: &IdToken<'_>, expect: &Expectations<'_>) -> Result<(), Error> {
+pub fn validate_claims(token: &Jwt<'_>, expect: &Expectations<'_>) -> Result<(), Error> {
     let now = i64::try_from(expect.now).unwrap_or(i64::MAX);
     let skew = i64::try_from(expect.clock_skew).unwrap_or(0);
 
@@ -256,7 +173,7 @@ pub fn validate_claims(token: &IdToken<'_>, expect: &Expectations<'_>) -> Result
 }
 
 /// A NumericDate claim (RFC 7519 §2): absent is `None`, anything but a number is an error.
-fn numeric_date(token: &IdToken<'_>, name: &'static str) -> Result<Option<i64>, Error> {
+fn numeric_date(token: &Jwt<'_>, name: &'static str) -> Result<Option<i64>, Error> {
     match token.claim(name) {
         None => Ok(None),
         Some(v) => v.as_i64().map(Some).ok_or(invalid(name)),

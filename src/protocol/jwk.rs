@@ -8,10 +8,10 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::protocol::base64url;
+use crate::protocol::codec::base64url;
 use crate::protocol::error::Error;
 use crate::protocol::http::HttpResponse;
-use crate::protocol::json::{ObjectWriter, Value};
+use crate::protocol::codec::json::{ObjectWriter, Value};
 use crate::protocol::jws::{Alg, KeyType};
 
 /// RSA keys shorter than this are refused (RFC 7518 §3.3: "2048 bits or larger MUST be used").

@@ -206,7 +206,7 @@ mod tests {
         // Every algorithm's parameters are valid JSON, and the salt/hash agree with hash_bits.
         for alg in ALL {
             let (import, verify) = alg.webcrypto();
-            assert!(crate::protocol::json::parse(import.as_bytes()).is_ok() && crate::protocol::json::parse(verify.as_bytes()).is_ok());
+            assert!(crate::protocol::codec::json::parse(import.as_bytes()).is_ok() && crate::protocol::codec::json::parse(verify.as_bytes()).is_ok());
             let bits = alg.hash_bits().to_string();
             assert!(import.contains(&bits) || verify.contains(&bits) || alg == Alg::EdDSA, "{alg:?}");
         }

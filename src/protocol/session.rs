@@ -2,28 +2,14 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
+use crate::protocol::secret::Secret;
 use crate::protocol::token::TokenResponse;
+// Re-exported: it was defined here before it moved to the leaf module `types`.
+pub use crate::protocol::types::TokenKey;
 
-/// Which access token: the login's ([`TokenKey::default`]) or one obtained later with the
-/// refresh token for another API (`resource`, RFC 8707 §2.2) or a narrower `scope` (RFC 6749 §6).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TokenKey {
-    /// The RFC 8707 `resource` the token is for.
-    pub resource: Option<String>,
-    /// The scope asked for.
-    pub scope: Option<String>,
-}
-
-impl TokenKey {
-    /// Whether this is the login's token.
-    pub fn is_default(&self) -> bool {
-        self.resource.is_none() && self.scope.is_none()
-    }
-}
-
-/// One access token and what the client knows of it. Opaque: never parsed. `Debug` hides it.
+/// One access token and what the client knows of it. Opaque: never parsed.
 pub struct AccessToken {
-    token: String,
+    token: Secret,
     /// When it stops being handed out (Unix seconds); `None`: the provider sent no `expires_in`.
     valid_until: Option<u64>,
     /// Receipt + `expires_in` (Unix seconds).
@@ -38,7 +24,7 @@ impl AccessToken {
     /// A token received at `now`. It stops being handed out the skew before its expiry, but
     /// never more than half its lifetime early, so that a provider issuing tokens shorter than
     /// the skew does not cause a refresh on every call.
-    pub(crate) fn new(token: String, expires_in: Option<u64>, scope: Option<String>, now: u64, clock_skew: u64) -> Self {
+    pub(crate) fn new(token: Secret, expires_in: Option<u64>, scope: Option<String>, now: u64, clock_skew: u64) -> Self {
         AccessToken {
             token,
             valid_until: expires_in.map(|lifetime| now + lifetime - clock_skew.min(lifetime / 2)),
@@ -52,7 +38,7 @@ impl AccessToken {
     pub fn valid(&self, now: u64) -> Option<&str> {
         match self.valid_until {
             Some(until) if now >= until => None,
-            _ => Some(&self.token),
+            _ => Some(self.token.expose()),
         }
     }
 
@@ -77,20 +63,14 @@ impl AccessToken {
     }
 }
 
-impl Drop for AccessToken {
-    fn drop(&mut self) {
-        wipe(&mut self.token);
-    }
-}
-
 /// The tokens of one signed-in user. `Debug` prints no token.
 pub struct Session {
     /// The login's access token.
     access_token: AccessToken,
     /// Tokens for other APIs or narrower scopes, one per key.
     api_tokens: Vec<(TokenKey, AccessToken)>,
-    refresh_token: Option<String>,
-    id_token: String,
+    refresh_token: Option<Secret>,
+    id_token: Secret,
     claims_json: String,
 }
 
@@ -104,29 +84,9 @@ impl core::fmt::Debug for Session {
     }
 }
 
-/// Overwrites a secret's bytes before its memory is freed, so a token does not linger in the
-/// wasm heap after logout. Zero bytes keep the string valid UTF-8.
-fn wipe(secret: &mut str) {
-    // SAFETY: writing 0x00 over the bytes keeps them valid UTF-8.
-    for byte in unsafe { secret.as_bytes_mut() } {
-        // Volatile, so the compiler cannot drop writes to memory that is about to be freed.
-        unsafe { core::ptr::write_volatile(byte, 0) };
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        wipe(&mut self.id_token);
-        if let Some(refresh_token) = &mut self.refresh_token {
-            wipe(refresh_token);
-        }
-        // The access tokens wipe themselves.
-    }
-}
-
 impl Session {
     /// Starts a session from a code exchange whose ID token passed validation.
-    pub(crate) fn new(tokens: TokenResponse, id_token: String, claims_json: String, now: u64, clock_skew: u64) -> Session {
+    pub(crate) fn new(tokens: TokenResponse, id_token: Secret, claims_json: String, now: u64, clock_skew: u64) -> Session {
         Session {
             access_token: AccessToken::new(tokens.access_token, tokens.expires_in, tokens.scope, now, clock_skew),
             api_tokens: Vec::new(),
@@ -146,7 +106,7 @@ impl Session {
 
     /// Every access token of the session, the login's first (for revocation).
     pub(crate) fn access_tokens(&self) -> impl Iterator<Item = &str> {
-        core::iter::once(&self.access_token).chain(self.api_tokens.iter().map(|(_, t)| t)).map(|t| t.token.as_str())
+        core::iter::once(&self.access_token).chain(self.api_tokens.iter().map(|(_, t)| t)).map(|t| t.token.expose())
     }
 
     #[cfg(test)]
@@ -156,17 +116,23 @@ impl Session {
 
     /// The refresh token, when the provider issued one.
     pub fn refresh_token(&self) -> Option<&str> {
-        self.refresh_token.as_deref()
+        self.refresh_token.as_ref().map(Secret::expose)
     }
 
     /// The raw ID token (for `id_token_hint`).
     pub fn id_token(&self) -> &str {
-        &self.id_token
+        self.id_token.expose()
     }
 
     /// The validated ID token claims as JSON object text.
     pub fn claims_json(&self) -> &str {
         &self.claims_json
+    }
+
+    /// Replaces the refresh token with the one a refresh response rotated in (RFC 6749 §6);
+    /// the old one is overwritten as it is dropped.
+    pub(crate) fn rotate_refresh_token(&mut self, rotated: Secret) {
+        self.refresh_token = Some(rotated);
     }
 
     /// Applies a successful refresh response for `key` (RFC 6749 §6). A new refresh token
@@ -176,24 +142,21 @@ impl Session {
     pub(crate) fn apply_refresh(
         &mut self,
         key: &TokenKey,
-        mut tokens: TokenResponse,
-        id_token: Option<(String, String)>,
+        tokens: TokenResponse,
+        id_token: Option<(Secret, String)>,
         now: u64,
         clock_skew: u64,
     ) {
-        if let Some(rotated) = tokens.refresh_token.take() {
-            if let Some(old) = &mut self.refresh_token {
-                wipe(old);
-            }
-            self.refresh_token = Some(rotated);
+        let TokenResponse { access_token, expires_in, refresh_token, scope, .. } = tokens;
+        if let Some(rotated) = refresh_token {
+            self.rotate_refresh_token(rotated);
         }
         if let Some((raw, claims)) = id_token {
-            wipe(&mut self.id_token);
             self.id_token = raw;
             self.claims_json = claims;
         }
-        let scope = tokens.scope.take().or_else(|| self.token(key).and_then(|t| t.scope.clone()));
-        let token = AccessToken::new(core::mem::take(&mut tokens.access_token), tokens.expires_in, scope, now, clock_skew);
+        let scope = scope.or_else(|| self.token(key).and_then(|t| t.scope.clone()));
+        let token = AccessToken::new(access_token, expires_in, scope, now, clock_skew);
         if key.is_default() {
             self.access_token = token;
         } else if let Some(slot) = self.api_tokens.iter_mut().find(|(k, _)| k == key) {
@@ -268,15 +231,6 @@ mod tests {
         assert_eq!(s.refresh_token(), Some("rt-2"));
         assert_eq!(s.access_tokens().collect::<Vec<_>>(), ["at-1", "at-api-2"]);
         assert!(s.token(&TokenKey { resource: None, scope: Some("other".into()) }).is_none());
-    }
-
-    #[test]
-    fn wipe_overwrites_in_place() {
-        let mut secret = String::from("rt-secret");
-        let ptr = secret.as_ptr();
-        wipe(&mut secret);
-        assert_eq!(secret.as_ptr(), ptr);
-        assert_eq!(secret.as_bytes(), &[0; 9]);
     }
 
     #[test]

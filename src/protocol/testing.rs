@@ -1,6 +1,6 @@
 //! Fixtures shared by the core's unit tests: a fixed clock, fixed entropy, a fixed provider.
 
-use crate::protocol::base64url;
+use crate::protocol::codec::base64url;
 use crate::protocol::config::ClientConfig;
 use crate::protocol::discovery::ProviderMetadata;
 

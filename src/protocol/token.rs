@@ -8,32 +8,24 @@ use crate::protocol::config::ClientConfig;
 use crate::protocol::discovery::ProviderMetadata;
 use crate::protocol::error::{oauth_error_text, Error};
 use crate::protocol::http::{HttpRequest, HttpResponse, Method};
-use crate::protocol::json::Value;
-use crate::protocol::session::TokenKey;
-use crate::protocol::url::form_encode;
+use crate::protocol::secret::Secret;
+use crate::protocol::codec::json::Value;
+use crate::protocol::types::TokenKey;
+use crate::protocol::codec::url::form_encode;
 
-/// A successful token response, parsed strictly (RFC 6749 §5.1). `Debug` redacts the tokens.
-#[derive(Clone, PartialEq, Eq)]
+/// A successful token response, parsed strictly (RFC 6749 §5.1). `Debug` shows no token.
+#[derive(Debug, PartialEq, Eq)]
 pub struct TokenResponse {
     /// `access_token`: opaque to the client, never parsed.
-    pub access_token: String,
+    pub access_token: Secret,
     /// `expires_in` in seconds, when sent.
     pub expires_in: Option<u64>,
     /// `refresh_token`, when sent.
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret>,
     /// `id_token`, not yet validated.
-    pub id_token: Option<String>,
+    pub id_token: Option<Secret>,
     /// `scope`, when sent.
     pub scope: Option<String>,
-}
-
-impl core::fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("TokenResponse")
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
-    }
 }
 
 fn token_request(metadata: &ProviderMetadata, params: &[(&str, &str)]) -> HttpRequest {
@@ -59,10 +51,10 @@ pub fn code_exchange_request(
         metadata,
         &[
             ("grant_type", "authorization_code"),
-            ("code", &callback.code),
+            ("code", callback.code.expose()),
             ("redirect_uri", &callback.pending.redirect_uri),
             ("client_id", &config.client_id),
-            ("code_verifier", &callback.pending.code_verifier),
+            ("code_verifier", callback.pending.code_verifier.expose()),
         ],
     )
 }
@@ -107,7 +99,8 @@ pub fn process_token_response(res: &HttpResponse) -> Result<TokenResponse, Error
         }
     };
 
-    let access_token = optional_string("access_token")?.ok_or_else(field)?;
+    let secret = |name: &str| optional_string(name).map(|s| s.map(Secret::from));
+    let access_token = secret("access_token")?.ok_or_else(field)?;
     // RFC 6750: only Bearer tokens are usable by this client; the name is case-insensitive.
     match body.get("token_type") {
         Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
@@ -121,8 +114,8 @@ pub fn process_token_response(res: &HttpResponse) -> Result<TokenResponse, Error
     Ok(TokenResponse {
         access_token,
         expires_in,
-        refresh_token: optional_string("refresh_token")?,
-        id_token: optional_string("id_token")?,
+        refresh_token: secret("refresh_token")?,
+        id_token: secret("id_token")?,
         scope: optional_string("scope")?,
     })
 }
@@ -157,10 +150,10 @@ mod tests {
     #[test]
     fn parses_a_complete_response() {
         let t = process_token_response(&json(200, OK)).unwrap();
-        assert_eq!(t.access_token, "at");
+        assert_eq!(t.access_token.expose(), "at");
         assert_eq!(t.expires_in, Some(3600));
-        assert_eq!(t.refresh_token.as_deref(), Some("rt"));
-        assert_eq!(t.id_token.as_deref(), Some("a.b.c"));
+        assert_eq!(t.refresh_token.as_ref().map(Secret::expose), Some("rt"));
+        assert_eq!(t.id_token.as_ref().map(Secret::expose), Some("a.b.c"));
         assert_eq!(t.scope.as_deref(), Some("openid profile"));
         assert!(!format!("{t:?}").contains("\"at\""));
     }

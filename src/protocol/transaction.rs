@@ -7,22 +7,23 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::protocol::base64url;
-use crate::protocol::json::{self, ObjectWriter, Value};
+use crate::protocol::codec::base64url;
+use crate::protocol::codec::json::{self, ObjectWriter, Value};
+use crate::protocol::secret::Secret;
 use sha2::{Digest, Sha256};
 
 /// A login attempt is abandoned after 10 minutes.
 pub const PENDING_LOGIN_TTL_SECONDS: u64 = 600;
 
 /// One login attempt's secrets and context. Its `Debug` redacts the secrets.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub struct PendingLogin {
     /// The `state` sent to the provider.
-    pub state: String,
+    pub state: Secret,
     /// The `nonce` the ID token must carry.
-    pub nonce: String,
+    pub nonce: Secret,
     /// The PKCE `code_verifier`.
-    pub code_verifier: String,
+    pub code_verifier: Secret,
     /// The issuer this attempt was started for.
     pub issuer: String,
     /// The client this attempt was started for.
@@ -63,9 +64,9 @@ impl PendingLogin {
     pub fn to_record(&self) -> String {
         let mut o = ObjectWriter::new();
         o.number("v", 1)
-            .string("state", &self.state)
-            .string("nonce", &self.nonce)
-            .string("codeVerifier", &self.code_verifier)
+            .string("state", self.state.expose())
+            .string("nonce", self.nonce.expose())
+            .string("codeVerifier", self.code_verifier.expose())
             .string("issuer", &self.issuer)
             .string("clientId", &self.client_id)
             .string("redirectUri", &self.redirect_uri)
@@ -87,9 +88,9 @@ impl PendingLogin {
         }
         let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         Some(PendingLogin {
-            state: text("state")?,
-            nonce: text("nonce")?,
-            code_verifier: text("codeVerifier")?,
+            state: text("state")?.into(),
+            nonce: text("nonce")?.into(),
+            code_verifier: text("codeVerifier")?.into(),
             issuer: text("issuer")?,
             client_id: text("clientId")?,
             redirect_uri: text("redirectUri")?,
@@ -109,9 +110,9 @@ mod tests {
 
     fn sample() -> PendingLogin {
         PendingLogin {
-            state: "s".repeat(43),
-            nonce: "n".repeat(43),
-            code_verifier: "v".repeat(43),
+            state: "s".repeat(43).into(),
+            nonce: "n".repeat(43).into(),
+            code_verifier: "v".repeat(43).into(),
             issuer: "https://op.example".into(),
             client_id: "spa".into(),
             redirect_uri: "https://app.example/cb".into(),
@@ -124,7 +125,7 @@ mod tests {
     #[test]
     fn record_round_trips() {
         let p = sample();
-        assert_eq!(PendingLogin::from_record(&p.to_record()), Some(p.clone()));
+        assert_eq!(PendingLogin::from_record(&p.to_record()), Some(sample()));
         let mut without = p;
         without.app_state = None;
         without.max_age = None;

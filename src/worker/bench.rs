@@ -2,7 +2,7 @@
 //! validation inside the worker through the real code path, for `bench/idtoken.mjs`.
 //!
 //! One run is what a login does with an ID token once the JWK Set is cached:
-//! [`IdToken::parse`], [`Client::signature_step`] (key selection; it yields
+//! [`Jwt::parse`], [`Client::signature_step`] (key selection; it yields
 //! [`SignatureStep::Verify`] because the keys are loaded before the loop),
 //! [`io::verify_signature`] (WebCrypto through web-sys), [`SignatureCheck::verdict`],
 //! the proof check ([`VerifiedSignature::covers`]) and [`validate_claims`] (nonce required,
@@ -19,8 +19,9 @@ use wasm_bindgen::prelude::*;
 use super::io;
 use crate::protocol::client::{Client, Purpose, SignatureStep};
 use crate::protocol::http::HttpResponse;
-use crate::protocol::id_token::{at_hash_function, validate_claims, Expectations, IdToken, NonceRule};
-use crate::protocol::json;
+use crate::protocol::id_token::{at_hash_function, validate_claims, Expectations, NonceRule};
+use crate::protocol::jwt::Jwt;
+use crate::protocol::codec::json;
 use crate::protocol::Error;
 
 #[wasm_bindgen]
@@ -49,7 +50,7 @@ fn fail(stage: &str, error: &Error) -> JsValue {
 
 /// One validation, as the worker does it after a code exchange.
 async fn validate_once(client: &mut Client, id_token: &str, nonce: &str, access_token: &str, now: u64) -> Result<(), Error> {
-    let token = IdToken::parse(id_token)?;
+    let token = Jwt::parse(id_token)?;
     let check = match client.signature_step(id_token, Purpose::IdToken, now)? {
         SignatureStep::Verify(check) => check,
         // The keys were loaded before the loop: asking for them again is a bench setup bug.

@@ -21,14 +21,17 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::protocol::api::is_invalid_token_challenge;
+use crate::protocol::api_call::{ApiCall, ApiStep};
 use crate::protocol::client::{Client, Purpose, SignatureStep, TokenExchange, UserInfo, ENTROPY_LEN};
+use crate::protocol::event::Event as SessionEvent;
+use crate::protocol::http::HttpRequest;
+use crate::protocol::refresh::{Exchanged, Need, RefreshTicket, TokenStep};
 use crate::protocol::config::token_key;
 use crate::protocol::jws::VerifiedSignature;
 use crate::protocol::schedule::timer_delay_ms;
-use crate::protocol::json::{self, Value};
+use crate::protocol::codec::json::{self, Value};
 use crate::protocol::messages::{Call, Event, FetchCall, ReplyValue, TokenOptions};
-use crate::protocol::session::TokenKey;
+use crate::protocol::types::TokenKey;
 use crate::protocol::Error;
 
 pub mod boundary;
@@ -62,24 +65,10 @@ struct Host {
     /// The refresh grant in flight, which concurrent callers for the same token share; grants
     /// for different tokens take turns (they all present the one refresh token).
     refresh: SingleFlight<TokenKey, Result<(), Error>>,
-    /// Changes whenever a session ends or begins, so that a refresh answered afterwards is
-    /// dropped instead of applied to a session it was not made for.
-    epoch: Cell<u32>,
     /// Where events go (`worker.js` posts them to the page): [`Event`]s as JS objects.
     events: RefCell<Option<js_sys::Function>>,
     /// The wake-up time last handed to `worker.js`'s timer (Unix seconds).
     scheduled: Cell<Option<u64>>,
-}
-
-/// What a caller needs of an access token.
-enum Need<'a> {
-    /// A valid one: the cached token, or a refresh when there is none.
-    Valid,
-    /// A new one (`forceRefresh`, the proactive refresh).
-    Fresh,
-    /// Another than this one, which an API refused (`invalid_token`): a refresh, unless a
-    /// concurrent caller already replaced it.
-    Replacing(&'a str),
 }
 
 /// A successful call's value.
@@ -140,6 +129,16 @@ impl Host {
     fn post(&self, event: JsValue) {
         if let Some(listener) = self.events.borrow().as_ref() {
             let _ = listener.call1(&JsValue::NULL, &event);
+        }
+    }
+
+    /// Sends an event the core decided on, in its wire form.
+    fn emit_event(&self, event: &SessionEvent) {
+        match event {
+            SessionEvent::Login => self.emit_token_event(false, &TokenKey::default()),
+            SessionEvent::TokenRefreshed { key } => self.emit_token_event(true, key),
+            SessionEvent::SessionExpired { reason } => self.emit(&Event::SessionExpired { reason }),
+            SessionEvent::Error(error) => self.emit(&Event::Error(error.into())),
         }
     }
 
@@ -259,7 +258,7 @@ impl Host {
         let start = start?;
         store::put(
             &start.pending_key,
-            &start.pending_record,
+            start.pending_record.expose(),
             start.expires_at,
             now,
         )
@@ -278,11 +277,14 @@ impl Host {
         let request = self.with(|c| c.code_exchange_request(&callback))?;
         let response = io::fetch(&request).await?;
         let exchange = self.with(|c| c.process_code_exchange_response(callback, response))?;
-        // (`None`: a logout ended things while the code was redeemed.)
-        let value = self.complete_exchange(exchange, self.epoch.get()).await?.ok_or(Error::LoginRequired)?;
-        self.epoch.set(self.epoch.get().wrapping_add(1));
-        self.emit_token_event(false, &TokenKey::default());
-        boundary::parse_json(&value).map(Reply::Js)
+        match self.complete_exchange(exchange).await? {
+            Exchanged::LoggedIn { reply, event } => {
+                self.emit_event(&event);
+                boundary::parse_json(&reply).map(Reply::Js)
+            }
+            // A logout ended things while the code was redeemed.
+            _ => Err(Error::LoginRequired),
+        }
     }
 
     /// Verifies the signature of a JWS from the provider: fetches its keys when the core asks
@@ -303,9 +305,8 @@ impl Host {
     }
 
     /// Finishes a token exchange: the ID token's signature (when there is one), the access
-    /// token's digest for `at_hash` (when asked), then the core's checks. `None` when the
-    /// session changed since `epoch` (a logout meanwhile): the answer is then for no one.
-    async fn complete_exchange(&self, exchange: TokenExchange, epoch: u32) -> Result<Option<String>, Error> {
+    /// token's digest for `at_hash` (when asked), then the core's checks and decision.
+    async fn complete_exchange(&self, exchange: TokenExchange) -> Result<Exchanged, Error> {
         let signature = match exchange.id_token() {
             Some(jws) => Some(self.verify_jws(jws, Purpose::IdToken).await?),
             None => None,
@@ -314,11 +315,7 @@ impl Host {
             Some((function, access_token)) => Some(io::digest(function, access_token.as_bytes()).await?),
             None => None,
         };
-        if self.epoch.get() != epoch {
-            return Ok(None);
-        }
         self.with_mut(|c| c.complete_token_exchange(exchange, signature, digest.as_deref(), io::now()))
-            .map(Some)
     }
 
     /// `getUser {options:{fresh:true}}`: the UserInfo claims, fetched from the provider with
@@ -330,7 +327,7 @@ impl Host {
         match self.with(|c| c.process_userinfo_response(response))? {
             UserInfo::Claims(claims) => boundary::parse_json(&claims).map(Reply::Js),
             UserInfo::Signed(jws) => {
-                let signature = self.verify_jws(&jws, Purpose::UserInfo).await?;
+                let signature = self.verify_jws(&jws, Purpose::UserInfo).await;
                 let claims = self.with(|c| c.complete_userinfo(&jws, signature))?;
                 boundary::parse_json(&claims).map(Reply::Js)
             }
@@ -338,63 +335,48 @@ impl Host {
     }
 
     /// The access token for `key` (`getAccessToken {options:{forceRefresh?, resource?,
-    /// scope?}}`), obtained with the refresh token first when `need` says so. Concurrent
+    /// scope?}}`), obtained with the refresh token first when the core says so. Concurrent
     /// callers for one key share one grant; grants for different keys take turns.
     async fn access_token(self: &Rc<Self>, key: &TokenKey, need: Need<'_>) -> Result<String, Error> {
-        let current = || self.with(|c| Ok(c.access_token(key, io::now())?.map(str::to_owned)));
         loop {
-            match (&need, current()?) {
-                (Need::Valid, Some(token)) => return Ok(token),
-                (Need::Replacing(refused), Some(token)) if token != *refused => return Ok(token),
-                _ => {}
+            match self.with(|c| c.token_step(key, need, io::now()))? {
+                TokenStep::Use(token) => return Ok(token),
+                // Both go through the single flight: it joins or waits out the grant in flight.
+                TokenStep::Refresh | TokenStep::Wait => {}
             }
-            // While a backoff lasts, fail at once with the failure that caused it.
-            self.with(|c| c.check_backoff(io::now()))?;
             let host = self.clone();
             let run_key = key.clone();
             match self.refresh.run(key, || async move { host.refresh_once(&run_key).await }).await {
                 Turn::Waited => continue, // another token's grant settled: look again
                 Turn::Done(outcome) => outcome?,
             }
-            // The refresh just succeeded, so `None` means the new token is already expired.
-            return current()?.ok_or(Error::InvalidResponse {
-                reason: "expires_in",
-            });
+            return self.with(|c| c.token_after_refresh(key, io::now()));
         }
     }
 
-    /// One refresh grant for `key`, recorded for the backoff, and the event that tells the app
-    /// how it went: `tokenRefreshed`, `sessionExpired` when the grant is gone, `error` otherwise.
+    /// One refresh grant for `key`, ended as the core decides: the event, the revocations of
+    /// a session it ended, the callers' result.
     async fn refresh_once(&self, key: &TokenKey) -> Result<(), Error> {
-        let authenticated = || self.with(|c| Ok(c.is_authenticated())).unwrap_or(false);
-        let had_session = authenticated();
-        let result = self.refresh_grant(key).await;
-        let _ = self.with_mut(|c| {
-            c.refresh_finished(result.as_ref().map(drop), io::now());
-            Ok(())
-        });
-        match &result {
-            Ok(()) => self.emit_token_event(true, key),
-            // The provider no longer knows the grant (invalid_grant): the session ended.
-            Err(Error::LoginRequired) if had_session && !authenticated() => {
-                self.emit(&Event::SessionExpired { reason: "invalid_grant" })
-            }
-            // No session, or no refresh token: the caller's `login_required` says it all.
-            Err(Error::LoginRequired) => {}
-            Err(error) => self.emit(&Event::Error(error.into())),
+        let grant = self.with_mut(|c| c.begin_refresh(key))?;
+        let result = self.refresh_grant(&grant.ticket, &grant.request).await;
+        let end = self.with_mut(|c| Ok(c.finish_refresh(grant.ticket, result, io::now())))?;
+        if let Some(event) = &end.event {
+            self.emit_event(event);
         }
-        result
+        // RFC 7009: the session is already gone; a failed revocation cannot undo that.
+        for request in &end.revocations {
+            let _ = io::fetch(request).await;
+        }
+        end.result
     }
 
-    async fn refresh_grant(&self, key: &TokenKey) -> Result<(), Error> {
-        let epoch = self.epoch.get();
-        let request = self.with(|c| c.refresh_request(key))?;
-        let response = io::fetch(&request).await?;
-        if self.epoch.get() != epoch {
-            return Ok(()); // logged out (or in again) meanwhile: this answer is for no one
+    async fn refresh_grant(&self, ticket: &RefreshTicket, request: &HttpRequest) -> Result<(), Error> {
+        let response = io::fetch(request).await?;
+        // (`None`: the session the grant was made for ended meanwhile; the answer is dropped.)
+        if let Some(exchange) = self.with_mut(|c| c.process_refresh_response(ticket, response))? {
+            self.complete_exchange(exchange).await?;
         }
-        let exchange = self.with_mut(|c| c.process_refresh_response(key.clone(), response))?;
-        self.complete_exchange(exchange, epoch).await.map(drop)
+        Ok(())
     }
 
     /// `fetch {url, method}` (`auth.fetch`): sends the page's request to one of the configured
@@ -404,17 +386,15 @@ impl Host {
     /// header name has).
     async fn api_fetch(self: &Rc<Self>, url: &str, method: &str, header_names: &str, request: &JsValue) -> Result<JsValue, Error> {
         let (key, limits) = self.with(|c| Ok((c.api_token_key(url, method, header_names)?, io::ApiLimits::of(c.config()))))?;
-        let mut token = self.access_token(&key, Need::Valid).await?;
-        let mut retried = false;
+        let mut call = ApiCall::new(key);
+        let mut token = self.access_token(call.key(), Need::Valid).await?;
         loop {
             let response = io::api_fetch(url, method, &token, request, &limits).await?;
-            // RFC 6750 §3.1: `invalid_token` means expired or revoked; one refresh, one retry.
-            if response.status == 401 && !retried && response.challenge.as_deref().is_some_and(is_invalid_token_challenge) {
-                retried = true;
-                token = self.access_token(&key, Need::Replacing(&token)).await?;
-                continue;
+            // The core decides (RFC 6750 §3.1: one refresh and one retry on `invalid_token`).
+            match call.on_response(response.status, response.challenge.as_deref()) {
+                ApiStep::Return => return Ok(response.value),
+                ApiStep::RetryWithNewToken => token = self.access_token(call.key(), Need::Replacing(&token)).await?,
             }
-            return Ok(response.value);
         }
     }
 
@@ -426,7 +406,6 @@ impl Host {
         let mut entropy = [0u8; 16];
         let random = io::fill_random(&mut entropy);
         let logout = self.with_mut(|c| Ok(c.logout(&entropy, redirect)))?;
-        self.epoch.set(self.epoch.get().wrapping_add(1));
         // RFC 7009: the session is already gone locally; a failed revocation must not undo
         // that, so each outcome is ignored (the provider's tokens then simply expire).
         for request in &logout.revocations {

@@ -736,6 +736,56 @@ describe('session lifecycle', { concurrency: true, timeout: 170_000 }, () => {
   });
 
   // -------------------------------------------------------------------------------------------
+  describe('a logout while a refresh is in flight (its answer held 2 s)', { concurrency: 1 }, () => {
+    const app = useApp(shared, { provider: { faults: true } });
+    /** The revocation requests the worker sent (form parameters), as the browser saw them. */
+    const revocations = [];
+
+    it('logs in through the proxy', async () => {
+      await app.login();
+      app.context.on('request', (request) => {
+        if (request.url() === app.stack.op.urls.revocation) revocations.push(new URLSearchParams(request.postData() ?? ''));
+      });
+    });
+
+    it('the late answer is dropped (login_required, no tokenRefreshed, no session) and the tokens it carried are revoked', async () => {
+      app.needLogin();
+      const { stack, page } = app;
+      const mark = stack.op.tokenRequests.length;
+      const eventsBefore = (await app.events()).length;
+      stack.op.faults.set('/token', { delayMs: 2000 });
+      await page.evaluate(() => {
+        window.inFlightRefresh = window.auth.getAccessToken({ forceRefresh: true })
+          .then(() => ({ ok: true }), (e) => ({ ok: false, code: e.code, reason: e.reason ?? null }));
+      });
+      await waitFor('the grant to reach the provider', () => app.refreshRequestsSince(mark).length === 1, { timeout: 5_000 });
+      const logout = await callAuth(page, 'logout', { redirect: false });
+      assert.ok(logout.ok, JSON.stringify(logout.error));
+      assert.deepEqual(await page.evaluate(() => window.inFlightRefresh), { ok: false, code: 'login_required', reason: null },
+        'the caller of the refresh gets the session as it is now: none');
+      const [grant] = app.refreshRequestsSince(mark);
+      assert.equal(grant.status, 200, 'the provider answered the grant (and rotated the refresh token)');
+      assert.deepEqual((await app.events()).slice(eventsBefore).map((e) => e.name), ['logout'], 'no tokenRefreshed for a dropped answer');
+      assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
+      // RFC 7009: the refresh token the late answer rotated in, and its access token, are alive at
+      // the provider and no one will use them: the worker revokes them.
+      await waitFor('the revocation of the late answer\'s tokens', () => revocations.some((p) => p.get('token') === grant.issued.refresh_token), { timeout: 5_000 });
+      const hintOf = (token) => revocations.find((p) => p.get('token') === token)?.get('token_type_hint');
+      assert.equal(hintOf(grant.issued.refresh_token), 'refresh_token');
+      assert.equal(hintOf(grant.issued.access_token), 'access_token');
+      stack.op.faults.clear();
+      const after = stack.op.tokenRequests.length;
+      const later = await callAuth(page, 'getAccessToken', { forceRefresh: true });
+      assert.equal(later.error?.code, 'login_required', JSON.stringify(later));
+      assert.equal(stack.op.tokenRequests.length, after, 'no grant after the logout');
+    });
+
+    it('no page error, provider server_error or token in the console', () => {
+      app.checkClean();
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
   describe('slow token endpoint (answer held 12 s; the client gives up after 10 s)', { concurrency: 1 }, () => {
     const app = useApp(shared, { provider: { faults: true } });
     let login;

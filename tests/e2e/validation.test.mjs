@@ -313,6 +313,24 @@ describe('ID token, callback and userinfo validation against a misbehaving provi
       assert.equal(userinfoRequests[0].origin, stack.web.origin, 'from the worker (page origin)');
     });
 
+    it('a signed userinfo response (application/jwt) is verified → resolves to its claims', async () => {
+      const { fresh, userinfoRequests } = await loginThenFresh({ name: 'userinfo signed', alg: 'ES256', userinfoSigned: true });
+      assert.equal(fresh.ok, true, JSON.stringify(fresh.error));
+      assert.equal(fresh.value.sub, 'alice');
+      assert.equal(fresh.value.email, 'alice@example.test');
+      assert.equal(userinfoRequests.length, 1);
+    });
+
+    it('a signed userinfo response whose signature fails → invalid_response/signature (not invalid_id_token); the session stays', async () => {
+      const { fresh, authenticated, mark } = await loginThenFresh({ name: 'userinfo signed, tampered', alg: 'ES256', userinfoSigned: { tamper: true } });
+      assert.equal(fresh.ok, false, `expected invalid_response/signature, got ${JSON.stringify(fresh)}`);
+      assert.equal(fresh.error.name, 'AuthError');
+      assert.deepEqual({ code: fresh.error.code, reason: fresh.error.reason }, { code: 'invalid_response', reason: 'signature' });
+      assert.deepEqual(authenticated, { ok: true, value: true }, 'the session stays');
+      await sleep(QUIET_MS);
+      assert.deepEqual(routes(op.requests.slice(mark)), [], 'no request after the rejection');
+    });
+
     it('userinfo sub ≠ ID token sub → invalid_response/sub; the session stays', async () => {
       const { fresh, userinfoRequests, authenticated, mark } = await loginThenFresh({ name: 'userinfo other sub', userinfo: { sub: 'mallory' } });
       assert.equal(fresh.ok, false, `expected invalid_response/sub, got ${JSON.stringify(fresh)}`);
@@ -323,6 +341,71 @@ describe('ID token, callback and userinfo validation against a misbehaving provi
       await sleep(QUIET_MS);
       assert.deepEqual(routes(op.requests.slice(mark)), [], 'no request after the rejection');
     });
+  });
+
+  describe('a refreshed ID token (OIDC Core §12.2): a failed check ends the session', () => {
+    const EVENT_NAMES = ['login', 'tokenRefreshed', 'sessionExpired', 'logout', 'error'];
+
+    /** Log in (bare page, events recorded in window.__events), then getAccessToken({ forceRefresh: true }). */
+    async function loginThenRefresh(page, scenario) {
+      op.setScenario(scenario);
+      const outcome = await attemptLogin(page, stack, { clientOptions: { exposeAccessToken: true } });
+      assert.equal(outcome.ok, true, `login: ${describeOutcome(outcome)}`);
+      await page.evaluate((names) => {
+        window.__events = [];
+        for (const name of names) {
+          window.auth.on(name, (detail) => window.__events.push({ name, detail: name === 'error' ? { code: detail.code, reason: detail.reason } : detail }));
+        }
+      }, EVENT_NAMES);
+      assert.equal(op.issued.length, 1, 'one token response so far: the login');
+      const refreshed = await callAuth(page, 'getAccessToken', { forceRefresh: true });
+      return { refreshed, events: await page.evaluate(() => window.__events) };
+    }
+
+    for (const [label, claims, reason] of [
+      ['another sub', { sub: 'mallory' }, 'sub'],
+      ['another auth_time', { auth_time: ({ now }) => now }, 'auth_time'],
+      ['expired', { exp: ({ now }) => now - 3600 }, 'exp'],
+    ]) {
+      it(`${label} → invalid_id_token/${reason}, sessionExpired, the rotated-in refresh token revoked, no grant after`, () => withPage(async (page) => {
+        const { refreshed, events } = await loginThenRefresh(page, { name: `refresh: ${label}`, refresh: { claims } });
+        assert.equal(refreshed.ok, false, `expected invalid_id_token/${reason}: ${JSON.stringify(refreshed)}`);
+        assert.equal(refreshed.error.isAuthError, true);
+        assert.deepEqual({ code: refreshed.error.code, reason: refreshed.error.reason }, { code: 'invalid_id_token', reason });
+        assert.deepEqual(events, [{ name: 'sessionExpired', detail: { reason: 'invalid_id_token' } }]);
+        // One grant, presenting the login's refresh token; the provider rotated a new one in.
+        assert.equal(op.refreshGrants.length, 1, JSON.stringify(op.refreshGrants));
+        const [{ presented, status, issued: rotatedIn }] = op.refreshGrants;
+        assert.equal(status, 200);
+        // The rotated-in token reached the provider's revocation endpoint (RFC 7009), first.
+        assert.ok(op.revocations.length >= 1, 'a revocation request');
+        assert.deepEqual(op.revocations[0], { token: rotatedIn, tokenTypeHint: 'refresh_token', clientId: op.clientId });
+        assert.equal(op.refreshTokenState(rotatedIn), 'revoked');
+        assert.ok(!op.revocations.some((r) => r.token === presented), 'the rotated-out token is not sent again, not even to be revoked');
+        // Later calls: login_required, without any request for a grant.
+        const mark = op.requests.length;
+        for (const options of [{ forceRefresh: true }, {}]) {
+          const later = await callAuth(page, 'getAccessToken', options);
+          assert.equal(later.error?.code, 'login_required', JSON.stringify(later));
+        }
+        await assertSignedOut(page);
+        assert.deepEqual(await callAuth(page, 'getUser'), { ok: true, value: null });
+        await sleep(QUIET_MS);
+        assert.deepEqual(routes(op.requests.slice(mark)), [], 'no request after the session ended');
+        assert.equal(op.refreshGrants.length, 1, 'neither refresh token is presented again');
+      }));
+    }
+
+    it('(control) a refreshed ID token that passes: tokenRefreshed, the session stays, nothing revoked', () => withPage(async (page) => {
+      const { refreshed, events } = await loginThenRefresh(page, { name: 'refresh: honest', refresh: {} });
+      assert.equal(refreshed.ok, true, JSON.stringify(refreshed));
+      assert.deepEqual(events.map((e) => e.name), ['tokenRefreshed']);
+      assert.deepEqual(op.revocations, []);
+      const again = await callAuth(page, 'getAccessToken', { forceRefresh: true });
+      assert.equal(again.ok, true, JSON.stringify(again));
+      assert.equal(op.refreshGrants[1].presented, op.refreshGrants[0].issued, 'the rotated-in token is the one presented next');
+      assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: true });
+    }));
   });
 
   describe('the JWKS cache of one worker (logins without leaving the page)', () => {

@@ -31,6 +31,14 @@
 //   callback       merged over the authorization response parameters { code, state, iss }
 //   token          merged over the token response { access_token, token_type, expires_in, id_token, scope }
 //   userinfo       merged over the userinfo response { sub, name, email }
+//   userinfoSigned answer userinfo as a signed JWT (application/jwt, OIDC Core §5.3.2) with `iss` and
+//                  `aud` added, signed like the ID token (alg, key); { tamper: true } flips a signature byte
+//   refresh        refresh tokens: the code exchange issues one, the token endpoint accepts the
+//                  refresh_token grant (RFC 6749 §6) and rotates (each answer carries a new one; a
+//                  spent one is refused with invalid_grant and revokes its whole grant, as rotating
+//                  providers do), and the discovery document has a revocation_endpoint (RFC 7009).
+//                  { claims } is merged over the refreshed ID token's claims (the login's with a new
+//                  iat and exp), { token } over the refresh response.
 //
 // "Merged over": a member set to `undefined` is removed; a function is called with the context
 // { now, issuer, clientId, nonce, state, accessToken, keys } and its result used.
@@ -190,6 +198,7 @@ export async function startMisbehavingProvider(options = {}) {
     userinfo: `${issuer}/userinfo`,
     jwks: `${issuer}/jwks`,
     attackerJwks: `${issuer}/attacker/jwks`,
+    revocation: `${issuer}/revoke`,
   };
   const ROUTES = {
     '/.well-known/openid-configuration': 'discovery',
@@ -198,6 +207,7 @@ export async function startMisbehavingProvider(options = {}) {
     '/token': 'token',
     '/userinfo': 'userinfo',
     '/attacker/jwks': 'attacker-jwks',
+    '/revoke': 'revoke',
   };
 
   /** Every request, in arrival order: { method, path, route, query, origin, at, status }. */
@@ -206,6 +216,12 @@ export async function startMisbehavingProvider(options = {}) {
   const issued = [];
   const codes = new Map(); // code → { redirectUri, clientId, nonce, state, codeChallenge, used }
   const accessTokens = new Map(); // access token → sub of its ID token
+  const refreshTokens = new Map(); // refresh token → { pending, grant, state: 'active' | 'spent' | 'revoked' }
+  /** Every refresh_token grant, in arrival order: { presented, status, issued (the rotated-in token) }. */
+  const refreshGrants = [];
+  /** Every revocation request, in arrival order: { token, tokenTypeHint, clientId }. */
+  const revocations = [];
+  let grants = 0;
   let jwksSinceAuthorize = 0;
   let scenario = { ...DEFAULT_SCENARIO, ...(options.scenario ?? {}) };
 
@@ -256,6 +272,7 @@ export async function startMisbehavingProvider(options = {}) {
       scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
       id_token_signing_alg_values_supported: s.advertised,
       authorization_response_iss_parameter_supported: true,
+      ...(s.refresh ? { revocation_endpoint: urls.revocation } : {}),
     };
     return merge(base, s.discovery, context());
   }
@@ -264,7 +281,7 @@ export async function startMisbehavingProvider(options = {}) {
     return { now: Math.floor(Date.now() / 1000), issuer, clientId, keys, ...extra };
   }
 
-  function buildIdToken(pending, accessToken) {
+  function buildIdToken(pending, accessToken, refreshClaims) {
     const s = resolveScenario();
     const ctx = context({ nonce: pending.nonce, state: pending.state, accessToken });
     const key = keys[s.keyName];
@@ -278,7 +295,7 @@ export async function startMisbehavingProvider(options = {}) {
       nonce: pending.nonce,
       at_hash: halfHash(s.alg, accessToken),
       name: USER_NAME,
-    }, s.claims, ctx);
+    }, { ...s.claims, ...refreshClaims }, ctx);
     let secret;
     if (ALGS[s.signAlg].kind === 'hmac') {
       const hmac = s.hmacSecret ?? 'rsa-public-pem';
@@ -368,6 +385,7 @@ export async function startMisbehavingProvider(options = {}) {
       return fail(400, 'invalid_request', 'form body expected');
     }
     const form = new URLSearchParams(await readBody(req));
+    if (form.get('grant_type') === 'refresh_token') return refreshGrant(form, res, headers, fail);
     if (form.get('grant_type') !== 'authorization_code') return fail(400, 'unsupported_grant_type', 'only authorization_code');
     const pending = codes.get(form.get('code') ?? '');
     if (!pending || pending.used) return fail(400, 'invalid_grant', 'unknown or used code');
@@ -389,8 +407,61 @@ export async function startMisbehavingProvider(options = {}) {
       id_token: idToken,
       scope: 'openid profile email',
     }, s.token, context({ nonce: pending.nonce, accessToken }));
+    if (s.refresh) body.refresh_token = issueRefreshToken(pending, (grants += 1));
     issued.push({ accessToken, idToken, header, claims, scenario: s.name });
     return send(res, 200, body, headers);
+  }
+
+  function issueRefreshToken(pending, grant) {
+    const token = b64u(randomBytes(32));
+    refreshTokens.set(token, { pending, grant, state: 'active' });
+    return token;
+  }
+
+  /** RFC 6749 §6, rotating: the presented token is spent, the answer carries a new one. */
+  function refreshGrant(form, res, headers, fail) {
+    const s = resolveScenario();
+    const presented = form.get('refresh_token') ?? '';
+    const entry = refreshTokens.get(presented);
+    const grant = { presented, status: 400, issued: undefined };
+    refreshGrants.push(grant);
+    if (!s.refresh || !entry || entry.state !== 'active' || form.get('client_id') !== clientId) {
+      // A reused token: the whole grant is revoked (RFC 9700 §4.14.2).
+      if (entry?.state === 'spent') {
+        for (const other of refreshTokens.values()) if (other.grant === entry.grant) other.state = 'revoked';
+      }
+      return fail(400, 'invalid_grant', 'unknown, spent or revoked refresh token');
+    }
+    entry.state = 'spent';
+    const accessToken = b64u(randomBytes(32));
+    const refreshToken = issueRefreshToken(entry.pending, entry.grant);
+    const { idToken, header, claims } = buildIdToken(entry.pending, accessToken, s.refresh.claims);
+    accessTokens.set(accessToken, claims.sub);
+    const body = merge({
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: 600,
+      refresh_token: refreshToken,
+      id_token: idToken,
+      scope: 'openid profile email',
+    }, s.refresh.token, context({ nonce: entry.pending.nonce, accessToken }));
+    grant.status = 200;
+    grant.issued = refreshToken;
+    issued.push({ accessToken, idToken, header, claims, scenario: s.name });
+    return send(res, 200, body, headers);
+  }
+
+  /** RFC 7009 §2: the token is revoked; the answer is 200 whatever the token was (§2.2). */
+  async function revoke(req, res) {
+    const headers = cors(req);
+    const form = new URLSearchParams(await readBody(req));
+    const token = form.get('token') ?? '';
+    revocations.push({ token, tokenTypeHint: form.get('token_type_hint'), clientId: form.get('client_id') });
+    const entry = refreshTokens.get(token);
+    if (entry) entry.state = 'revoked';
+    accessTokens.delete(token);
+    res.writeHead(200, { ...headers, 'Cache-Control': 'no-store', 'Content-Length': 0 });
+    return res.end();
   }
 
   function userinfo(req, res) {
@@ -404,7 +475,13 @@ export async function startMisbehavingProvider(options = {}) {
     const s = resolveScenario();
     const body = merge({ sub: accessTokens.get(match[1]), name: USER_NAME, email: `${SUBJECT}@example.test` },
       s.userinfo, context({ accessToken: match[1] }));
-    return send(res, 200, body, headers);
+    if (!s.userinfoSigned) return send(res, 200, body, headers);
+    const key = keys[s.keyName];
+    const jwt = signJws({ alg: s.alg, kid: key.kid }, { iss: issuer, aud: clientId, ...body }, {
+      alg: s.signAlg, privateKey: key.privateKey, tamper: Boolean(s.userinfoSigned.tamper),
+    });
+    res.writeHead(200, { ...headers, 'Content-Type': 'application/jwt', 'Content-Length': Buffer.byteLength(jwt), 'Cache-Control': 'no-store' });
+    return res.end(jwt);
   }
 
   function jwks(req, res) {
@@ -418,7 +495,7 @@ export async function startMisbehavingProvider(options = {}) {
   async function handle(req, res, entry) {
     const url = new URL(req.url, issuer);
     const route = entry.route;
-    if (req.method === 'OPTIONS' && (route === 'token' || route === 'userinfo')) return preflight(req, res);
+    if (req.method === 'OPTIONS' && (route === 'token' || route === 'userinfo' || route === 'revoke')) return preflight(req, res);
     switch (`${req.method} ${route}`) {
       case 'GET discovery': return send(res, 200, discoveryDocument(), cors(req, { open: true }));
       case 'GET jwks': return jwks(req, res);
@@ -426,6 +503,7 @@ export async function startMisbehavingProvider(options = {}) {
         return send(res, 200, { keys: Object.keys(keys).map(jwkEntry) }, cors(req, { open: true }));
       case 'GET authorize': return authorize(req, res, url);
       case 'POST token': return token(req, res);
+      case 'POST revoke': return revoke(req, res);
       case 'GET userinfo':
       case 'POST userinfo': return userinfo(req, res);
       default: return send(res, route === 'unknown' ? 404 : 405, 'not here\n', cors(req, { open: true }));
@@ -462,11 +540,18 @@ export async function startMisbehavingProvider(options = {}) {
     requests,
     /** Every successful token response: { accessToken, idToken, header, claims, scenario }. */
     issued,
+    /** Every refresh_token grant, in arrival order: { presented, status, issued }. */
+    refreshGrants,
+    /** Every revocation request, in arrival order: { token, tokenTypeHint, clientId }. */
+    revocations,
+    /** The state of a refresh token the provider issued: 'active', 'spent', 'revoked' (or undefined). */
+    refreshTokenState(token) { return refreshTokens.get(token)?.state; },
     /** The current scenario, defaults filled in. */
     get scenario() { return resolveScenario(); },
     /**
      * Replace the scenario (merged over DEFAULT_SCENARIO) and start afresh: clears the request
-     * log, the issued tokens, pending codes and the JWKS counter. Returns the resolved scenario.
+     * log, the issued tokens, pending codes, refresh tokens, grants and revocations, and the JWKS
+     * counter. Returns the resolved scenario.
      */
     setScenario(next = {}) {
       const candidate = { ...DEFAULT_SCENARIO, ...next };
@@ -476,6 +561,9 @@ export async function startMisbehavingProvider(options = {}) {
       issued.length = 0;
       codes.clear();
       accessTokens.clear();
+      refreshTokens.clear();
+      refreshGrants.length = 0;
+      revocations.length = 0;
       jwksSinceAuthorize = 0;
       return resolveScenario();
     },

@@ -224,6 +224,42 @@ describe('tests/misbehaving-op/server.mjs', { timeout: 60_000 }, () => {
     assert.equal(unregistered.location, null, 'never redirects to an unregistered URI');
   });
 
+  it('refresh: rotating refresh tokens, reuse revokes the grant, claims overridable, RFC 7009 revocation', async () => {
+    op.setScenario({ refresh: { claims: { sub: 'mallory' } } });
+    const discovery = await (await fetch(op.urls.discovery)).json();
+    assert.equal(discovery.revocation_endpoint, op.urls.revocation);
+    const refresh = async (token) => {
+      const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: 'spa' });
+      const res = await fetch(op.urls.token, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      return { status: res.status, body: await res.json() };
+    };
+    const { token } = await login();
+    assert.ok(token.refresh_token, 'the code exchange issues a refresh token');
+    const first = await refresh(token.refresh_token);
+    assert.equal(first.status, 200);
+    assert.notEqual(first.body.refresh_token, token.refresh_token, 'rotated');
+    const claims = JSON.parse(Buffer.from(first.body.id_token.split('.')[1], 'base64url'));
+    assert.equal(claims.sub, 'mallory', 'the refreshed ID token takes the refresh claims');
+    assert.deepEqual(op.refreshGrants, [{ presented: token.refresh_token, status: 200, issued: first.body.refresh_token }]);
+    // Reusing the spent token fails and revokes the grant, the rotated-in token included.
+    assert.equal((await refresh(token.refresh_token)).body.error, 'invalid_grant');
+    assert.equal(op.refreshTokenState(first.body.refresh_token), 'revoked');
+    assert.equal((await refresh(first.body.refresh_token)).status, 400);
+    // Revocation: 200, recorded, and the token is refused afterwards.
+    const second = (await login()).token.refresh_token;
+    const res = await fetch(op.urls.revocation, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: second, token_type_hint: 'refresh_token', client_id: 'spa' }),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(op.revocations, [{ token: second, tokenTypeHint: 'refresh_token', clientId: 'spa' }]);
+    assert.equal((await refresh(second)).status, 400);
+    // Without `refresh` in the scenario: no refresh token, no revocation endpoint.
+    op.setScenario({});
+    assert.equal((await login()).token.refresh_token, undefined);
+    assert.equal((await (await fetch(op.urls.discovery)).json()).revocation_endpoint, undefined);
+  });
+
   it('the callback carries code, state and iss; each can be overridden', async () => {
     op.setScenario({});
     let a = await authorize();

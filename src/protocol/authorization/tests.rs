@@ -15,7 +15,7 @@ fn callback_url(params: &str) -> String {
 }
 
 fn state() -> String {
-    start().pending.state
+    start().pending.state.expose().to_owned()
 }
 
 fn validate(params: &str) -> Result<ValidatedCallback, Error> {
@@ -43,13 +43,13 @@ fn authorization_request_has_every_parameter_once() {
     assert_eq!(get("redirect_uri"), "https://app.example/cb");
     assert_eq!(get("scope"), "openid profile");
     assert_eq!(get("code_challenge_method"), "S256");
-    assert_eq!(get("state"), s.pending.state);
-    assert_eq!(get("nonce"), s.pending.nonce);
-    assert_eq!(get("code_challenge"), pkce::s256_challenge(&s.pending.code_verifier));
+    assert_eq!(get("state"), s.pending.state.expose());
+    assert_eq!(get("nonce"), s.pending.nonce.expose());
+    assert_eq!(get("code_challenge"), pkce::s256_challenge(s.pending.code_verifier.expose()));
     // Each secret is 32 bytes of its own slice of the entropy.
-    assert_eq!(s.pending.code_verifier, base64url::encode(&entropy()[..32]));
-    assert_eq!(s.pending.state, base64url::encode(&entropy()[32..64]));
-    assert_eq!(s.pending.nonce, base64url::encode(&entropy()[64..]));
+    assert_eq!(s.pending.code_verifier.expose(), base64url::encode(&entropy()[..32]));
+    assert_eq!(s.pending.state.expose(), base64url::encode(&entropy()[32..64]));
+    assert_eq!(s.pending.nonce.expose(), base64url::encode(&entropy()[64..]));
     assert_eq!(s.pending.created_at, NOW);
 }
 
@@ -82,7 +82,7 @@ fn fresh_entropy_gives_fresh_secrets() {
 #[test]
 fn a_good_callback_validates() {
     let v = validate(&ok_params()).unwrap();
-    assert_eq!(v.code, "abc");
+    assert_eq!(v.code.expose(), "abc");
     assert_eq!(v.app_state(), None);
 }
 
@@ -114,18 +114,18 @@ fn state_absent_unknown_wrong_or_expired_is_a_mismatch() {
     assert_eq!(validate("code=abc").unwrap_err(), Error::StateMismatch);
     assert_eq!(validate("code=abc&state=").unwrap_err(), Error::StateMismatch);
     assert_eq!(validate("code=abc&state=wrong&iss=https%3A%2F%2Fop.example").unwrap_err(), Error::StateMismatch);
-    let cb = parse_callback(&config(), &callback_url(&ok_params())).unwrap();
-    assert_eq!(validate_callback(&config(), &metadata(), cb.clone(), None, NOW).unwrap_err(), Error::StateMismatch);
-    assert_eq!(validate_callback(&config(), &metadata(), cb.clone(), Some("garbage"), NOW).unwrap_err(), Error::StateMismatch);
+    let cb = || parse_callback(&config(), &callback_url(&ok_params())).unwrap();
+    assert_eq!(validate_callback(&config(), &metadata(), cb(), None, NOW).unwrap_err(), Error::StateMismatch);
+    assert_eq!(validate_callback(&config(), &metadata(), cb(), Some("garbage"), NOW).unwrap_err(), Error::StateMismatch);
     let record = start().pending.to_record();
     // Expired: 10 minutes after the attempt started.
     let at_expiry = NOW + crate::protocol::transaction::PENDING_LOGIN_TTL_SECONDS;
-    assert_eq!(validate_callback(&config(), &metadata(), cb.clone(), Some(&record), at_expiry).unwrap_err(), Error::StateMismatch);
-    assert!(validate_callback(&config(), &metadata(), cb.clone(), Some(&record), at_expiry - 1).is_ok());
+    assert_eq!(validate_callback(&config(), &metadata(), cb(), Some(&record), at_expiry).unwrap_err(), Error::StateMismatch);
+    assert!(validate_callback(&config(), &metadata(), cb(), Some(&record), at_expiry - 1).is_ok());
     // Started for another client.
     let mut other = config();
     other.client_id = "other".into();
-    assert_eq!(validate_callback(&other, &metadata(), cb, Some(&record), NOW).unwrap_err(), Error::StateMismatch);
+    assert_eq!(validate_callback(&other, &metadata(), cb(), Some(&record), NOW).unwrap_err(), Error::StateMismatch);
 }
 
 #[test]
@@ -178,10 +178,10 @@ fn concurrent_attempts_have_their_own_keys() {
     let mut other = entropy();
     other[40] ^= 1;
     let b = authorization_request(&config(), &metadata(), &[], None, &other, NOW).unwrap();
-    assert_ne!(pending_key(&a.pending.state), pending_key(&b.pending.state));
+    assert_ne!(pending_key(a.pending.state.expose()), pending_key(b.pending.state.expose()));
     // Each callback matches only its own record.
-    let cb_b = parse_callback(&config(), &callback_url(&format!("code=x&state={}&iss=https%3A%2F%2Fop.example", b.pending.state))).unwrap();
-    assert_eq!(cb_b.pending_key(), pending_key(&b.pending.state));
+    let cb_b = parse_callback(&config(), &callback_url(&format!("code=x&state={}&iss=https%3A%2F%2Fop.example", b.pending.state.expose()))).unwrap();
+    assert_eq!(cb_b.pending_key(), pending_key(b.pending.state.expose()));
     let record_a = a.pending.to_record();
     assert_eq!(validate_callback(&config(), &metadata(), cb_b, Some(&record_a), NOW).unwrap_err(), Error::StateMismatch);
 }

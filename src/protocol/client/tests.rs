@@ -1,10 +1,12 @@
 //! The whole flow through [`Client`], with a fake provider answering each exact request.
 
+mod simulation;
+
 use super::*;
 use crate::protocol::http::Method;
-use crate::protocol::json::parse;
+use crate::protocol::codec::json::parse;
 use crate::protocol::testing::{claims, entropy, id_token, jws, jwks_response, rsa_jwk, NOW};
-use crate::protocol::url::{parse_query, Url};
+use crate::protocol::codec::url::{parse_query, Url};
 
 const ISSUER: &str = "https://op.example";
 
@@ -42,7 +44,7 @@ fn verify(c: &mut Client, token: &str, purpose: Purpose, jwks: &[Vec<String>], v
 }
 
 /// Completes a token exchange the way the shell does: verify the ID token (if any), then finish.
-fn finish(c: &mut Client, exchange: TokenExchange, now: u64) -> Result<String, Error> {
+fn finish(c: &mut Client, exchange: TokenExchange, now: u64) -> Result<Exchanged, Error> {
     let proof = match exchange.id_token().map(str::to_owned) {
         Some(t) => Some(verify(c, &t, Purpose::IdToken, &[vec![rsa_jwk("k1")]], true, now)?.0),
         None => None,
@@ -53,6 +55,33 @@ fn finish(c: &mut Client, exchange: TokenExchange, now: u64) -> Result<String, E
         sha2::Sha256::digest(access_token.as_bytes()).to_vec()
     });
     c.complete_token_exchange(exchange, proof, digest.as_deref(), now)
+}
+
+/// One refresh grant for `key` as the shell runs it: begin, `response` as the answer, verify,
+/// finish. Returns how the core ended it.
+fn refresh(c: &mut Client, key: &TokenKey, response: HttpResponse, now: u64) -> RefreshEnd {
+    let grant = c.begin_refresh(key).unwrap();
+    let result = match c.process_refresh_response(&grant.ticket, response) {
+        Ok(Some(exchange)) => finish(c, exchange, now).map(drop),
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    c.finish_refresh(grant.ticket, result, now)
+}
+
+/// A refresh grant whose request failed with `error` (no answer).
+fn refresh_failing(c: &mut Client, error: Error, now: u64) -> RefreshEnd {
+    let grant = c.begin_refresh(&TokenKey::default()).unwrap();
+    c.finish_refresh(grant.ticket, Err(error), now)
+}
+
+/// The refresh token the next grant presents.
+fn presented(c: &mut Client) -> String {
+    let grant = c.begin_refresh(&TokenKey::default()).unwrap();
+    let token = form(grant.request.body.as_deref().unwrap())[1].1.clone();
+    c.finish_refresh(grant.ticket, Err(Error::Network { reason: "failed" }), NOW);
+    c.backoff = Backoff::default();
+    token
 }
 
 fn discovered() -> Client {
@@ -100,12 +129,12 @@ fn signed_in() -> Client {
 
     let cb = c.parse_callback(&format!("https://app.example/cb?code=the-code&state={state}&iss=https%3A%2F%2Fop.example")).unwrap();
     assert_eq!(cb.pending_key(), start.pending_key);
-    let validated = c.complete_callback(cb, Some(&start.pending_record), NOW + 5).unwrap();
+    let validated = c.complete_callback(cb, Some(start.pending_record.expose()), NOW + 5).unwrap();
 
     let req = c.code_exchange_request(&validated).unwrap();
     assert_eq!(req.url, "https://op.example/token");
     let body = form(req.body.as_deref().unwrap());
-    let verifier = crate::protocol::base64url::encode(&entropy()[..32]);
+    let verifier = crate::protocol::codec::base64url::encode(&entropy()[..32]);
     assert_eq!(
         body,
         [
@@ -119,8 +148,9 @@ fn signed_in() -> Client {
     );
     let exchange = c.process_code_exchange_response(validated, token_response("rt-1", Some(&id_token(&claims())))).unwrap();
     assert!(!c.is_authenticated());
-    let reply = finish(&mut c, exchange, NOW + 5).unwrap();
+    let Exchanged::LoggedIn { reply, event } = finish(&mut c, exchange, NOW + 5).unwrap() else { panic!("no login") };
     assert_eq!(reply, r#"{"appState":{"returnTo":"/x"}}"#);
+    assert_eq!(event, Event::Login);
     c
 }
 
@@ -136,11 +166,13 @@ fn login_callback_and_session() {
 
 #[test]
 fn without_a_session_everything_needs_login() {
-    let c = discovered();
+    let mut c = discovered();
     assert!(!c.is_authenticated());
     assert_eq!(c.user_json(), None);
     assert_eq!(c.access_token(&TokenKey::default(), NOW), Err(Error::LoginRequired));
     assert_eq!(c.refresh_request(&TokenKey::default()), Err(Error::LoginRequired));
+    assert_eq!(c.token_step(&TokenKey::default(), Need::Fresh, NOW), Err(Error::LoginRequired));
+    assert_eq!(c.begin_refresh(&TokenKey::default()).err(), Some(Error::LoginRequired));
 }
 
 #[test]
@@ -155,9 +187,9 @@ fn code_exchange_without_id_token_or_with_a_bad_one_starts_no_session() {
     ] {
         let mut c = discovered();
         let start = c.begin_login(&Value::Null, &entropy(), NOW).unwrap();
-        let record = crate::protocol::transaction::PendingLogin::from_record(&start.pending_record).unwrap();
-        let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state)).unwrap();
-        let validated = c.complete_callback(cb, Some(&start.pending_record), NOW).unwrap();
+        let record = crate::protocol::transaction::PendingLogin::from_record(start.pending_record.expose()).unwrap();
+        let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state.expose())).unwrap();
+        let validated = c.complete_callback(cb, Some(start.pending_record.expose()), NOW).unwrap();
         let result = c.process_code_exchange_response(validated, response).and_then(|x| finish(&mut c, x, NOW));
         assert_eq!(result, Err(expected));
         assert!(!c.is_authenticated());
@@ -179,9 +211,12 @@ fn expired_access_token_is_refreshed_and_the_refresh_token_rotates() {
     assert_eq!(c.access_token(&TokenKey::default(), later), Ok(None));
     let req = c.refresh_request(&TokenKey::default()).unwrap();
     assert_eq!(form(req.body.as_deref().unwrap())[1], ("refresh_token".to_owned(), "rt-1".to_owned()));
-    let x = c.process_refresh_response(TokenKey::default(), token_response("rt-2", None)).unwrap();
-    assert_eq!(finish(&mut c, x, later).unwrap(), "null");
+    assert_eq!(c.token_step(&TokenKey::default(), Need::Valid, later), Ok(TokenStep::Refresh));
+    let end = refresh(&mut c, &TokenKey::default(), token_response("rt-2", None), later);
+    assert_eq!(end.result, Ok(()));
+    assert_eq!(end.event, Some(Event::TokenRefreshed { key: TokenKey::default() }));
     assert_eq!(c.access_token(&TokenKey::default(), later), Ok(Some("at-rt-2")));
+    assert_eq!(c.token_after_refresh(&TokenKey::default(), later).as_deref(), Ok("at-rt-2"));
     // The rotated refresh token replaced the old one.
     let req = c.refresh_request(&TokenKey::default()).unwrap();
     assert_eq!(form(req.body.as_deref().unwrap())[1], ("refresh_token".to_owned(), "rt-2".to_owned()));
@@ -192,27 +227,59 @@ fn refreshed_id_token_must_keep_the_identity() {
     let mut c = signed_in();
     let later = NOW + 300;
     let same = claims().replace(&format!(r#""iat":{NOW}"#), &format!(r#""iat":{later}"#)).replace("Alice", "Alice B.");
-    let x = c.process_refresh_response(TokenKey::default(), token_response("rt-2", Some(&id_token(&same)))).unwrap();
-    finish(&mut c, x, later).unwrap();
+    assert_eq!(refresh(&mut c, &TokenKey::default(), token_response("rt-2", Some(&id_token(&same))), later).result, Ok(()));
     assert!(c.user_json().unwrap().contains("Alice B."));
+}
+
+#[test]
+fn a_refreshed_id_token_that_fails_a_check_ends_the_session_and_revokes_the_rotated_refresh_token() {
     let other_user = claims().replace("alice", "mallory");
-    let x = c.process_refresh_response(TokenKey::default(), token_response("rt-3", Some(&id_token(&other_user)))).unwrap();
-    assert_eq!(finish(&mut c, x, later), Err(Error::InvalidIdToken { reason: "sub" }));
-    // Nothing was replaced by the rejected response.
-    assert_eq!(form(c.refresh_request(&TokenKey::default()).unwrap().body.as_deref().unwrap())[1].1, "rt-2");
+    for (id_token, reason) in [(id_token(&other_user), "sub"), ("not.a.jwt".to_owned(), "format"), (id_token(&claims()), "signature")] {
+        let mut c = signed_in();
+        c.metadata.as_mut().unwrap().revocation_endpoint = Some("https://op.example/revoke".into());
+        let later = NOW + 300;
+        let grant = c.begin_refresh(&TokenKey::default()).unwrap();
+        let result = match c.process_refresh_response(&grant.ticket, token_response("rt-2", Some(&id_token))) {
+            Ok(Some(x)) if reason == "signature" => {
+                // WebCrypto's verdict on a signature that does not verify.
+                let raw = x.id_token().unwrap().to_owned();
+                verify(&mut c, &raw, Purpose::IdToken, &[vec![rsa_jwk("k1")]], false, later).map(drop)
+            }
+            Ok(Some(x)) => finish(&mut c, x, later).map(drop),
+            Ok(None) => panic!("not stale"),
+            Err(e) => Err(e),
+        };
+        let end = c.finish_refresh(grant.ticket, result, later);
+        // The call rejects with the check that failed; the app is told the session is gone.
+        assert_eq!(end.result, Err(Error::InvalidIdToken { reason }), "{reason}");
+        assert_eq!(end.event, Some(Event::SessionExpired { reason: "invalid_id_token" }));
+        // The refresh token the provider just rotated in is revoked (RFC 7009), first.
+        let revoked: Vec<Vec<(String, String)>> = end.revocations.iter().map(|r| form(r.body.as_deref().unwrap())).collect();
+        assert_eq!(revoked[0][..2], [("token".to_owned(), "rt-2".to_owned()), ("token_type_hint".to_owned(), "refresh_token".to_owned())]);
+        assert!(revoked.iter().all(|r| r[0].1 != "rt-1"), "the rotated-out token is never presented again");
+        // Later calls: login_required, and no refresh token is presented again.
+        assert!(!c.is_authenticated());
+        assert_eq!(c.token_step(&TokenKey::default(), Need::Fresh, later), Err(Error::LoginRequired));
+        assert_eq!(c.begin_refresh(&TokenKey::default()).err(), Some(Error::LoginRequired));
+    }
 }
 
 #[test]
 fn invalid_grant_ends_the_session_other_errors_keep_it() {
     let mut c = signed_in();
-    let e = c.process_refresh_response(TokenKey::default(), json(503, "busy")).map(|_| ());
-    assert_eq!(e, Err(Error::ServerError { status: 503 }));
+    let end = refresh(&mut c, &TokenKey::default(), json(503, "busy"), NOW);
+    assert_eq!(end.result, Err(Error::ServerError { status: 503 }));
+    assert_eq!(end.event, Some(Event::Error(Error::ServerError { status: 503 })));
     assert!(c.is_authenticated());
-    let e = c.process_refresh_response(TokenKey::default(), json(400, r#"{"error":"invalid_scope"}"#)).map(|_| ());
-    assert!(matches!(e, Err(Error::TokenError { .. })));
+    c.backoff = Backoff::default();
+    let end = refresh(&mut c, &TokenKey::default(), json(400, r#"{"error":"invalid_scope"}"#), NOW);
+    assert!(matches!(end.result, Err(Error::TokenError { .. })));
+    assert!(matches!(end.event, Some(Event::Error(Error::TokenError { .. }))));
     assert!(c.is_authenticated());
-    let e = c.process_refresh_response(TokenKey::default(), json(400, r#"{"error":"invalid_grant"}"#)).map(|_| ());
-    assert_eq!(e, Err(Error::LoginRequired));
+    let end = refresh(&mut c, &TokenKey::default(), json(400, r#"{"error":"invalid_grant"}"#), NOW);
+    assert_eq!(end.result, Err(Error::LoginRequired));
+    assert_eq!(end.event, Some(Event::SessionExpired { reason: "invalid_grant" }));
+    assert!(end.revocations.is_empty(), "the grant is already gone");
     assert!(!c.is_authenticated());
     assert_eq!(c.access_token(&TokenKey::default(), NOW + 600), Err(Error::LoginRequired));
 }
@@ -223,6 +290,74 @@ fn issue_8_a_logout_without_redirect_has_no_url() {
     let logout = c.logout(&[7; 16], false);
     assert_eq!(logout.end_session_url, None);
     assert!(!c.is_authenticated());
+}
+
+#[test]
+fn answers_for_an_ended_session_are_dropped() {
+    // A logout while the grant is in flight: its answer, even `invalid_grant`, changes nothing.
+    // The tokens a successful one carries are alive at the provider, and no one will use them:
+    // they are revoked.
+    for (answer, revoked) in [(token_response("rt-2", None), vec!["rt-2", "at-rt-2"]), (json(400, r#"{"error":"invalid_grant"}"#), vec![])] {
+        let mut c = signed_in();
+        c.metadata.as_mut().unwrap().revocation_endpoint = Some("https://op.example/revoke".into());
+        let grant = c.begin_refresh(&TokenKey::default()).unwrap();
+        c.logout(&[0; 16], false);
+        assert_eq!(c.process_refresh_response(&grant.ticket, answer).map(|x| x.is_none()), Ok(true));
+        let end = c.finish_refresh(grant.ticket, Ok(()), NOW);
+        assert_eq!((end.result, end.event), (Ok(()), None));
+        let tokens: Vec<String> = end.revocations.iter().map(|r| form(r.body.as_deref().unwrap())[0].1.clone()).collect();
+        assert_eq!(tokens, revoked);
+        assert!(!c.is_authenticated());
+        assert_eq!(c.token_after_refresh(&TokenKey::default(), NOW), Err(Error::LoginRequired));
+    }
+    // A new login while the old session's grant was being verified: dropped too, and the new
+    // session's own grant is not blocked by it.
+    let mut c = signed_in();
+    let grant = c.begin_refresh(&TokenKey::default()).unwrap();
+    let exchange = c.process_refresh_response(&grant.ticket, token_response("rt-2", None)).unwrap().unwrap();
+    let old_generation = c.generation;
+    c.new_generation(); // what a logout and a login do
+    assert_ne!(old_generation, c.generation);
+    assert_eq!(finish(&mut c, exchange, NOW), Ok(Exchanged::Stale));
+    assert_eq!(c.token_step(&TokenKey::default(), Need::Fresh, NOW), Ok(TokenStep::Refresh));
+    let end = c.finish_refresh(grant.ticket, Err(Error::Network { reason: "failed" }), NOW);
+    assert_eq!((end.result, end.event), (Ok(()), None), "a stale failure is no one's either");
+}
+
+#[test]
+fn one_grant_at_a_time_and_replacing_a_refused_token() {
+    let mut c = signed_in();
+    let key = TokenKey::default();
+    assert_eq!(c.token_step(&key, Need::Valid, NOW + 5), Ok(TokenStep::Use("at-rt-1".into())));
+    assert_eq!(c.token_step(&key, Need::Fresh, NOW + 5), Ok(TokenStep::Refresh));
+    // An API refused "at-rt-1": it must be replaced.
+    assert_eq!(c.token_step(&key, Need::Replacing("at-rt-1"), NOW + 5), Ok(TokenStep::Refresh));
+    let grant = c.begin_refresh(&key).unwrap();
+    // While it is in flight, every other caller (any key) waits; none starts a second grant.
+    assert_eq!(c.token_step(&key, Need::Fresh, NOW + 5), Ok(TokenStep::Wait));
+    assert_eq!(c.token_step(&api_key(), Need::Valid, NOW + 5), Ok(TokenStep::Wait));
+    assert_eq!(c.begin_refresh(&api_key()).err(), Some(Error::Config { reason: "refresh_in_flight" }));
+    let x = c.process_refresh_response(&grant.ticket, token_response("rt-2", None)).unwrap().unwrap();
+    finish(&mut c, x, NOW + 5).unwrap();
+    assert_eq!(c.finish_refresh(grant.ticket, Ok(()), NOW + 5).result, Ok(()));
+    // A caller whose token was refused sees it was replaced meanwhile: no second grant.
+    assert_eq!(c.token_step(&key, Need::Replacing("at-rt-1"), NOW + 5), Ok(TokenStep::Use("at-rt-2".into())));
+    assert_eq!(c.token_step(&key, Need::Replacing("at-rt-2"), NOW + 5), Ok(TokenStep::Refresh));
+}
+
+#[test]
+fn the_rotated_refresh_token_is_kept_even_when_the_rest_of_the_answer_cannot_be_checked_yet() {
+    // The JWKS cannot be fetched (a network failure after the token response): the session
+    // stays with the refresh token the provider rotated in, never the spent one.
+    let mut c = signed_in();
+    let grant = c.begin_refresh(&TokenKey::default()).unwrap();
+    let x = c.process_refresh_response(&grant.ticket, token_response("rt-2", Some(&id_token(&claims())))).unwrap();
+    drop(x);
+    let end = c.finish_refresh(grant.ticket, Err(Error::Network { reason: "failed" }), NOW + 10);
+    assert_eq!(end.event, Some(Event::Error(Error::Network { reason: "failed" })));
+    assert!(c.is_authenticated());
+    c.backoff = Backoff::default();
+    assert_eq!(presented(&mut c), "rt-2");
 }
 
 #[test]
@@ -244,9 +379,9 @@ fn logout_clears_the_session_and_builds_the_end_session_url() {
 fn exchange_with(id_token: &str) -> (Client, TokenExchange) {
     let c = discovered();
     let start = c.begin_login(&Value::Null, &entropy(), NOW).unwrap();
-    let record = crate::protocol::transaction::PendingLogin::from_record(&start.pending_record).unwrap();
-    let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state)).unwrap();
-    let validated = c.complete_callback(cb, Some(&start.pending_record), NOW).unwrap();
+    let record = crate::protocol::transaction::PendingLogin::from_record(start.pending_record.expose()).unwrap();
+    let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state.expose())).unwrap();
+    let validated = c.complete_callback(cb, Some(start.pending_record.expose()), NOW).unwrap();
     let x = c.process_code_exchange_response(validated, token_response("rt", Some(id_token))).unwrap();
     (c, x)
 }
@@ -320,7 +455,7 @@ fn a_bad_or_missing_signature_starts_no_session() {
     let (proof, _) = verify(&mut c, &other, Purpose::IdToken, &[vec![rsa_jwk("k")]], true, NOW).unwrap();
     assert_eq!(c.complete_token_exchange(x, Some(proof), None, NOW), Err(Error::InvalidIdToken { reason: "signature" }));
     // A signature of the wrong length for the key never reaches WebCrypto.
-    let short = format!("{}.{}", &token[..token.rfind('.').unwrap()], crate::protocol::base64url::encode(&[1; 255]));
+    let short = format!("{}.{}", &token[..token.rfind('.').unwrap()], crate::protocol::codec::base64url::encode(&[1; 255]));
     let (mut c, _) = exchange_with(&token);
     assert_eq!(verify(&mut c, &short, Purpose::IdToken, &[vec![rsa_jwk("k")]], true, NOW).map(|_| ()), Err(Error::InvalidIdToken { reason: "signature" }));
 }
@@ -357,16 +492,38 @@ fn signed_userinfo_is_verified_then_checked() {
     let signed = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice","iss":"https://op.example","aud":"spa","email":"a@example.test"}"#);
     let res = HttpResponse { status: 200, content_type: Some("application/jwt".into()), body: signed.clone().into_bytes() };
     let Ok(UserInfo::Signed(jws_text)) = c.process_userinfo_response(res) else { panic!() };
-    let (proof, _) = verify(&mut c, &jws_text, Purpose::UserInfo, &[vec![rsa_jwk("k")]], true, NOW).unwrap();
+    let proof = verify(&mut c, &jws_text, Purpose::UserInfo, &[vec![rsa_jwk("k")]], true, NOW).map(|(p, _)| p);
     assert!(c.complete_userinfo(&jws_text, proof).unwrap().contains("a@example.test"));
     let wrong_sub = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"mallory"}"#);
-    let (proof, _) = verify(&mut c, &wrong_sub, Purpose::UserInfo, &[], true, NOW).unwrap();
+    let proof = verify(&mut c, &wrong_sub, Purpose::UserInfo, &[], true, NOW).map(|(p, _)| p);
     assert_eq!(c.complete_userinfo(&wrong_sub, proof), Err(Error::InvalidResponse { reason: "sub" }));
     let wrong_aud = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice","aud":"other"}"#);
-    let (proof, _) = verify(&mut c, &wrong_aud, Purpose::UserInfo, &[], true, NOW).unwrap();
+    let proof = verify(&mut c, &wrong_aud, Purpose::UserInfo, &[], true, NOW).map(|(p, _)| p);
     assert_eq!(c.complete_userinfo(&wrong_aud, proof), Err(Error::InvalidResponse { reason: "aud" }));
-    let (proof, _) = verify(&mut c, &signed, Purpose::UserInfo, &[], true, NOW).unwrap();
-    assert_eq!(c.complete_userinfo(&wrong_sub, proof), Err(Error::InvalidIdToken { reason: "signature" }));
+}
+
+#[test]
+fn a_signed_userinfo_response_that_fails_its_signature_check_is_an_invalid_response() {
+    // Not `invalid_id_token`: the ID token and the session are fine; this response is not.
+    let signature = Error::InvalidResponse { reason: "signature" };
+    let mut c = signed_in();
+    let signed = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice"}"#);
+    let other = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice","x":1}"#);
+    // WebCrypto says no.
+    let refused = verify(&mut c, &signed, Purpose::UserInfo, &[vec![rsa_jwk("k")]], false, NOW).map(|(p, _)| p);
+    assert_eq!(c.complete_userinfo(&signed, refused), Err(signature.clone()));
+    // A proof for another JWS.
+    let proof = verify(&mut c, &signed, Purpose::UserInfo, &[], true, NOW).map(|(p, _)| p);
+    assert_eq!(c.complete_userinfo(&other, proof), Err(signature.clone()));
+    // An algorithm the provider did not advertise, an unknown key, a malformed JWS.
+    for jws_text in [jws(r#"{"alg":"HS256"}"#, r#"{"sub":"alice"}"#), jws(r#"{"alg":"RS256","kid":"nope"}"#, r#"{"sub":"alice"}"#), "a.b".to_owned()] {
+        let step = verify(&mut c, &jws_text, Purpose::UserInfo, &[vec![rsa_jwk("k")]], true, NOW + 1).map(|(p, _)| p);
+        assert_eq!(c.complete_userinfo(&jws_text, step), Err(signature.clone()), "{jws_text}");
+    }
+    // A failure to reach the provider's keys stays what it is.
+    let offline = Err(Error::Network { reason: "failed" });
+    assert_eq!(c.complete_userinfo(&signed, offline.clone()), offline.map(|_: VerifiedSignature| String::new()));
+    assert!(c.is_authenticated());
 }
 
 #[test]
@@ -425,8 +582,7 @@ fn tokens_for_other_apis_are_obtained_with_the_refresh_token_and_cached_per_key(
         [("grant_type", "refresh_token"), ("refresh_token", "rt-1"), ("client_id", "spa"), ("resource", "https://api.example/"), ("scope", "api:read")]
             .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
-    let x = c.process_refresh_response(key.clone(), api_token_response("rt-2")).unwrap();
-    finish(&mut c, x, NOW + 10).unwrap();
+    assert_eq!(refresh(&mut c, &key, api_token_response("rt-2"), NOW + 10).result, Ok(()));
     // Cached under its key; the login's token is untouched; the refresh token rotated.
     assert_eq!(c.access_token(&key, NOW + 10), Ok(Some("api-rt-2")));
     assert_eq!(c.access_token(&TokenKey::default(), NOW + 10), Ok(Some("at-rt-1")));
@@ -450,22 +606,20 @@ fn transient_refresh_failures_back_off_and_keep_the_session() {
     let mut c = signed_in();
     let key = TokenKey::default();
     let outage = Error::Network { reason: "failed" };
-    c.refresh_finished(Err(&outage), NOW + 600);
+    refresh_failing(&mut c, outage.clone(), NOW + 600);
     assert!(c.is_authenticated());
     // During the wait (at least 1 s: the clock has whole seconds), the failure is repeated at
     // once (the shell sends nothing).
     assert_eq!(c.check_backoff(NOW + 601), Err(outage.clone()));
+    assert_eq!(c.token_step(&key, Need::Fresh, NOW + 601), Err(outage.clone()));
     assert_eq!(c.check_backoff(NOW + 602), Ok(()));
     // A 503 counts too; two failures in a row wait two seconds.
-    let e = c.process_refresh_response(key.clone(), json(503, "busy")).map(drop).unwrap_err();
-    c.refresh_finished(Err(&e), NOW + 600);
+    refresh(&mut c, &key, json(503, "busy"), NOW + 600);
     assert_eq!(c.check_backoff(NOW + 602), Err(Error::ServerError { status: 503 }));
     assert_eq!(c.check_backoff(NOW + 603), Ok(()));
     // A success ends it, and the refresh token was never spent by the failures.
     assert_eq!(form(c.refresh_request(&key).unwrap().body.as_deref().unwrap())[1].1, "rt-1");
-    let x = c.process_refresh_response(key, token_response("rt-2", None)).unwrap();
-    finish(&mut c, x, NOW + 603).unwrap();
-    c.refresh_finished(Ok(()), NOW + 603);
+    assert_eq!(refresh(&mut c, &key, token_response("rt-2", None), NOW + 603).result, Ok(()));
     assert_eq!(c.check_backoff(NOW + 603), Ok(()));
 }
 
@@ -478,18 +632,15 @@ fn proactive_refresh_timing() {
     assert!(!c.start_auto_refresh(NOW + 514));
     assert!(c.start_auto_refresh(NOW + 515));
     // While a backoff lasts it waits for it.
-    c.refresh_finished(Err(&Error::Network { reason: "timeout" }), NOW + 600);
+    refresh_failing(&mut c, Error::Network { reason: "timeout" }, NOW + 600);
     assert_eq!(c.auto_refresh_at(), Some(NOW + 602));
     // After a new token: due again relative to it.
-    let x = c.process_refresh_response(TokenKey::default(), token_response("rt-2", None)).unwrap();
-    finish(&mut c, x, NOW + 602).unwrap();
-    c.refresh_finished(Ok(()), NOW + 602);
+    assert_eq!(refresh(&mut c, &TokenKey::default(), token_response("rt-2", None), NOW + 602).result, Ok(()));
     assert_eq!(c.auto_refresh_at(), Some(NOW + 602 + 600 - 60 - 30));
     // Short-lived tokens: never sooner than 30 s after the token arrived, nor 30 s after the
     // last proactive attempt: no refresh loop.
     let short = json(200, r#"{"access_token":"short","token_type":"Bearer","expires_in":10,"refresh_token":"rt-3"}"#);
-    let x = c.process_refresh_response(TokenKey::default(), short).unwrap();
-    finish(&mut c, x, NOW + 1000).unwrap();
+    assert_eq!(refresh(&mut c, &TokenKey::default(), short, NOW + 1000).result, Ok(()));
     assert_eq!(c.auto_refresh_at(), Some(NOW + 1030));
     assert!(c.start_auto_refresh(NOW + 1030));
     assert_eq!(c.auto_refresh_at(), Some(NOW + 1060), "a failed attempt does not make it due again at once");
@@ -507,8 +658,7 @@ fn issue_8_a_token_living_30_days_wakes_the_timer_twice_not_in_a_loop() {
     use crate::protocol::schedule::{timer_delay_ms, MAX_TIMER_DELAY_MS};
     let mut c = signed_in();
     let month = json(200, r#"{"access_token":"long","token_type":"Bearer","expires_in":2592000,"refresh_token":"rt-2"}"#);
-    let x = c.process_refresh_response(TokenKey::default(), month).unwrap();
-    finish(&mut c, x, NOW).unwrap();
+    assert_eq!(refresh(&mut c, &TokenKey::default(), month, NOW).result, Ok(()));
     let due = NOW + 2_592_000 - 60 - 30;
     assert_eq!(c.auto_refresh_at(), Some(due));
     // What the shell does: arm the timer for the delay the core gives, and on each wake-up ask
@@ -535,8 +685,7 @@ fn proactive_refresh_can_be_switched_off_and_needs_a_refresh_token() {
     assert_eq!(c.auto_refresh_at(), None);
     let mut c = signed_in();
     let no_rt = json(200, r#"{"access_token":"x","token_type":"Bearer","expires_in":600}"#);
-    let x = c.process_refresh_response(TokenKey::default(), no_rt).unwrap();
-    finish(&mut c, x, NOW).unwrap();
+    assert_eq!(refresh(&mut c, &TokenKey::default(), no_rt, NOW).result, Ok(()));
     assert!(c.auto_refresh_at().is_some(), "the rotated-out refresh token is kept when none is sent");
     c.session.as_mut().unwrap().drop_refresh_token_for_tests();
     assert_eq!(c.auto_refresh_at(), None);

@@ -16,15 +16,15 @@ fn expect(nonce: &str) -> Expectations<'_> {
 
 fn check(claims: &str) -> Result<(), Error> {
     let raw = id_token(claims);
-    let token = IdToken::parse(&raw)?;
+    let token = Jwt::parse(&raw)?;
     let n = nonce();
     validate_claims(&token, &expect(&n))
 }
 
 /// Replaces one claim's JSON value (or removes it with `None`) in the valid claims.
 fn with(name: &str, value: Option<&str>) -> String {
-    let v = crate::protocol::json::parse(claims().as_bytes()).unwrap();
-    let mut o = crate::protocol::json::ObjectWriter::new();
+    let v = crate::protocol::codec::json::parse(claims().as_bytes()).unwrap();
+    let mut o = crate::protocol::codec::json::ObjectWriter::new();
     for (k, old) in v.as_object().unwrap() {
         if k != name {
             o.raw(k, &old.to_json());
@@ -44,7 +44,7 @@ fn reason(r: &'static str) -> Result<(), Error> {
 fn valid_token_passes_and_exposes_its_parts() {
     assert_eq!(check(&claims()), Ok(()));
     let raw = id_token(&claims());
-    let t = IdToken::parse(&raw).unwrap();
+    let t = Jwt::parse(&raw).unwrap();
     assert_eq!(t.alg(), "RS256");
     assert_eq!(t.signature(), &[0x5a; 256]);
     assert_eq!(t.kid(), None);
@@ -62,19 +62,19 @@ fn format_rejections() {
         format!("{good}.x.y"),
         format!("{}.{}.", parts[0], parts[1]),
         format!("{}.{}!.{}", parts[0], parts[1], parts[2]),
-        format!("{}.{}.{}", parts[0], crate::protocol::base64url::encode(b"[1]"), parts[2]),
-        format!("{}.{}.{}", parts[0], crate::protocol::base64url::encode(br#"{"a":1,"a":2}"#), parts[2]),
-        format!("{}.{}.{}", crate::protocol::base64url::encode(b"nope"), parts[1], parts[2]),
+        format!("{}.{}.{}", parts[0], crate::protocol::codec::base64url::encode(b"[1]"), parts[2]),
+        format!("{}.{}.{}", parts[0], crate::protocol::codec::base64url::encode(br#"{"a":1,"a":2}"#), parts[2]),
+        format!("{}.{}.{}", crate::protocol::codec::base64url::encode(b"nope"), parts[1], parts[2]),
     ];
     for raw in cases {
-        assert_eq!(IdToken::parse(&raw).map(|_| ()), reason("format"), "{raw}");
+        assert_eq!(Jwt::parse(&raw).map(|_| ()), reason("format"), "{raw}");
     }
 }
 
 #[test]
 fn alg_none_and_missing_alg_are_refused() {
-    assert_eq!(IdToken::parse(&jws(r#"{"alg":"none"}"#, &claims())).map(|_| ()), reason("alg"));
-    assert_eq!(IdToken::parse(&jws(r#"{"typ":"JWT"}"#, &claims())).map(|_| ()), reason("alg"));
+    assert_eq!(Jwt::parse(&jws(r#"{"alg":"none"}"#, &claims())).map(|_| ()), reason("alg"));
+    assert_eq!(Jwt::parse(&jws(r#"{"typ":"JWT"}"#, &claims())).map(|_| ()), reason("alg"));
 }
 
 #[test]
@@ -101,7 +101,7 @@ fn several_audiences_need_azp_equal_to_client_id() {
     let n = nonce();
     let trusted = ["api".to_owned()];
     let trusting = Expectations { trusted_audiences: &trusted, ..expect(&n) };
-    let check_trusting = |claims: &str| validate_claims(&IdToken::parse(&id_token(claims)).unwrap(), &trusting);
+    let check_trusting = |claims: &str| validate_claims(&Jwt::parse(&id_token(claims)).unwrap(), &trusting);
     assert_eq!(check_trusting(&multi), reason("azp"));
     assert_eq!(check_trusting(&with_azp), Ok(()));
     assert_eq!(check_trusting(&wrong_azp), reason("azp"));
@@ -137,12 +137,12 @@ fn nonce_is_required_and_compared() {
 #[test]
 fn nonce_after_refresh_may_be_absent_but_not_different() {
     let raw = id_token(&with("nonce", None));
-    let t = IdToken::parse(&raw).unwrap();
+    let t = Jwt::parse(&raw).unwrap();
     let n = nonce();
     let e = Expectations { nonce: NonceRule::IfPresent(Some(&n)), ..expect(&n) };
     assert_eq!(validate_claims(&t, &e), Ok(()));
     let raw = id_token(&with("nonce", Some(r#""other""#)));
-    let t = IdToken::parse(&raw).unwrap();
+    let t = Jwt::parse(&raw).unwrap();
     assert_eq!(validate_claims(&t, &e), reason("nonce"));
 }
 
@@ -158,7 +158,7 @@ fn sub_is_required_ascii_and_short() {
 #[test]
 fn typ_crit_and_kid_headers() {
     let claims = claims();
-    let header_check = |header: &str| IdToken::parse(&jws(header, &claims)).map(|_| ());
+    let header_check = |header: &str| Jwt::parse(&jws(header, &claims)).map(|_| ());
     assert_eq!(header_check(r#"{"alg":"RS256","typ":"jwt"}"#), Ok(()));
     assert_eq!(header_check(r#"{"alg":"RS256","typ":"application/JWT"}"#), Ok(()));
     assert_eq!(header_check(r#"{"alg":"RS256","typ":"at+jwt"}"#), reason("typ"));
@@ -166,13 +166,13 @@ fn typ_crit_and_kid_headers() {
     assert_eq!(header_check(r#"{"alg":"RS256","crit":["exp"]}"#), reason("format"));
     assert_eq!(header_check(r#"{"alg":"RS256","kid":7}"#), reason("kid"));
     let t = jws(r#"{"alg":"ES256","kid":"k1"}"#, &claims);
-    assert_eq!(IdToken::parse(&t).unwrap().kid(), Some("k1"));
+    assert_eq!(Jwt::parse(&t).unwrap().kid(), Some("k1"));
 }
 
 /// OIDC Core §3.1.3.6: at_hash = base64url(left half of SHA-256("the-access-token")) for RS256.
 fn at_hash_of(access_token: &str, bits: u16) -> String {
     let digest = sha(bits, access_token.as_bytes());
-    crate::protocol::base64url::encode(&digest[..digest.len() / 2])
+    crate::protocol::codec::base64url::encode(&digest[..digest.len() / 2])
 }
 
 /// SHA-2 with 256, 384 or 512 bits, as WebCrypto computes it for the shell.
@@ -201,16 +201,16 @@ fn at_hash_is_checked_when_present() {
     // ES384 tokens hash with SHA-384: the shell is asked for that hash, and a digest of
     // another length is refused.
     let raw = jws(r#"{"alg":"ES384"}"#, &with("at_hash", Some(&format!(r#""{}""#, at_hash_of("the-access-token", 384)))));
-    let token = IdToken::parse(&raw).unwrap();
+    let token = Jwt::parse(&raw).unwrap();
     assert_eq!(at_hash_function(&token), Some("SHA-384"));
     let n = nonce();
     let sha384 = sha(384, b"the-access-token");
     assert_eq!(validate_claims(&token, &Expectations { access_token_digest: Some(&sha384), ..expect(&n) }), Ok(()));
     assert_eq!(validate_claims(&token, &expect(&n)), reason("at_hash"));
     assert_eq!(validate_claims(&token, &Expectations { access_token_digest: None, ..expect(&n) }), reason("at_hash"));
-    assert_eq!(at_hash_function(&IdToken::parse(&id_token(&claims())).unwrap()), None);
+    assert_eq!(at_hash_function(&Jwt::parse(&id_token(&claims())).unwrap()), None);
     let eddsa = jws(r#"{"alg":"EdDSA"}"#, &with("at_hash", Some(r#""x""#)));
-    assert_eq!(at_hash_function(&IdToken::parse(&eddsa).unwrap()), Some("SHA-512"));
+    assert_eq!(at_hash_function(&Jwt::parse(&eddsa).unwrap()), Some("SHA-512"));
     // Known answer: SHA-256("abc") = ba7816bf 8f01cfea 414140de 5dae2223 ...
     assert_eq!(at_hash_of("abc", 256), "ungWv48Bz-pBQUDeXa4iIw");
 }
@@ -219,7 +219,7 @@ fn at_hash_is_checked_when_present() {
 fn auth_time_is_required_and_fresh_with_max_age() {
     let n = nonce();
     let e = Expectations { max_age: Some(300), ..expect(&n) };
-    let run = |claims: &str| validate_claims(&IdToken::parse(&id_token(claims)).unwrap(), &e);
+    let run = |claims: &str| validate_claims(&Jwt::parse(&id_token(claims)).unwrap(), &e);
     assert_eq!(run(&claims()), reason("auth_time"));
     assert_eq!(run(&with("auth_time", Some(&(NOW - 300 - 60).to_string()))), Ok(()));
     assert_eq!(run(&with("auth_time", Some(&(NOW - 300 - 61).to_string()))), reason("auth_time"));

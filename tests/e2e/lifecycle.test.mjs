@@ -371,8 +371,9 @@ describe('session lifecycle', { concurrency: true, timeout: 170_000 }, () => {
       assert.ok(counts.fired <= 5 && counts.armed <= 5, `timer wake-ups in 5 s: ${JSON.stringify(counts)}`);
       assert.equal(stack.op.tokenRequests.length, mark, 'no token request');
       assert.deepEqual((await app.events()).map((e) => e.name), ['login']);
-      // Control: a request from the worker arms its timeout timer, and the count sees it.
-      assert.equal((await callAuth(page, 'getUser', { fresh: true })).value?.sub, 'alice');
+      // Control: a forced refresh moves the proactive refresh, so the worker arms its timer
+      // again, and the count sees it.
+      assert.equal(typeof (await callAuth(page, 'getAccessToken', { forceRefresh: true })).value, 'string');
       const later = await worker.evaluate(() => ({ ...self.timerCounts }));
       assert.ok(later.armed > counts.armed, `the worker's own timers are counted: ${JSON.stringify(later)}`);
     });

@@ -45,7 +45,7 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
 
   before(async () => {
     assertLibraryBuilt();
-    stack = await startStack({ quiet: true, appOptions: { exposeAccessToken: true } }) // getAccessToken reads the clock;
+    stack = await startStack({ quiet: true, appOptions: { exposeAccessToken: true } }); // getAccessToken reads the clock
     browser = await launchBrowser();
   });
 

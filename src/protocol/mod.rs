@@ -6,6 +6,7 @@
 
 pub mod base64url;
 pub mod json;
+pub mod json_serde;
 pub mod url;
 
 pub mod error;

@@ -1,0 +1,52 @@
+//! serde over the core's own JSON ([`super::json`]), for the messages of the worker boundary
+//! ([`super::messages`]): [`from_value`] reads a type from a parsed [`Value`], [`to_string`]
+//! writes one as compact JSON text.
+//!
+//! Both support what the messages use and nothing more: structs, options, booleans, unsigned
+//! integers, strings, enums externally tagged (read) or adjacently tagged and untagged (written),
+//! and [`RawJson`], JSON text written verbatim. Anything else is an [`Error`]. Numbers are never
+//! read (no message field is one), so no float is ever parsed or printed.
+//!
+//! `serde_json` would do the same work, but its errors are formatted text (which links float
+//! printing into the wasm) and it needs `std` for what we use; serde-wasm-bindgen links `std`
+//! too. tests/fuzz/differential.rs checks these against `serde_json` on every message type and
+//! on generated calls, tests/web.rs against serde-wasm-bindgen.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::fmt;
+
+use super::json::Value;
+
+mod de;
+mod ser;
+
+pub use ser::RawJson;
+
+/// The value does not have the shape of the type, or the type is not one this supports.
+///
+/// It carries no detail on purpose: a formatted message (serde's `Unexpected`, which prints
+/// floats) would link `core::fmt`'s float printing into the wasm for text nobody reads: the
+/// page only learns `config` / `invalid_call`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Error;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a valid message")
+    }
+}
+
+impl serde::de::StdError for Error {}
+
+/// Reads a `T` from `value`, as `serde_json::from_value` would.
+pub fn from_value<'de, T: serde::Deserialize<'de>>(value: &'de Value) -> Result<T, Error> {
+    T::deserialize(value)
+}
+
+/// Writes `value` as compact JSON text, as `serde_json::to_string` would.
+pub fn to_string<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, Error> {
+    let mut writer = ser::Writer::default();
+    value.serialize(&mut writer)?;
+    Ok(writer.into_string())
+}

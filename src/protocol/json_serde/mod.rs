@@ -50,3 +50,37 @@ pub fn to_string<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, Erro
     value.serialize(&mut writer)?;
     Ok(writer.into_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::json;
+
+    #[test]
+    fn raw_json_is_written_verbatim_and_only_it() {
+        #[derive(serde::Serialize)]
+        struct Reply<'a> {
+            raw: RawJson<'a>,
+            text: &'a str,
+        }
+        let reply = Reply { raw: RawJson(r#"{"a":[1,"\u00e9"]}"#), text: r#"{"a":1}"# };
+        assert_eq!(to_string(&reply).unwrap(), r#"{"raw":{"a":[1,"\u00e9"]},"text":"{\"a\":1}"}"#);
+    }
+
+    #[test]
+    fn what_no_message_holds_is_an_error() {
+        // Written: floats, signed integers, sequences, maps, externally tagged variants.
+        assert_eq!(to_string(&1.5f64), Err(Error));
+        assert_eq!(to_string(&-1i64), Err(Error));
+        assert_eq!(to_string(&[1u8]), Err(Error));
+        #[derive(serde::Serialize)]
+        enum External {
+            Variant(bool),
+        }
+        assert_eq!(to_string(&External::Variant(true)), Err(Error));
+        // Read: numbers (no call has one).
+        let number = json::parse(b"1").unwrap();
+        assert_eq!(from_value::<u64>(&number), Err(Error));
+        assert_eq!(from_value::<Option<u64>>(&number), Err(Error));
+    }
+}

@@ -1,4 +1,5 @@
-//! A `serde::Deserializer` for `&Value`: what `serde_json::from_str` does, minus numbers.
+//! A `serde::Deserializer` for `&Value`: what `serde_json::from_str` does, minus numbers and
+//! arrays.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -42,16 +43,17 @@ impl de::Error for Error {
 impl<'de> de::Deserializer<'de> for &'de Value {
     type Error = Error;
 
-    /// The value as what it is. A number is refused: no message field is one.
+    /// The value as what it is.
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self {
             Value::Null => visitor.visit_unit(),
             Value::Bool(b) => visitor.visit_bool(*b),
             Value::String(s) => visitor.visit_borrowed_str(s),
-            // As serde_json, a struct may also be read from an array of its fields in order.
-            Value::Array(items) => visit_seq(items, visitor),
             Value::Object(members) => visitor.visit_map(MapAccess { members, value: None }),
-            Value::Number(_) => Err(Error),
+            // No call has a number or a list. (serde_json would also read a struct from an
+            // array of its fields in order; no sender writes one, so refusing it keeps that
+            // code out of the wasm.)
+            Value::Number(_) | Value::Array(_) => Err(Error),
         }
     }
 
@@ -91,29 +93,6 @@ impl<'de> de::Deserializer<'de> for &'de Value {
     forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
-    }
-}
-
-/// Visits `items` as a sequence; elements the visitor leaves unread are an error (as serde_json's
-/// "trailing characters").
-fn visit_seq<'de, V: Visitor<'de>>(items: &'de [Value], visitor: V) -> Result<V::Value, Error> {
-    let mut access = SeqAccess { items: items.iter() };
-    let value = visitor.visit_seq(&mut access)?;
-    match access.items.len() {
-        0 => Ok(value),
-        _ => Err(Error),
-    }
-}
-
-struct SeqAccess<'de> {
-    items: core::slice::Iter<'de, Value>,
-}
-
-impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
-    type Error = Error;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
-        self.items.next().map(|item| seed.deserialize(item)).transpose()
     }
 }
 

@@ -792,7 +792,7 @@ async fn host_refuses_calls_before_configure() {
         r#"{"getAccessToken":{}}"#,
         login_call(r#"{}"#).as_str(),
         r#"{"handleCallback":"http://127.0.0.1:8080/cb?code=c&state=s"}"#,
-        r#""logout""#,
+        r#"{"logout":true}"#,
     ] {
         assert_eq!(
             error_of(&call(&host, c).await),
@@ -902,7 +902,7 @@ async fn host_reports_an_unreachable_provider_as_network_failed() {
     for c in [
         login_call(r#"{"appState":{"to":"/"}}"#).as_str(),
         r#"{"handleCallback":"http://127.0.0.1:8080/cb?code=c&state=s"}"#,
-        r#""logout""#,
+        r#"{"logout":true}"#,
     ] {
         assert_eq!(
             error_of(&call(&host, c).await),
@@ -925,7 +925,7 @@ async fn host_serves_concurrent_calls() {
         login_call(r#"{}"#).as_str(),
         r#""isAuthenticated""#,
         r#"{"getAccessToken":{}}"#,
-        r#""logout""#,
+        r#"{"logout":true}"#,
         r#"{"getUser":false}"#,
         login_call(r#"{}"#).as_str(),
     ]

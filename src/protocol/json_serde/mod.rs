@@ -7,10 +7,11 @@
 //! and [`RawJson`], JSON text written verbatim. Anything else is an [`Error`]. Numbers are never
 //! read (no message field is one), so no float is ever parsed or printed.
 //!
-//! `serde_json` would do the same work, but its errors are formatted text (which links float
-//! printing into the wasm) and it needs `std` for what we use; serde-wasm-bindgen links `std`
-//! too. tests/fuzz/differential.rs checks these against `serde_json` on every message type and
-//! on generated calls, tests/web.rs against serde-wasm-bindgen.
+//! `serde_json` would do the same work with more code: it reads numbers as floats and its errors
+//! are formatted text, which links float printing into the wasm (serde-wasm-bindgen's too, and it
+//! links `std`, which the `no_std` release build cannot). So these are written here, and checked:
+//! against `serde_json` on every message type and on generated calls (tests/fuzz/differential.rs),
+//! and against serde-wasm-bindgen on call objects in the browser (tests/web.rs).
 
 #[allow(unused_imports)]
 use crate::prelude::*;

@@ -45,7 +45,9 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
 
   before(async () => {
     assertLibraryBuilt();
-    stack = await startStack({ quiet: true });
+    // getAccessToken must reach the clock (below): with the default exposeAccessToken: false it
+    // is refused before that.
+    stack = await startStack({ quiet: true, appOptions: { exposeAccessToken: true } });
     browser = await launchBrowser();
   });
 

@@ -46,25 +46,24 @@ fn get(url: &str) -> HttpRequest {
     }
 }
 
-/// Sends the call written as JSON text (a typed message of src/protocol/messages.rs, as the
-/// page's structured clone delivers it: a JS value) and returns the reply object as JSON.
+/// Sends the call as the JSON text `worker.js` makes of the page's call (a typed message of
+/// src/protocol/messages.rs) and returns the reply as JSON.
 async fn call(host: &WorkerHost, call: &str) -> Value {
     call_with(host, call, JsValue::UNDEFINED).await
 }
 
 /// A call with what `worker.js` passes beside it (for `fetch`: `{ headers, body, init, signal }`).
 async fn call_with(host: &WorkerHost, call: &str, request: JsValue) -> Value {
-    let call = js_sys::JSON::parse(call).expect("the test's call is JSON");
-    let reply = JsFuture::from(host.handle(call, request))
+    let reply = JsFuture::from(host.handle(call.to_owned(), request))
         .await
         .expect("handle always resolves");
     reply_json(&reply)
 }
 
+/// A reply is JSON text (only a successful `fetch` answers with its response object).
 fn reply_json(reply: &JsValue) -> Value {
-    assert!(reply.is_object(), "a reply is an object");
-    let text = js_sys::JSON::stringify(reply).expect("a reply is plain data");
-    json::parse(String::from(text).as_bytes()).expect("reply is JSON")
+    let text = reply.as_string().expect("a reply is JSON text");
+    json::parse(text.as_bytes()).expect("reply is JSON")
 }
 
 /// `{ configure: "<options JSON>" }`: the options travel as JSON text.
@@ -770,6 +769,10 @@ async fn host_answers_garbage_with_a_config_error() {
         r#"{"getUser":{},"logout":{}}"#,
         r#""getAccessToken""#,
         r#"{"configure":{"issuer":"http://127.0.0.1:1"}}"#,
+        r#""logout""#,
+        // What worker.js sends for a call JSON cannot hold (a BigInt, a cycle), and non-JSON.
+        "",
+        "isAuthenticated",
     ] {
         let reply = call(&host, garbage).await;
         assert_eq!(
@@ -789,7 +792,7 @@ async fn host_refuses_calls_before_configure() {
         r#"{"getAccessToken":{}}"#,
         login_call(r#"{}"#).as_str(),
         r#"{"handleCallback":"http://127.0.0.1:8080/cb?code=c&state=s"}"#,
-        r#""logout""#,
+        r#"{"logout":true}"#,
     ] {
         assert_eq!(
             error_of(&call(&host, c).await),
@@ -899,7 +902,7 @@ async fn host_reports_an_unreachable_provider_as_network_failed() {
     for c in [
         login_call(r#"{"appState":{"to":"/"}}"#).as_str(),
         r#"{"handleCallback":"http://127.0.0.1:8080/cb?code=c&state=s"}"#,
-        r#""logout""#,
+        r#"{"logout":true}"#,
     ] {
         assert_eq!(
             error_of(&call(&host, c).await),
@@ -922,12 +925,12 @@ async fn host_serves_concurrent_calls() {
         login_call(r#"{}"#).as_str(),
         r#""isAuthenticated""#,
         r#"{"getAccessToken":{}}"#,
-        r#""logout""#,
+        r#"{"logout":true}"#,
         r#"{"getUser":false}"#,
         login_call(r#"{}"#).as_str(),
     ]
     .iter()
-    .map(|c| JsValue::from(host.handle(js_sys::JSON::parse(c).unwrap(), JsValue::UNDEFINED)))
+    .map(|c| JsValue::from(host.handle(String::from(*c), JsValue::UNDEFINED)))
     .collect();
     let replies = JsFuture::from(Promise::all(&calls)).await.unwrap();
     let codes: Vec<String> = Array::from(&replies)
@@ -951,4 +954,86 @@ async fn host_serves_concurrent_calls() {
             "network"
         ]
     );
+}
+
+// ---- the boundary's reader against serde-wasm-bindgen ----
+
+#[wasm_bindgen(inline_js = r#"
+export function call_corpus() {
+  return [
+    // Every call shape.
+    { configure: '{"issuer":"https://op.example"}' }, { login: '{}' },
+    { handleCallback: 'https://app.example/cb?code=c&state=s' }, 'isAuthenticated', { isAuthenticated: null },
+    { getUser: true }, { getUser: false }, { getAccessToken: {} },
+    { getAccessToken: { forceRefresh: true, resource: 'https://api.example/', scope: 'read \u00e9' } },
+    { getAccessToken: { resource: null, scope: null, other: [1, { x: -0 }] } },
+    { getAccessToken: { scope: '\u{1f600}\u0000"\\\u2028' } },
+    { fetch: { url: 'https://api.example/x', method: 'GET' } },
+    { fetch: { url: 'https://api.example/x', method: 'GET', headerNames: 'x', nested: [[[[{ a: [{}] }]]]] } },
+    { logout: true }, { logout: false }, 'tick', { tick: null },
+    // Garbage: not a call, wrong types, missing and extra members.
+    '', 'steal', 'Tick', 'logout', 'getAccessToken', null, 7, 1e308, true, [], [{}], {}, { steal: {} },
+    { type: 'isAuthenticated' }, { Tick: null }, { getUser: 1 }, { getUser: 'true' }, { getUser: null },
+    { getUser: {} }, { handleCallback: {} }, { handleCallback: 7 }, { handleCallback: ['x'] },
+    { getUser: true, logout: true }, { fetch: { url: 'u' } }, { fetch: { method: 'GET' } },
+    { fetch: { url: 1, method: 'GET' } }, { fetch: 'https://api.example/x' }, { fetch: null },
+    { getAccessToken: { forceRefresh: 1 } }, { getAccessToken: { forceRefresh: 'true' } },
+    { getAccessToken: { resource: true } }, { getAccessToken: { scope: 7 } }, { getAccessToken: { scope: ['a'] } },
+    { getAccessToken: null }, { getAccessToken: 'x' }, { getAccessToken: true },
+    { configure: { issuer: 'x' } }, { login: {} }, { login: null }, { tick: {} }, { tick: 0 }, { tick: false },
+    { isAuthenticated: false }, { isAuthenticated: [] },
+    // Values only JS has.
+    { getUser: 1n }, { getAccessToken: { resource: undefined } },
+    { fetch: { url: 'u', method: 'GET', extra: undefined } }, { fetch: new Map([['url', 'u'], ['method', 'GET']]) },
+  ];
+}
+
+// Where the two readers differ: see `calls_are_read_as_serde_wasm_bindgen_reads_them`.
+export function known_differences() {
+  return [
+    { isAuthenticated: undefined }, { getAccessToken: { forceRefresh: undefined } }, { getAccessToken: { scope: Symbol.iterator } }, { getAccessToken: { resource: NaN } }, { getAccessToken: { scope: Infinity } },
+    { getUser: new Boolean(true) }, { handleCallback: new String('https://app.example/cb') },
+    { handleCallback: new Date(0) }, { getAccessToken: { scope: '\ud800' } },
+    { getAccessToken: [false, 'https://api.example/', 'read'] },
+  ];
+}
+"#)]
+extern "C" {
+    fn call_corpus() -> Array;
+    fn known_differences() -> Array;
+}
+
+/// Ours (JSON.stringify → json.rs → json_serde) and serde-wasm-bindgen, the crate the boundary
+/// used to convert JS values with, read every call of `call_corpus` alike (the same call, or
+/// both refuse). They differ on `known_differences`, by design: the page's call reaches the
+/// wasm as `JSON.stringify` makes it, so what JSON cannot hold becomes what JSON has
+/// (`undefined` members vanish, and so do symbols, which a structured clone refuses anyway;
+/// `NaN` and `Infinity` are `null`, boxed primitives and `Date`s are their JSON values); a lone surrogate becomes an escape json.rs refuses (serde-wasm-bindgen
+/// replaces it with U+FFFD); and an array where a struct is expected is refused
+/// (serde-wasm-bindgen looks the field names up on the array, finds none, and reads defaults).
+#[wasm_bindgen_test]
+fn calls_are_read_as_serde_wasm_bindgen_reads_them() {
+    use oidc_worker::protocol::messages::Call;
+    let read = |call: &JsValue| {
+        let theirs = serde_wasm_bindgen::from_value::<Call>(call.clone()).ok();
+        // What worker.js does: the call's JSON text, or "" when JSON cannot hold it.
+        let text = js_sys::JSON::stringify(call).ok().and_then(|t| t.as_string()).unwrap_or_default();
+        (Call::from_json(&text), theirs, text)
+    };
+    let mut accepted = 0;
+    let mut differences = vec![];
+    for call in call_corpus().iter() {
+        let (ours, theirs, text) = read(&call);
+        accepted += usize::from(ours.is_some());
+        if ours != theirs {
+            differences.push(format!("{text}: ours {ours:?}, serde-wasm-bindgen {theirs:?}"));
+        }
+    }
+    assert_eq!(differences, Vec::<String>::new());
+    assert_eq!(accepted, 19, "every valid call is read alike");
+    for call in known_differences().iter() {
+        let (ours, theirs, text) = read(&call);
+        console_log!("{text}: ours {ours:?}, serde-wasm-bindgen {theirs:?}");
+        assert_ne!(ours, theirs, "{text}");
+    }
 }

@@ -1,19 +1,27 @@
 //! The messages that cross the worker boundary, as types: the page's calls, the replies and the
-//! events. The shell converts them to and from JS values with serde-wasm-bindgen (no JSON text
-//! in between); `src/contract.json` names them, and `tests/contract.rs` holds these types to it.
+//! events. `src/contract.json` names them, and `tests/contract.rs` holds these types to it.
+//!
+//! They cross as JSON text: `worker.js` `JSON.stringify`s the page's call, [`Call::from_json`]
+//! parses it with the core's own parser ([`json`]) and reads it with serde
+//! ([`json_serde`]); replies and events are written as JSON text by [`to_json`] and
+//! `JSON.parse`d by `worker.js` (the engine's native parser). The one exception is a successful
+//! `auth.fetch`, whose value is `fetch.js`'s response object (its body an `ArrayBuffer`
+//! transferred to the page), handed back as it is.
 //!
 //! A call is serde's externally tagged form, `{ "<call>": argument }`, or the bare string
-//! `"<call>"` for a call without one: the form serde-wasm-bindgen reads without buffering, with
-//! one argument per call (the fewer shapes, the less code in the module). What the core
-//! validates as a whole document with its own rules (the `createAuthClient` options, which
-//! refuse unknown names, and the login options, whose `appState` is any JSON) travels as JSON
-//! text inside the typed call.
+//! `"<call>"` for a call without one, with one argument per call (the fewer shapes, the less
+//! code in the module). What the core validates as a whole document with its own rules (the
+//! `createAuthClient` options, which refuse unknown names, and the login options, whose
+//! `appState` is any JSON) travels as JSON text inside the typed call.
+//!
+//! [`json`]: crate::protocol::json
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::Error;
+use crate::protocol::codec::json_serde;
+use crate::protocol::{json, Error};
 
 /// A call from the page (`index.js`), or `tick` from `worker.js`'s own timer.
 #[derive(Debug, PartialEq, Eq, Deserialize)]
@@ -40,6 +48,21 @@ pub enum Call {
     Logout(bool),
     /// The proactive-refresh timer fired (from `worker.js`, not the page).
     Tick,
+}
+
+impl Call {
+    /// Reads a call from its JSON text; `None` for anything that is not one of the shapes
+    /// above (not JSON, an unknown call, a field of the wrong type or missing).
+    pub fn from_json(text: &str) -> Option<Call> {
+        let value = json::parse(text.as_bytes()).ok()?;
+        json_serde::from_value(&value).ok()
+    }
+}
+
+/// A reply or an event as JSON text; `None` only if it holds a shape the writer does not
+/// support, which the native tests rule out for every message.
+pub fn to_json<T: Serialize + ?Sized>(message: &T) -> Option<String> {
+    json_serde::to_string(message).ok()
 }
 
 /// `getAccessToken`'s options: the token for `resource` / `scope` (the login's when both are
@@ -92,8 +115,9 @@ impl<'a, J> Reply<'a, J> {
     }
 }
 
-/// A successful call's value. `J` is a value the shell already holds as a JS value (a JSON
-/// object the core keeps as text, parsed by the JS engine; `fetch.js`'s response).
+/// A successful call's value. `J` is a value the core or the shell already holds: JSON text
+/// the core keeps (claims, `{ appState }`: a [`RawJson`](json_serde::RawJson), written verbatim), or `fetch.js`'s
+/// response object (never written as text: see the module doc).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum ReplyValue<J> {
@@ -109,7 +133,7 @@ pub enum ReplyValue<J> {
         url: Option<String>,
     },
     /// Claims, `{ appState }`, an API response.
-    Js(J),
+    Json(J),
 }
 
 /// An error as the page's `AuthError` is built from: `{ code, message, reason?, error?,
@@ -197,8 +221,9 @@ pub struct TokenInfo<'a> {
 mod tests {
     use super::*;
 
+    // The boundary's own writer (tests/fuzz/differential.rs holds it to serde_json).
     fn json<T: Serialize>(value: &T) -> String {
-        serde_json::to_string(value).unwrap()
+        to_json(value).unwrap()
     }
 
     #[test]
@@ -207,6 +232,9 @@ mod tests {
         assert_eq!(json(&Reply::ok(ReplyValue::<()>::Bool(false))), r#"{"ok":true,"value":false}"#);
         assert_eq!(json(&Reply::ok(ReplyValue::<()>::Text("t".into()))), r#"{"ok":true,"value":"t"}"#);
         assert_eq!(json(&Reply::ok(ReplyValue::<()>::Url { url: None })), r#"{"ok":true,"value":{"url":null}}"#);
+        // JSON the core holds as text goes in as it is.
+        let claims = json_serde::RawJson(r#"{"sub":"a","n":[1.5e3]}"#);
+        assert_eq!(json(&Reply::ok(ReplyValue::Json(claims))), r#"{"ok":true,"value":{"sub":"a","n":[1.5e3]}}"#);
         // The error object is the one `AuthError` is built from (the former hand-built JSON).
         let error = Error::TokenError { error: "invalid_grant".into(), error_description: Some("gone".into()), status: 400 };
         assert_eq!(json(&Reply::<()>::err(&error)), format!(r#"{{"ok":false,"error":{}}}"#, error.to_json()));
@@ -232,7 +260,7 @@ mod tests {
     #[test]
     fn calls_other_than_the_typed_ones_are_refused() {
         for text in [r#""configure""#, r#"{"getUser":{}}"#, r#"{"login":{}}"#, r#"{"fetch":{"url":"u"}}"#, r#"{"tick":null,"logout":null}"#, "[]"] {
-            assert!(serde_json::from_str::<Call>(text).is_err(), "{text}");
+            assert_eq!(Call::from_json(text), None, "{text}");
         }
     }
 }

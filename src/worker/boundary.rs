@@ -1,46 +1,58 @@
-//! The typed messages of [`crate::protocol::messages`] to and from JS values, with
-//! serde-wasm-bindgen: no JSON text is built or parsed for the envelope.
+//! The typed messages of [`crate::protocol::messages`] as the JS values that cross the
+//! boundary: calls and replies are JSON text (`worker.js` stringifies the call and parses the
+//! reply, natively), except the value of a successful `auth.fetch`, `fetch.js`'s response
+//! object, which is handed back untouched (its body is transferred to the page).
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use serde::Serialize;
+use serde::{ser, Serialize};
 use wasm_bindgen::JsValue;
 
-use crate::protocol::json::Value;
-use crate::protocol::messages::{Call, Reply, ReplyValue};
+use crate::protocol::codec::json::Value;
+use crate::protocol::codec::json_serde::RawJson;
+use crate::protocol::messages::{self, Call, Reply, ReplyValue};
 use crate::protocol::Error;
 
-/// A value the shell already holds as a JS value (an API's response, or claims the core keeps
-/// as JSON text, parsed by the engine's `JSON.parse`), passed through serde untouched.
-#[derive(Debug, Clone, Serialize)]
-pub struct Js(#[serde(with = "serde_wasm_bindgen::preserve")] pub JsValue);
-
-/// Reads a call; anything that is not one of [`Call`]'s shapes is `config` / `invalid_call`.
-pub fn read_call(call: JsValue) -> Result<Call, Error> {
-    serde_wasm_bindgen::from_value(call).map_err(|_| super::INVALID_CALL)
+/// A reply value the shell holds as it is.
+#[derive(Debug, Clone)]
+pub enum Held {
+    /// JSON text the core produced (claims, `{ appState }`), written into the reply verbatim.
+    Json(String),
+    /// `fetch.js`'s response object: the reply itself, never written as text.
+    Response(JsValue),
 }
 
-/// The reply object for a call's result. `Err` (the promise rejects) only if it cannot be
-/// built, which `worker.js` treats as the worker failing.
-pub fn write_reply(result: Result<ReplyValue<Js>, Error>) -> Result<JsValue, JsValue> {
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
-    match result {
-        Ok(value) => Reply::ok(value).serialize(&serializer),
-        Err(error) => Reply::<Js>::err(&error).serialize(&serializer),
+impl Serialize for Held {
+    fn serialize<S: ser::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Held::Json(text) => RawJson(text).serialize(serializer),
+            Held::Response(_) => Err(ser::Error::custom("")),
+        }
     }
-    .map_err(JsValue::from)
 }
 
-/// A message as a JS value (`None` → `null`), or `undefined` if it cannot be converted.
-pub fn to_js<T: Serialize + ?Sized>(message: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
-    message.serialize(&serializer).unwrap_or(JsValue::UNDEFINED)
+/// Reads a call from the JSON text `worker.js` made of it; anything that is not one of
+/// [`Call`]'s shapes is `config` / `invalid_call`.
+pub fn read_call(text: &str) -> Result<Call, Error> {
+    Call::from_json(text).ok_or(super::INVALID_CALL)
 }
 
-/// JSON text the core produced (claims, `{ appState }`) as a JS value.
-pub fn parse_json(text: &str) -> Result<Js, Error> {
-    js_sys::JSON::parse(text).map(Js).map_err(|_| Error::InvalidResponse { reason: "json" })
+/// The reply for a call's result: its JSON text, or `fetch.js`'s response object after a
+/// successful `fetch`. `Err` (the promise rejects) only if it cannot be written, which
+/// `worker.js` treats as the worker failing.
+pub fn write_reply(result: Result<ReplyValue<Held>, Error>) -> Result<JsValue, JsValue> {
+    let text = match result {
+        Ok(ReplyValue::Json(Held::Response(response))) => return Ok(response),
+        Ok(value) => messages::to_json(&Reply::ok(value)),
+        Err(error) => messages::to_json(&Reply::<Held>::err(&error)),
+    };
+    text.map(|text| JsValue::from_str(&text)).ok_or(JsValue::UNDEFINED)
+}
+
+/// An event as JSON text, for `worker.js`'s listener.
+pub fn to_text<T: Serialize + ?Sized>(message: &T) -> Option<JsValue> {
+    messages::to_json(message).map(|text| JsValue::from_str(&text))
 }
 
 /// `getAccessToken`'s `resource` / `scope` as the object `config::token_key` validates.

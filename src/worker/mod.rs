@@ -4,8 +4,7 @@
 //! the clock and fresh random bytes, performs the core's [`HttpRequest`]s with `fetch`
 //! ([`io`]), keeps the pending login in IndexedDB ([`store`]) and writes the reply.
 //! Protocol decisions all live in [`crate::protocol`]. Calls, replies and events are the
-//! typed messages of [`crate::protocol::messages`], converted to and from JS values here
-//! ([`boundary`]).
+//! typed messages of [`crate::protocol::messages`], crossing as JSON text ([`boundary`]).
 //!
 //! Every step borrows the client, computes, releases the borrow and only then awaits, so no
 //! `RefCell` borrow is ever held across an `await`.
@@ -39,7 +38,7 @@ pub mod io;
 pub mod single_flight;
 pub mod store;
 
-use boundary::Js;
+use boundary::Held;
 use single_flight::{SingleFlight, Turn};
 
 const INVALID_CALL: Error = Error::Config {
@@ -72,7 +71,7 @@ struct Host {
 }
 
 /// A successful call's value.
-type Reply = ReplyValue<Js>;
+type Reply = ReplyValue<Held>;
 
 impl Default for WorkerHost {
     fn default() -> Self {
@@ -91,7 +90,7 @@ impl WorkerHost {
         }
     }
 
-    /// Sets the function that receives every [`Event`] as an object `{ name, detail }`:
+    /// Sets the function that receives every [`Event`] as the JSON text of `{ name, detail }`:
     /// `login`, `tokenRefreshed`, `sessionExpired`, `logout`, `error` for the page, and `wake`
     /// (`{ delayMs: <ms> | null }`: when to call `handle("tick")`) for `worker.js` itself.
     /// No event carries a token.
@@ -100,17 +99,18 @@ impl WorkerHost {
         *self.host.events.borrow_mut() = Some(listener);
     }
 
-    /// Handles one [`Call`] (a JS value: `{ login: "<options JSON>" }`, `"isAuthenticated"`, ...).
+    /// Handles one [`Call`], as JSON text (`{"login":"<options JSON>"}`, `"isAuthenticated"`, ...).
     /// `request` is for `fetch` only: what `fetch.js` needs besides the call
     /// (`{ headers, body, init, signal }`, never read here: the body never enters wasm memory).
     ///
-    /// The promise resolves with the [`Reply`](crate::protocol::messages::Reply) object,
-    /// `{ ok: true, value }` or `{ ok: false, error }`; it rejects only if the worker itself
-    /// failed (`worker.js` then fails every call).
-    pub fn handle(&self, call: JsValue, request: JsValue) -> Promise {
+    /// The promise resolves with the [`Reply`](crate::protocol::messages::Reply)'s JSON text,
+    /// `{"ok":true,"value":...}` or `{"ok":false,"error":{...}}`, except after a successful
+    /// `fetch`, with `fetch.js`'s response object (the value itself). It rejects only if the
+    /// worker itself failed (`worker.js` then fails every call).
+    pub fn handle(&self, call: String, request: JsValue) -> Promise {
         let host = self.host.clone();
         future_to_promise(async move {
-            let result = match boundary::read_call(call) {
+            let result = match boundary::read_call(&call) {
                 Ok(call) => host.dispatch(call, &request).await,
                 Err(error) => Err(error),
             };
@@ -123,11 +123,11 @@ impl WorkerHost {
 impl Host {
     /// Sends an event to the listener, if any.
     fn emit(&self, event: &Event) {
-        self.post(boundary::to_js(event));
+        self.post(boundary::to_text(event));
     }
 
-    fn post(&self, event: JsValue) {
-        if let Some(listener) = self.events.borrow().as_ref() {
+    fn post(&self, event: Option<JsValue>) {
+        if let (Some(listener), Some(event)) = (self.events.borrow().as_ref(), event) {
             let _ = listener.call1(&JsValue::NULL, &event);
         }
     }
@@ -149,7 +149,7 @@ impl Host {
             let Some(info) = client.as_ref().and_then(|c| c.token_info(key)) else {
                 return;
             };
-            boundary::to_js(&if refreshed { Event::TokenRefreshed(info) } else { Event::Login(info) })
+            boundary::to_text(&if refreshed { Event::TokenRefreshed(info) } else { Event::Login(info) })
         };
         self.post(event);
     }
@@ -177,12 +177,12 @@ impl Host {
                 // The names of the headers that will be sent, read from those very headers: a
                 // list the page declared beside them could hide an `Authorization` among them.
                 let names = io::api_header_names(request).ok_or(INVALID_CALL)?;
-                self.api_fetch(&url, &method, &names, request).await.map(|r| Reply::Js(Js(r)))
+                self.api_fetch(&url, &method, &names, request).await.map(|r| Reply::Json(Held::Response(r)))
             }
             Call::IsAuthenticated => Ok(Reply::Bool(self.with(|c| Ok(c.is_authenticated()))?)),
             Call::GetUser(true) => self.fresh_user().await,
-            Call::GetUser(false) => match self.with(|c| Ok(c.user_json().map(boundary::parse_json)))? {
-                Some(claims) => claims.map(Reply::Js),
+            Call::GetUser(false) => match self.with(|c| Ok(c.user_json().map(str::to_owned)))? {
+                Some(claims) => Ok(Reply::Json(Held::Json(claims))),
                 None => Ok(Reply::Null),
             },
             Call::GetAccessToken(TokenOptions { force_refresh, resource, scope }) => {
@@ -280,7 +280,7 @@ impl Host {
         match self.complete_exchange(exchange).await? {
             Exchanged::LoggedIn { reply, event } => {
                 self.emit_event(&event);
-                boundary::parse_json(&reply).map(Reply::Js)
+                Ok(Reply::Json(Held::Json(reply)))
             }
             // A logout ended things while the code was redeemed.
             _ => Err(Error::LoginRequired),
@@ -325,11 +325,11 @@ impl Host {
         let request = self.with(|c| c.userinfo_request(io::now()))?;
         let response = io::fetch(&request).await?;
         match self.with(|c| c.process_userinfo_response(response))? {
-            UserInfo::Claims(claims) => boundary::parse_json(&claims).map(Reply::Js),
+            UserInfo::Claims(claims) => Ok(Reply::Json(Held::Json(claims))),
             UserInfo::Signed(jws) => {
                 let signature = self.verify_jws(&jws, Purpose::UserInfo).await;
                 let claims = self.with(|c| c.complete_userinfo(&jws, signature))?;
-                boundary::parse_json(&claims).map(Reply::Js)
+                Ok(Reply::Json(Held::Json(claims)))
             }
         }
     }

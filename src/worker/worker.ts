@@ -2,15 +2,20 @@
  * The module worker entry (`pkg/worker.js`): loads the wasm core and answers calls.
  *
  * Protocol: the main thread posts `{ id, call }`, where `call` is a typed message of
- * src/protocol/messages.rs (`{ login: { options } }`, `"isAuthenticated"`, ...; the names are
- * in src/contract.json); the worker answers `{ id, ok: true, value }` or `{ id, ok: false,
+ * src/protocol/messages.rs (`{ login: "<options JSON>" }`, `"isAuthenticated"`, ...; the names
+ * are in src/contract.json); the worker answers `{ id, ok: true, value }` or `{ id, ok: false,
  * error }`. When the wasm is ready the worker posts `{ ready: true }` (or `{ ready: false }` if
  * it could not load). Events go out as `{ event: { name, detail } }`.
  *
+ * Messages cross into the wasm as JSON text: the call is `JSON.stringify`ed here (what JSON
+ * cannot hold, a BigInt or a cycle, becomes an empty text: `config` / `invalid_call`), and the
+ * replies and events the wasm writes are `JSON.parse`d here, both by the engine's native code.
+ *
  * `auth.fetch` posts `{ id, call: { fetch: { url, method } }, headers, body, init }` (the
  * headers as `[name, value]` pairs, whose names the core checks; the body an ArrayBuffer,
- * transferred) and `{ abort: id }` when the page's signal fires; the answer's `value` is `{ status, statusText, headers, body }`, the body transferred
- * back.
+ * transferred) and `{ abort: id }` when the page's signal fires; the answer's `value` is
+ * `{ status, statusText, headers, body }`, the body transferred back. That value is the one
+ * reply the wasm hands back as an object, not as text.
  *
  * If the worker itself fails (a trap in the wasm, an exception nothing caught), it posts
  * `{ failed: true }` once: the page then rejects every pending and later call with `config` /
@@ -53,19 +58,31 @@ init().then(
     // setTimeout can hold, or null): that event is the worker's own; every other one goes to
     // the page.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const handle = (call: unknown, request?: object): Promise<any> => {
+    type Reply = { ok: true; value?: any } | { ok: false; error: object };
+    const handle = (call: unknown, request?: object): Promise<Reply> => {
       if (failed) return Promise.reject();
+      let text: string;
       try {
-        return host.handle(call, request).catch((error: unknown) => {
-          fail();
-          throw error;
-        });
+        text = JSON.stringify(call) ?? '';
+      } catch {
+        text = '';
+      }
+      try {
+        return host
+          .handle(text, request)
+          // JSON text, or after a successful `fetch` the response object itself.
+          .then((reply: unknown): Reply => (typeof reply === 'string' ? JSON.parse(reply) : { ok: true, value: reply }))
+          .catch((error: unknown) => {
+            fail();
+            throw error;
+          });
       } catch (error) {
         fail();
         return Promise.reject(error);
       }
     };
-    host.setEventListener((event: { name: string; detail: any }) => {
+    host.setEventListener((text: string) => {
+      const event: { name: string; detail: any } = JSON.parse(text);
       if (event.name !== 'wake') return self.postMessage({ event });
       clearTimeout(timer);
       const { delayMs } = event.detail;
@@ -86,7 +103,7 @@ init().then(
         request = { headers: data.headers, body: data.body, init: data.init, signal: controller.signal };
       }
       handle(data.call, request).then(
-        (reply: { ok: boolean; value?: any }) => {
+        (reply) => {
           aborts.delete(id);
           self.postMessage({ id, ...reply }, request && reply.ok ? [reply.value.body] : []);
         },

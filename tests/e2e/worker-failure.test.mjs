@@ -1,5 +1,6 @@
 // End to end: a worker that fails unexpectedly (a trap in the wasm, an exception nothing caught)
-// fails every call with `config` / `worker_failed`, pending and later ones, and none hangs. The
+// fails every call with `config` / `worker_failed`, pending and later ones, and none hangs; a call
+// the worker cannot even turn into JSON text is refused as `invalid_call` and fails nothing else. The
 // example app in www/vanilla/, in headless Chromium, with the real oidc-provider behind it.
 //
 //   bash scripts/build.sh && node --test --test-force-exit tests/e2e/worker-failure.test.mjs
@@ -45,7 +46,9 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
 
   before(async () => {
     assertLibraryBuilt();
-    stack = await startStack({ quiet: true, appOptions: { exposeAccessToken: true } }); // getAccessToken reads the clock
+    // getAccessToken must reach the clock (below): with the default exposeAccessToken: false it
+    // is refused before that.
+    stack = await startStack({ quiet: true, appOptions: { exposeAccessToken: true } });
     browser = await launchBrowser();
   });
 
@@ -69,6 +72,23 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
     assert.deepEqual(settled, [WORKER_FAILED, WORKER_FAILED, WORKER_FAILED]);
     // Later calls fail at once, without reaching the worker.
     assert.deepEqual(await settleTogether(page, ['isAuthenticated']), [WORKER_FAILED]);
+    await page.context().close();
+  });
+
+  it('a call JSON cannot hold (a BigInt, as a script wrapping postMessage could send) is invalid_call, and the worker goes on', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(stack.appUrl);
+    await waitForApp(page);
+    // worker.js hands the wasm the call's JSON text; JSON.stringify throws on a BigInt.
+    await page.evaluate(() => {
+      const native = Worker.prototype.postMessage;
+      Worker.prototype.postMessage = function crafted(message, transfer) {
+        Worker.prototype.postMessage = native;
+        return native.call(this, { ...message, call: { getUser: 1n } }, transfer);
+      };
+    });
+    assert.deepEqual(await settleTogether(page, ['isAuthenticated']), [{ ok: false, code: 'config', reason: 'invalid_call' }]);
+    assert.deepEqual(await settleTogether(page, ['isAuthenticated']), [{ ok: true, value: false }]);
     await page.context().close();
   });
 

@@ -1,15 +1,18 @@
 //! Differential targets: the hand-written codecs against the well-kept crates, on every
-//! generated input (see the header of `tests/fuzz.rs`).
+//! generated input (see the header of `tests/fuzz.rs`), and the boundary's serde reader and
+//! writer (src/protocol/json_serde/) against serde_json on every message type.
 
 use std::collections::HashSet;
 use std::fmt;
 
 use base64::Engine as _;
+use oidc_worker::protocol::json_serde::RawJson;
+use oidc_worker::protocol::messages::{self, Call, ErrorData, Event, Reply, ReplyValue, TokenInfo};
 use oidc_worker::protocol::url::Url;
-use oidc_worker::protocol::{base64url, json};
+use oidc_worker::protocol::{base64url, json, Error};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{fuzz, CLAIMS};
+use super::{fuzz, Rng, CLAIMS};
 
 /// How often each outcome occurred, printed with `--nocapture`: evidence that a run reached
 /// every branch (agreement, each documented refusal), not only "both refuse".
@@ -282,4 +285,253 @@ fn base64url_agrees_with_the_base64_crate() {
         Vec::new(),
     ];
     fuzz("base64url vs base64", &seeds, compare_base64url);
+}
+
+// ---- the boundary's messages: src/protocol/json_serde/ against serde_json ----
+
+/// A string with what JSON must escape, what it may leave, and non-ASCII.
+fn text(rng: &mut Rng) -> String {
+    const PIECES: [&str; 14] = [
+        "a", "Zz", "\"", "\\", "/", "\n", "\r\t", "\u{0}", "\u{1f}", "\u{7f}", "é", "\u{2028}", "😀", "</script>",
+    ];
+    (0..rng.below(6)).map(|_| PIECES[rng.below(PIECES.len())]).collect()
+}
+
+/// `value(rng)` two times in three, else `None`.
+fn maybe<T>(rng: &mut Rng, value: impl FnOnce(&mut Rng) -> T) -> Option<T> {
+    (rng.below(3) > 0).then(|| value(rng))
+}
+
+/// A number of any size a field of type `u64` may hold, small ones more often.
+fn number(rng: &mut Rng) -> u64 {
+    match rng.below(3) {
+        0 => rng.below(10) as u64,
+        1 => rng.next() >> rng.below(64),
+        _ => u64::MAX - rng.below(3) as u64,
+    }
+}
+
+fn error(rng: &mut Rng) -> Error {
+    match rng.below(5) {
+        0 => Error::TokenError { error: text(rng), error_description: maybe(rng, text), status: number(rng) as u16 },
+        1 => Error::AuthorizationError { error: text(rng), error_description: maybe(rng, text) },
+        2 => Error::ServerError { status: number(rng) as u16 },
+        3 => Error::Config { reason: "issuer" },
+        _ => Error::LoginRequired,
+    }
+}
+
+/// Our writer's text for `message`, which must be serde_json's for `expected` (the same value,
+/// with serde_json's `RawValue` where ours has `RawJson`).
+fn assert_written_alike<T: serde::Serialize, U: serde::Serialize>(message: &T, expected: &U) {
+    let ours = messages::to_json(message).expect("every message can be written");
+    let theirs = serde_json::to_string(expected).unwrap();
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn messages_are_written_as_serde_json_writes_them() {
+    let mut rng = Rng(0x5eed_f4e5_a6e5);
+    for _ in 0..super::iterations() / 4 {
+        // Replies: every value shape, and errors.
+        let claims = format!(r#"{{"sub":{},"n":[1,-2.5e3,null],"o":{{}}}}"#, serde_json::to_string(&text(&mut rng)).unwrap());
+        let raw = serde_json::value::RawValue::from_string(claims.clone()).unwrap();
+        let token = text(&mut rng);
+        let url = maybe(&mut rng, text);
+        let flag = rng.below(2) == 0;
+        assert_written_alike(&Reply::ok(ReplyValue::<RawJson>::Null), &Reply::ok(ReplyValue::<()>::Null));
+        assert_written_alike(&Reply::ok(ReplyValue::<RawJson>::Bool(flag)), &Reply::ok(ReplyValue::<()>::Bool(flag)));
+        assert_written_alike(&Reply::ok(ReplyValue::<RawJson>::Text(token.clone())), &Reply::ok(ReplyValue::<()>::Text(token)));
+        assert_written_alike(&Reply::ok(ReplyValue::<RawJson>::Url { url: url.clone() }), &Reply::ok(ReplyValue::<()>::Url { url }));
+        assert_written_alike(&Reply::ok(ReplyValue::Json(RawJson(&claims))), &Reply::ok(ReplyValue::Json(&raw)));
+        let error = error(&mut rng);
+        assert_written_alike(&Reply::<RawJson>::err(&error), &Reply::<()>::err(&error));
+
+        // Events: every variant.
+        let (scope, resource) = (text(&mut rng), text(&mut rng));
+        let info = TokenInfo { expires_at: maybe(&mut rng, number), scope: maybe(&mut rng, |_| &*scope), resource: maybe(&mut rng, |_| &*resource) };
+        for event in [
+            Event::Login(info.clone()),
+            Event::TokenRefreshed(info.clone()),
+            Event::SessionExpired { reason: "invalid_grant" },
+            Event::Logout {},
+            Event::Error(ErrorData::from(&error)),
+            Event::Wake { delay_ms: maybe(&mut rng, number) },
+        ] {
+            match event {
+                // (A new event is a compile error here until it is added above.)
+                Event::Login(_) | Event::TokenRefreshed(_) | Event::SessionExpired { .. } | Event::Logout {} | Event::Error(_) | Event::Wake { .. } => {}
+            }
+            assert_written_alike(&event, &event);
+        }
+    }
+}
+
+/// Valid calls, one or more per call shape (what index.js and worker.js send).
+const CALLS: [&str; 13] = [
+    r#"{"configure":"{\"issuer\":\"https://op.example\",\"clientId\":\"spa\"}"}"#,
+    r#"{"login":"{\"appState\":{\"to\":\"/é\"}}"}"#,
+    r#"{"handleCallback":"https://app.example/cb?code=c&state=s"}"#,
+    r#""isAuthenticated""#,
+    r#"{"isAuthenticated":null}"#,
+    r#"{"getUser":true}"#,
+    r#"{"getAccessToken":{}}"#,
+    r#"{"getAccessToken":{"forceRefresh":true,"resource":"https://api.example/","scope":"read \u00e9"}}"#,
+    r#"{"getAccessToken":{"resource":null,"scope":null,"other":[1e999,{"x":-0}]}}"#,
+    r#"{"fetch":{"url":"https://api.example/x","method":"GET","headerNames":"x"}}"#,
+    r#"{"logout":false}"#,
+    r#""tick""#,
+    r#" { "tick" : null } "#,
+];
+
+/// JSON fragments a field may be given: every JSON type, big and odd numbers, escapes, the
+/// names of calls and fields, nested garbage.
+const VALUES: [&str; 22] = [
+    "null", "true", "false", "0", "-1", "1.5", "1e999", "18446744073709551616", r#""""#, r#""GET""#,
+    r#""\ud83d\ude00\u0000""#, r#""tick""#, "[]", r#"["u","GET"]"#, "{}", r#"{"url":"u","method":"m"}"#,
+    r#"{"tick":null}"#, r#"[[[[{"a":[{}]}]]]]"#, r#"{"forceRefresh":1}"#, r#"{"resource":true}"#,
+    r#""isAuthenticated""#, r#"{"a":1,"a":2}"#,
+];
+
+const NAMES: [&str; 16] = [
+    "configure", "login", "handleCallback", "isAuthenticated", "getUser", "getAccessToken", "fetch", "logout",
+    "tick", "Tick", "url", "method", "forceRefresh", "resource", "scope", "type",
+];
+
+/// A call-like text: a call name with an argument that is a valid one, another type, an object
+/// of known and unknown fields with any values, missing or extra members.
+fn call_text(rng: &mut Rng) -> String {
+    if rng.below(2) == 0 {
+        return valid_call(rng);
+    }
+    let name = serde_json::to_string(NAMES[rng.below(NAMES.len())]).unwrap();
+    let argument = match rng.below(3) {
+        0 => VALUES[rng.below(VALUES.len())].to_owned(),
+        1 => {
+            let members: Vec<String> = (0..rng.below(4))
+                .map(|_| format!("{}:{}", serde_json::to_string(NAMES[rng.below(NAMES.len())]).unwrap(), VALUES[rng.below(VALUES.len())]))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        }
+        _ => serde_json::to_string(&text(rng)).unwrap(),
+    };
+    match rng.below(4) {
+        0 => name,
+        1 => format!("{{{name}:{argument},{}:null}}", serde_json::to_string(NAMES[rng.below(NAMES.len())]).unwrap()),
+        _ => format!("{{{name}:{argument}}}"),
+    }
+}
+
+/// A call of one of the valid shapes, with any strings, the optional fields present or not,
+/// and unknown members with any values.
+fn valid_call(rng: &mut Rng) -> String {
+    let string = |rng: &mut Rng| serde_json::to_string(&text(rng)).unwrap();
+    let unknown = |rng: &mut Rng| match rng.below(2) {
+        0 => String::new(),
+        _ => format!(",{}:{}", serde_json::to_string(NAMES[rng.below(NAMES.len())]).unwrap(), VALUES[rng.below(VALUES.len())]),
+    };
+    let flag = |rng: &mut Rng| if rng.below(2) == 0 { "true" } else { "false" };
+    match rng.below(8) {
+        0 => format!(r#"{{"configure":{}}}"#, string(rng)),
+        1 => format!(r#"{{"login":{}}}"#, string(rng)),
+        2 => format!(r#"{{"handleCallback":{}}}"#, string(rng)),
+        3 => format!(r#"{{"getUser":{}}}"#, flag(rng)),
+        4 => format!(r#"{{"logout":{}}}"#, flag(rng)),
+        5 => {
+            let mut members = vec![];
+            if rng.below(2) == 0 {
+                members.push(format!(r#""forceRefresh":{}"#, flag(rng)));
+            }
+            for name in ["resource", "scope"] {
+                match rng.below(3) {
+                    0 => members.push(format!(r#""{name}":{}"#, string(rng))),
+                    1 => members.push(format!(r#""{name}":null"#)),
+                    _ => {}
+                }
+            }
+            format!(r#"{{"getAccessToken":{{{}{}}}}}"#, members.join(","), if members.is_empty() { String::new() } else { unknown(rng) })
+        }
+        6 => format!(r#"{{"fetch":{{"url":{},"method":{}{}}}}}"#, string(rng), string(rng), unknown(rng)),
+        _ => ["\"isAuthenticated\"", "\"tick\"", r#"{"tick":null}"#][rng.below(3)].to_owned(),
+    }
+}
+
+/// `text` (JSON) with every number replaced by `0`: the same structure and names.
+fn numbers_as_zero(text: &str) -> String {
+    let (mut out, mut in_string, mut escaped, mut in_number) = (String::new(), false, false, false);
+    for c in text.chars() {
+        if in_string {
+            (in_string, escaped) = (escaped || c != '"', !escaped && c == '\\');
+        } else if in_number && matches!(c, '0'..='9' | '.' | 'e' | 'E' | '+' | '-') {
+            continue;
+        } else {
+            in_number = matches!(c, '0'..='9' | '-');
+            in_string = c == '"';
+            if in_number {
+                out.push('0');
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Both readers on one call text: where serde_json accepts, ours reads the same call or refuses
+/// on one of json.rs's documented limits; where serde_json refuses, ours refuses too.
+fn compare_call(input: &[u8]) -> &'static str {
+    let theirs = serde_json::from_slice::<Call>(input);
+    let Ok(text) = std::str::from_utf8(input) else {
+        // RFC 8259 §8.1: JSON text is UTF-8; json.rs refuses any other byte. serde_json checks
+        // only the strings it reads, not those of a member it skips (where `worker.js`'s
+        // `JSON.stringify` never puts any).
+        if let Ok(call) = theirs {
+            let replaced = serde_json::from_str::<Call>(&lossy(input));
+            assert_eq!(replaced.ok(), Some(call), "serde_json read a string that is not UTF-8: {:?}", lossy(input));
+            return "ours refuses bytes that are not UTF-8 in a member serde_json skips";
+        }
+        return "both refuse (not UTF-8)";
+    };
+    match (Call::from_json(text), theirs) {
+        (Some(ours), Ok(theirs)) => {
+            assert_eq!(ours, theirs, "read differently: {text}");
+            "both read the same call"
+        }
+        (None, Ok(_)) => {
+            // serde_json also reads a struct from an array of its fields in order; json_serde
+            // refuses it (no sender writes one).
+            let value: serde_json::Value = serde_json::from_str(&numbers_as_zero(text)).unwrap_or_else(|e| panic!("{e}: {text}"));
+            if value.as_object().is_some_and(|call| call.values().any(serde_json::Value::is_array)) {
+                return "ours refuses a struct written as an array";
+            }
+            // (Shape reads numbers as f64, which a member serde_json skipped may exceed.)
+            let shape = serde_json::from_str::<Shape>(&numbers_as_zero(text)).unwrap_or_else(|e| panic!("{e}: {text}"));
+            assert!(
+                shape.duplicate || shape.depth > json::MAX_DEPTH || shape.members > json::MAX_MEMBERS,
+                "ours refuses a call serde_json reads: {text}"
+            );
+            "ours refuses on json.rs's limits (duplicate name, depth, members)"
+        }
+        (Some(call), Err(error)) => panic!("ours reads {call:?} where serde_json refuses ({error}): {text}"),
+        (None, Err(_)) => "both refuse",
+    }
+}
+
+#[test]
+fn calls_are_read_as_serde_json_reads_them() {
+    let mut rng = Rng(0xca11_5eed);
+    let mut seeds: Vec<Vec<u8>> = CALLS.iter().map(|c| c.as_bytes().to_vec()).collect();
+    seeds.extend((0..64).map(|_| call_text(&mut rng).into_bytes()));
+    let mut outcomes = Outcomes::default();
+    for _ in 0..super::iterations() {
+        outcomes.count(compare_call(call_text(&mut rng).as_bytes()));
+    }
+    fuzz("calls vs serde_json", &seeds, |input| outcomes.count(compare_call(input)));
+    outcomes.print("calls vs serde_json");
+    for call in CALLS {
+        assert_eq!(compare_call(call.as_bytes()), "both read the same call", "{call}");
+    }
+    let array = r#"{"getAccessToken":[false,"https://api.example/","read"]}"#;
+    assert_eq!(compare_call(array.as_bytes()), "ours refuses a struct written as an array");
+    assert!(outcomes.0.contains_key("ours refuses on json.rs's limits (duplicate name, depth, members)"));
 }

@@ -548,7 +548,7 @@ fn logout_revokes_the_refresh_token_then_the_access_token() {
 #[test]
 fn token_events_carry_expiry_and_scope_but_no_token() {
     let c = signed_in();
-    let event = serde_json::to_string(&c.token_info(&TokenKey::default()).unwrap()).unwrap();
+    let event = crate::protocol::messages::to_json(&c.token_info(&TokenKey::default()).unwrap()).unwrap();
     assert_eq!(event, format!(r#"{{"expiresAt":{},"scope":"openid profile offline_access","resource":null}}"#, (NOW + 5 + 600) * 1000));
     assert!(!event.contains("at-rt-1") && !event.contains("rt-1\""));
     assert_eq!(discovered().token_info(&TokenKey::default()), None);
@@ -590,7 +590,7 @@ fn tokens_for_other_apis_are_obtained_with_the_refresh_token_and_cached_per_key(
     // The login's token refresh carries neither resource nor scope.
     assert_eq!(form(c.refresh_request(&TokenKey::default()).unwrap().body.as_deref().unwrap()).len(), 3);
     // Its event names the resource and the granted scope, never the token.
-    let event = serde_json::to_string(&c.token_info(&key).unwrap()).unwrap();
+    let event = crate::protocol::messages::to_json(&c.token_info(&key).unwrap()).unwrap();
     assert_eq!(event, format!(r#"{{"expiresAt":{},"scope":"api:read","resource":"https://api.example/"}}"#, (NOW + 310) * 1000));
     // It expires on its own schedule (300 s, minus the 60 s skew).
     assert_eq!(c.access_token(&key, NOW + 10 + 240), Ok(None));

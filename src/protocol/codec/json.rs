@@ -383,6 +383,23 @@ pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Appends `n` in decimal, without `core::fmt`.
+pub fn write_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20]; // u64::MAX has 20 digits
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
 /// Builds a compact JSON object, members in insertion order.
 pub struct ObjectWriter {
     buf: String,
@@ -423,20 +440,7 @@ impl ObjectWriter {
         if value < 0 {
             out.push('-');
         }
-        let mut n = value.unsigned_abs();
-        let mut digits = [0u8; 20]; // u64::MAX has 20 digits
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        for &d in &digits[i..] {
-            out.push(char::from(d));
-        }
+        write_u64(out, value.unsigned_abs());
         self
     }
 

@@ -335,22 +335,23 @@ const CALLBACK_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'erro
 export async function createAuthClient(options: AuthClientOptions): Promise<AuthClient> {
   const { workerUrl, ...config } = options;
   let worker: Worker;
-  let wasm: URL;
+  let wasm: () => URL;
   // Bundlers recognise only these literal forms; keep them in their own branch. With `workerUrl`
-  // the .wasm is the one next to that worker (README "Content-Security-Policy").
+  // the .wasm is the one next to that worker (README "Content-Security-Policy"); resolved later,
+  // where a URL without one (e.g. `blob:`) only means the worker fetches it itself.
   if (workerUrl === undefined) {
     worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    wasm = new URL('./oidc_worker_bg.wasm', import.meta.url);
+    wasm = () => new URL('./oidc_worker_bg.wasm', import.meta.url);
   } else {
     worker = new Worker(workerUrl, { type: 'module' });
-    wasm = new URL('oidc_worker_bg.wasm', new URL(workerUrl, location.href));
+    wasm = () => new URL('oidc_worker_bg.wasm', new URL(workerUrl, location.href));
   }
   // Cold start: the worker would fetch and compile its wasm only once its own script has been
   // fetched and run. Fetch and stream-compile it here meanwhile, and hand the compiled module
   // over (`{ wasm }`, the worker's first message; a module is shared, not copied). `null` when
   // that failed (e.g. a CSP that lets only the worker compile wasm): the worker then fetches it.
   Promise.resolve()
-    .then(() => WebAssembly.compileStreaming(fetch(wasm)))
+    .then(() => WebAssembly.compileStreaming(fetch(wasm())))
     .catch(() => null)
     .then((module) => worker.postMessage({ wasm: module }));
 

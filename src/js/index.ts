@@ -334,29 +334,40 @@ const json = (value: unknown): string | null => {
 const CALLBACK_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri'];
 
 /**
- * Starts the worker, waits until its wasm is ready and configures it.
+ * Starts the worker and configures it.
  * Rejects with an {@link AuthError} `config` on invalid options or if the worker fails to load.
  */
 export async function createAuthClient(options: AuthClientOptions): Promise<AuthClient> {
   const { workerUrl, ...config } = options;
   let worker: Worker;
-  // Bundlers recognise only this literal form; keep it in its own branch.
+  let wasm: () => URL;
+  // Bundlers recognise only these literal forms; keep them in their own branch. With `workerUrl`
+  // the .wasm is the one next to that worker (README "Content-Security-Policy"); resolved later,
+  // where a URL without one (e.g. `blob:`) only means the worker fetches it itself.
   if (workerUrl === undefined) {
     worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    wasm = () => new URL('./oidc_worker_bg.wasm', import.meta.url);
   } else {
     worker = new Worker(workerUrl, { type: 'module' });
+    wasm = () => new URL('oidc_worker_bg.wasm', new URL(workerUrl, location.href));
   }
+  // Cold start: the worker would fetch and compile its wasm only once its own script has been
+  // fetched and run. Fetch and stream-compile it here meanwhile, and hand the compiled module
+  // over (`{ wasm }`, the worker's first message; a module is shared, not copied). `null` when
+  // that failed (e.g. a CSP that lets only the worker compile wasm): the worker then fetches it.
+  Promise.resolve()
+    .then(() => WebAssembly.compileStreaming(fetch(wasm())))
+    .catch(() => null)
+    .then((module) => worker.postMessage({ wasm: module }));
 
   // One channel for every call: the worker answers `{ id, ok, value | error }`. (A fresh
   // MessageChannel per call costs more than the call itself.)
   const waiting = new Map<number, { resolve: (value: any) => void; reject: (error: AuthError) => void }>();
   let nextId = 0;
-  let ready: { resolve: () => void; reject: (error: AuthError) => void } | undefined;
   let failure: AuthError | undefined;
   const fail = (reason: string, message: string): void => {
     failure ??= new AuthError({ code: 'config', reason, message });
     worker.terminate();
-    ready?.reject(failure);
     for (const { reject } of waiting.values()) reject(failure);
     waiting.clear();
   };
@@ -377,8 +388,6 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       waiting.delete(data.id);
       if (data.ok) caller.resolve(data.value);
       else caller.reject(new AuthError(data.error));
-    } else if (data?.ready === true) {
-      ready?.resolve();
     } else if (data?.ready === false) {
       fail('worker_failed', 'the worker could not load its wasm');
     } else if (data?.failed) {
@@ -405,11 +414,8 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       }, { once: true });
     });
 
+  // Posted at once: the worker queues calls that arrive while its wasm loads.
   try {
-    await new Promise<void>((resolve, reject) => {
-      ready = { resolve, reject };
-    });
-    ready = undefined;
     await call('configure', json(config));
   } catch (error) {
     fail('closed', 'the client is closed');

@@ -4,8 +4,12 @@
  * Protocol: the main thread posts `{ id, call }`, where `call` is a typed message of
  * src/protocol/messages.rs (`{ login: "<options JSON>" }`, `"isAuthenticated"`, ...; the names
  * are in src/contract.json); the worker answers `{ id, ok: true, value }` or `{ id, ok: false,
- * error }`. When the wasm is ready the worker posts `{ ready: true }` (or `{ ready: false }` if
- * it could not load). Events go out as `{ event: { name, detail } }`.
+ * error }`. Events go out as `{ event: { name, detail } }`.
+ *
+ * Start-up: the page fetches and compiles the wasm while this script loads and posts the
+ * `WebAssembly.Module` as `{ wasm }` (or `{ wasm: null }` if it could not); without one, or if it
+ * does not instantiate, the worker fetches the .wasm next to itself. Calls that arrive first are
+ * queued. If the wasm cannot be loaded at all the worker posts `{ ready: false }`.
  *
  * Messages cross into the wasm as JSON text: the call is `JSON.stringify`ed here (what JSON
  * cannot hold, a BigInt or a cycle, becomes an empty text: `config` / `invalid_call`), and the
@@ -47,11 +51,19 @@ self.addEventListener('error', fail);
 self.addEventListener('unhandledrejection', fail);
 
 const queued: MessageEvent[] = [];
-self.onmessage = (event) => {
-  queued.push(event);
-};
+/** The wasm instantiated: from the page's compiled module if that works, else fetched here. */
+const loaded = new Promise<unknown>((resolve) => {
+  self.onmessage = (event) => {
+    const module = event.data?.wasm;
+    if (module === undefined) return void queued.push(event);
+    self.onmessage = (later) => void queued.push(later);
+    // wasm-bindgen's `init` takes a compiled module as well as a URL (by default the .wasm next
+    // to this script: `new URL('oidc_worker_bg.wasm', import.meta.url)`).
+    resolve(module instanceof WebAssembly.Module ? init({ module_or_path: module }).catch(() => init()) : init());
+  };
+});
 
-init().then(
+loaded.then(
   () => {
     const host = new WorkerHost();
     // The core says when to wake it for the proactive refresh (`wake`, a delay in ms that
@@ -112,7 +124,6 @@ init().then(
     };
     self.onmessage = serve;
     queued.splice(0).forEach(serve);
-    self.postMessage({ ready: true });
   },
   () => self.postMessage({ ready: false }),
 );

@@ -124,7 +124,7 @@ const error = (code, message, extra = {}) => ({ code, message, ...extra });
  *   reset()     forget the instances and calls (between tests)
  *   uninstall() restore the previous global Worker
  *
- * Protocol (src/worker/worker.ts): posts `{ ready: true }` once loaded; answers `{ id, call }` with
+ * Protocol (src/worker/worker.ts): ignores the page's `{ wasm }` message; answers `{ id, call }` with
  * `{ id, ok: true, value }` or `{ id, ok: false, error: { code, message, reason? ... } }`;
  * events go out as `{ event: { name, detail } }` (login before the handleCallback answer, logout
  * before the logout answer, as src/worker/mod.rs does). Messages are structured-cloned and
@@ -190,8 +190,6 @@ export function installWorkerStub() {
     constructor(url, options) {
       this.#record = { url: String(url), options: structuredClone(options), terminated: false, instance: this };
       stub.workers.push(this.#record);
-      // The wasm "loads": ready comes in a later task.
-      setTimeout(() => this.deliver({ ready: true }), 0);
     }
 
     /** Sends `data` to the page (a task later), unless terminated. */

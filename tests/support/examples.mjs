@@ -165,8 +165,9 @@ export async function buildExample(name, dir) {
 
 /**
  * What a built example ships, by role, each with its raw and gzip -9 bytes:
- * { html, wasm, worker, mainJs: [...], css: [...] } — worker: the JS file that loads the .wasm;
- * mainJs: every other JS file (the page's bundle and its chunks).
+ * { html, wasm, worker, mainJs: [...], css: [...] } — worker: the JS file with the wasm-bindgen
+ * glue that loads the .wasm (the page's bundle names the .wasm too: it fetches and compiles it
+ * while the worker starts); mainJs: every other JS file (the page's bundle and its chunks).
  */
 export async function describeBuild(distDir) {
   const files = await listFiles(distDir);
@@ -179,7 +180,7 @@ export async function describeBuild(distDir) {
   const workers = [];
   for (const f of js) {
     const text = await readFile(join(distDir, f), 'utf8');
-    if (wasmFiles.some((w) => text.includes(basename(w)))) workers.push(f);
+    if (wasmFiles.some((w) => text.includes(basename(w))) && text.includes('__wbindgen')) workers.push(f);
   }
   return {
     files,

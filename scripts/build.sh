@@ -65,4 +65,4 @@ for f in "${worker_files[@]}"; do total_gz=$(( total_gz + $(gz "$f") )); done
 row "total (each file gzipped)" "$(raw "${index_files[@]}" "${worker_files[@]}")" "$total_gz"
 echo "  adapters (only apps that import them load them; they import index.js):"
 for f in pkg/auth-store.js pkg/react.js pkg/vue.js; do row "${f#pkg/}" "$(raw "$f")" "$(gz "$f")"; done
-echo "  budget: main thread <= 3072 B gzip, everything <= 67584 B gzip (66 KiB)"
+echo "  budget: main thread <= 3072 B gzip, everything <= 73728 B gzip (72 KiB, with every feature of this release; issue 8 aimed at 67584 B)"

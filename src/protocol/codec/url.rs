@@ -112,20 +112,7 @@ impl Url {
         let default = if self.scheme == "https" { 443 } else { 80 };
         if let Some(port) = self.port.filter(|&p| p != default) {
             out.push(':');
-            let mut digits = [0u8; 5];
-            let mut i = digits.len();
-            let mut n = port;
-            loop {
-                i -= 1;
-                digits[i] = b'0' + (n % 10) as u8;
-                n /= 10;
-                if n == 0 {
-                    break;
-                }
-            }
-            for &d in &digits[i..] {
-                out.push(char::from(d));
-            }
+            super::json::write_u64(&mut out, u64::from(port));
         }
         out
     }

@@ -22,7 +22,8 @@ use oidc_worker::protocol::base64url;
 use oidc_worker::protocol::config::ClientConfig;
 use oidc_worker::protocol::discovery::{process_discovery_response, ProviderMetadata};
 use oidc_worker::protocol::http::HttpResponse;
-use oidc_worker::protocol::id_token::{validate_claims, Expectations, IdToken, NonceRule};
+use oidc_worker::protocol::id_token::{validate_claims, Expectations, NonceRule};
+use oidc_worker::protocol::jwt::Jwt;
 use oidc_worker::protocol::json;
 use oidc_worker::protocol::jwk::JwkSet;
 use oidc_worker::protocol::jws::Alg;
@@ -174,7 +175,7 @@ fn compact_jws_and_claims_never_panic() {
 fn check_jws(text: &str) {
     let trusted = vec!["api".to_owned()];
     {
-        if let Ok(token) = IdToken::parse(text) {
+        if let Ok(token) = Jwt::parse(text) {
             let _ = (token.alg(), token.kid(), token.signing_input(), Alg::from_name(token.alg()));
             let expect = Expectations {
                 issuer: "https://op.example",

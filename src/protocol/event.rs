@@ -10,7 +10,7 @@ use crate::protocol::types::TokenKey;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// `login`: a callback completed a login. Its detail describes the login's token
-    /// ([`Client::token_event_json`](crate::protocol::client::Client::token_event_json)).
+    /// ([`Client::token_info`](crate::protocol::client::Client::token_info)).
     Login,
     /// `tokenRefreshed`: a refresh grant succeeded. Its detail describes `key`'s token.
     TokenRefreshed {

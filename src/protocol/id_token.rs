@@ -13,10 +13,6 @@ use crate::protocol::jws::Alg;
 pub use crate::protocol::jwt::Jwt;
 use crate::protocol::secret::constant_time_eq;
 
-/// The parser's old name, from before it also parsed signed UserInfo responses.
-#[doc(hidden)]
-pub type IdToken<'a> = Jwt<'a>;
-
 /// OIDC Core §2: `sub` "MUST NOT exceed 255 ASCII characters in length".
 const MAX_SUB_LEN: usize = 255;
 

@@ -40,6 +40,14 @@ function settleTogether(page, calls) {
 
 const WORKER_FAILED = { ok: false, code: 'config', reason: 'worker_failed' };
 
+/** The example app in a fresh browser context, its client ready. */
+async function openApp(browser, stack) {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(stack.appUrl);
+  await waitForApp(page);
+  return page;
+}
+
 describe('a worker that fails', { timeout: 120_000 }, () => {
   let stack;
   let browser;
@@ -58,9 +66,7 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
   });
 
   it('host.handle rejecting (the wasm\'s scheduler broke) fails every call with config / worker_failed', async () => {
-    const page = await (await browser.newContext()).newPage();
-    await page.goto(stack.appUrl);
-    await waitForApp(page);
+    const page = await openApp(browser, stack);
 
     const worker = await oidcWorker(page);
     await worker.evaluate(() => {
@@ -76,9 +82,7 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
   });
 
   it('a call JSON cannot hold (a BigInt, as a script wrapping postMessage could send) is invalid_call, and the worker goes on', async () => {
-    const page = await (await browser.newContext()).newPage();
-    await page.goto(stack.appUrl);
-    await waitForApp(page);
+    const page = await openApp(browser, stack);
     // worker.js hands the wasm the call's JSON text; JSON.stringify throws on a BigInt.
     await page.evaluate(() => {
       const native = Worker.prototype.postMessage;
@@ -93,9 +97,7 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
   });
 
   it('an exception inside the wasm fails every pending call with config / worker_failed', async () => {
-    const page = await (await browser.newContext()).newPage();
-    await page.goto(stack.appUrl);
-    await waitForApp(page);
+    const page = await openApp(browser, stack);
     assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
 
     const worker = await oidcWorker(page);

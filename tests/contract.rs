@@ -78,6 +78,7 @@ fn calls_are_the_contracts() {
         ),
         (r#"{"logout":true}"#, Call::Logout(true)),
         (r#""tick""#, Call::Tick),
+        (r#"{"restore":"{\"url\":\"https://app.example/\",\"hint\":1}"}"#, Call::Restore(r#"{"url":"https://app.example/","hint":1}"#.into())),
     ];
     let mut covered = Names::new();
     for (text, call) in samples {

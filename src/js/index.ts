@@ -153,6 +153,24 @@ export interface AuthClientOptions {
    */
   fetchMaxResponseBytes?: number;
   /**
+   * Who holds the session. `"browser"` (default): one module SharedWorker for every page of
+   * the app in this browser profile, so new tabs and reloads find the session (no request to
+   * the provider), one refresh serves every tab, and login and logout reach every tab. `"tab"`:
+   * a dedicated worker per page, one session per page (logouts still reach the other tabs).
+   * Where SharedWorker does not exist the client uses `"tab"` by itself: see
+   * {@link AuthClient.sharing}.
+   */
+  sharing?: 'browser' | 'tab';
+  /**
+   * How a page that finds no session gets the provider's session back (a `prompt=none`
+   * request), attempted only when this browser's session hint says a session existed (never
+   * for a signed-out visitor) and at most once per hint. `"redirect"` (default): the page goes
+   * to the provider and straight back to `redirectUri`, whose usual callback handling completes
+   * it (`appState` is `{ returnTo }`, the page it left). `"silent"`: a hidden iframe, where the
+   * provider's cookies reach it (see the README). `"none"`: never.
+   */
+  restore?: 'redirect' | 'silent' | 'none';
+  /**
    * Where to load the worker from, instead of the package's `worker.js` (e.g. to satisfy a
    * strict `worker-src` CSP). It must be a module worker built from this package.
    */
@@ -233,6 +251,12 @@ export interface UserClaims {
 
 /** A client bound to one provider, returned by {@link createAuthClient}. */
 export interface AuthClient {
+  /**
+   * Who holds this page's session: `"browser"` (a SharedWorker shared by every page of the app)
+   * or `"tab"` (this page's own worker): `"tab"` when asked for, or where the browser has no
+   * SharedWorker (e.g. Android WebView).
+   */
+  readonly sharing: 'browser' | 'tab';
   /** Starts a login: sends the browser to the provider's authorization endpoint. */
   loginWithRedirect(options?: LoginOptions): Promise<void>;
   /**
@@ -333,50 +357,99 @@ const json = (value: unknown): string | null => {
  */
 const CALLBACK_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri'];
 
+/** The name of the hidden iframe of a silent restore, and of the message its page posts. */
+const FRAME = 'oidc-worker-restore';
+/** How long a silent restore may take before the page counts as signed out. */
+const FRAME_TIMEOUT_MS = 10_000;
+
 /**
  * Starts the worker and configures it.
  * Rejects with an {@link AuthError} `config` on invalid options or if the worker fails to load.
  */
 export async function createAuthClient(options: AuthClientOptions): Promise<AuthClient> {
   const { workerUrl, ...config } = options;
-  let worker: Worker;
-  let wasm: () => URL;
-  // Bundlers recognise only these literal forms; keep them in their own branch. With `workerUrl`
-  // the .wasm is the one next to that worker (README "Content-Security-Policy"); resolved later,
-  // where a URL without one (e.g. `blob:`) only means the worker fetches it itself.
-  if (workerUrl === undefined) {
-    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    wasm = () => new URL('./oidc_worker_bg.wasm', import.meta.url);
+  const sharing = config.sharing !== 'tab' && typeof SharedWorker === 'function' ? 'browser' : 'tab';
+  let port: MessagePort | Worker;
+  let stop: () => void;
+  if (sharing === 'browser') {
+    // One holder per (issuer, clientId) and build; it files sessions by the whole configuration.
+    // `extendedLifetime` (Chromium 148+; ignored elsewhere) keeps it ~30 s after its last page,
+    // so a reload of the only tab finds the session.
+    const name = `oidc-worker ${config.issuer} ${config.clientId}`;
+    // Bundlers recognise only these literal forms; keep them in their own branch.
+    const worker = workerUrl === undefined
+      ? new SharedWorker(new URL('./worker.js', import.meta.url), { type: 'module', name, extendedLifetime: true } as WorkerOptions)
+      : new SharedWorker(workerUrl, { type: 'module', name, extendedLifetime: true } as WorkerOptions);
+    worker.onerror = () => fail('worker_failed', 'the worker failed');
+    port = worker.port;
+    // The holder drops this page when it can take this lock: when the page is gone.
+    let release = (): void => {};
+    const lock = `oidc-worker page ${crypto.randomUUID()}`;
+    navigator.locks?.request(lock, () => {
+      port.postMessage({ lock });
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    stop = () => {
+      port.postMessage({ close: true });
+      release();
+      (port as MessagePort).close();
+    };
   } else {
-    worker = new Worker(workerUrl, { type: 'module' });
-    wasm = () => new URL('oidc_worker_bg.wasm', new URL(workerUrl, location.href));
+    let worker: Worker;
+    let wasm: () => URL;
+    // With `workerUrl` the .wasm is the one next to that worker (README "Content-Security-Policy");
+    // resolved later, where a URL without one (e.g. `blob:`) only means the worker fetches it itself.
+    if (workerUrl === undefined) {
+      worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+      wasm = () => new URL('./oidc_worker_bg.wasm', import.meta.url);
+    } else {
+      worker = new Worker(workerUrl, { type: 'module' });
+      wasm = () => new URL('oidc_worker_bg.wasm', new URL(workerUrl, location.href));
+    }
+    worker.onerror = () => fail('worker_failed', 'the worker failed');
+    // Cold start: the worker would fetch and compile its wasm only once its own script has been
+    // fetched and run. Fetch and stream-compile it here meanwhile, and hand the compiled module
+    // over (`{ wasm }`, the worker's first message; a module is shared, not copied). `null` when
+    // that failed (e.g. a CSP that lets only the worker compile wasm): the worker then fetches it.
+    Promise.resolve()
+      .then(() => WebAssembly.compileStreaming(fetch(wasm())))
+      .catch(() => null)
+      .then((module) => worker.postMessage({ wasm: module }));
+    port = worker;
+    stop = () => worker.terminate();
   }
-  // Cold start: the worker would fetch and compile its wasm only once its own script has been
-  // fetched and run. Fetch and stream-compile it here meanwhile, and hand the compiled module
-  // over (`{ wasm }`, the worker's first message; a module is shared, not copied). `null` when
-  // that failed (e.g. a CSP that lets only the worker compile wasm): the worker then fetches it.
-  Promise.resolve()
-    .then(() => WebAssembly.compileStreaming(fetch(wasm())))
-    .catch(() => null)
-    .then((module) => worker.postMessage({ wasm: module }));
 
   // One channel for every call: the worker answers `{ id, ok, value | error }`. (A fresh
   // MessageChannel per call costs more than the call itself.)
   const waiting = new Map<number, { resolve: (value: any) => void; reject: (error: AuthError) => void }>();
   let nextId = 0;
   let failure: AuthError | undefined;
-  const fail = (reason: string, message: string): void => {
+  function fail(reason: string, message: string): void {
+    if (!failure) stop();
     failure ??= new AuthError({ code: 'config', reason, message });
-    worker.terminate();
     for (const { reject } of waiting.values()) reject(failure);
     waiting.clear();
+  }
+  // The session hint (README "Sessions"): when a session was last seen here, no token and no
+  // user; read by the core to decide on a restore, removed when a session ends or an attempt
+  // starts. `hint()` reads it, `hint(true)` writes now, `hint(false)` removes it.
+  const hintKey = `oidc-worker session ${config.issuer} ${config.clientId}`;
+  const hint = (write?: boolean): number | null => {
+    try {
+      if (write) localStorage.setItem(hintKey, String(Date.now()));
+      else if (write === false) localStorage.removeItem(hintKey);
+      return Number(localStorage.getItem(hintKey)) || null;
+    } catch {
+      return null; // storage blocked: no hint, no restore
+    }
   };
-  worker.onerror = () => fail('worker_failed', 'the worker failed');
   const listeners = new Map<string, Set<(detail: any) => void>>();
-  worker.onmessage = ({ data }) => {
+  port.onmessage = ({ data }: MessageEvent) => {
     const caller = waiting.get(data?.id);
     if (data?.event) {
       const { name, detail } = data.event;
+      if (name === 'login' || name === 'tokenRefreshed') hint(true);
+      else if (name === 'logout' || name === 'sessionExpired') hint(false);
       for (const listener of listeners.get(name) ?? []) {
         try {
           listener(name === 'error' ? new AuthError(detail) : detail);
@@ -401,14 +474,14 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       if (failure) return reject(failure);
       const id = nextId++;
       try {
-        worker.postMessage({ id, call: arg === undefined ? type : { [type]: arg }, ...extra }, transfer);
+        port.postMessage({ id, call: arg === undefined ? type : { [type]: arg }, ...extra }, transfer);
       } catch {
         return reject(new AuthError({ code: 'config', reason: 'invalid_call', message: 'the call could not be sent to the worker' }));
       }
       waiting.set(id, { resolve, reject });
       signal?.addEventListener('abort', () => {
         if (waiting.delete(id)) {
-          worker.postMessage({ abort: id });
+          port.postMessage({ abort: id });
           reject(signal.reason);
         }
       }, { once: true });
@@ -422,12 +495,71 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
     throw error;
   }
 
+  // A hidden iframe's `prompt=none` request: its answer lands on the redirect URI, whose page
+  // posts it here (see handleRedirectCallback), or is read here once it is same-origin.
+  const silently = (url: string): Promise<void> =>
+    new Promise((resolve) => {
+      const frame = document.createElement('iframe');
+      let settled = false;
+      const settle = (callback?: string): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        removeEventListener('message', receive);
+        frame.remove();
+        // Every check of a callback applies; a failed attempt leaves the page signed out.
+        (callback ? call('handleCallback', callback) : Promise.resolve()).catch(() => {}).then(() => resolve());
+      };
+      const receive = ({ source, origin, data }: MessageEvent): void => {
+        if (source === frame.contentWindow && origin === location.origin && typeof data?.[FRAME] === 'string') settle(data[FRAME]);
+      };
+      frame.onload = () => {
+        try {
+          const href = frame.contentWindow?.location.href;
+          if (href && new URL(href).searchParams.has('state')) settle(href);
+        } catch {
+          // still on the provider's origin
+        }
+      };
+      const timer = setTimeout(settle, FRAME_TIMEOUT_MS);
+      addEventListener('message', receive);
+      frame.name = FRAME;
+      frame.hidden = true;
+      frame.src = url;
+      (document.body ?? document.documentElement).append(frame);
+    });
+
+  // No session here, but the hint says there was one: the core decides whether and how to get
+  // it back (`null`: not at all). The hint is spent by the attempt, so it cannot loop.
+  try {
+    const restoring = await call<{ restore: 'redirect' | 'silent'; url: string } | null>(
+      'restore',
+      json({ url: location.href, hint: hint() }),
+    );
+    if (restoring) {
+      hint(false);
+      if (restoring.restore === 'redirect') {
+        location.replace(restoring.url);
+        await new Promise(() => {}); // the page is leaving
+      }
+      await silently(restoring.url);
+    }
+  } catch {
+    // (e.g. the provider unreachable: the page starts signed out)
+  }
+
   return {
+    sharing,
     async loginWithRedirect(options = {}) {
       const { url } = await call<{ url: string }>('login', json(options));
       location.assign(url);
     },
     async handleRedirectCallback(url) {
+      // In a silent restore's iframe: the answer is the parent page's, which completes it.
+      if (window.name === FRAME && parent !== window) {
+        parent.postMessage({ [FRAME]: url ?? location.href }, location.origin);
+        return new Promise(() => {});
+      }
       const current = url === undefined || url === location.href;
       try {
         return await call('handleCallback', url ?? location.href);

@@ -81,6 +81,7 @@ pub fn authorization_request(
             app_state,
             max_age,
             created_at: now,
+            restore: false,
         },
     })
 }

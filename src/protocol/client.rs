@@ -120,7 +120,9 @@ impl Client {
             Some(v) => auth_params(v).ok_or(Error::Config { reason: "extra_params" })?,
         };
         let app_state = options.get("appState").map(Value::to_json);
-        let start = authorization::authorization_request(&self.config, metadata, &extra_params, app_state, entropy, now)?;
+        let mut start = authorization::authorization_request(&self.config, metadata, &extra_params, app_state, entropy, now)?;
+        // (Set by `restore::restore_login_options`.)
+        start.pending.restore = options.get("restore").and_then(Value::as_bool) == Some(true);
         Ok(LoginStart {
             url: start.url,
             pending_key: pending_key(start.pending.state.expose()),
@@ -138,6 +140,24 @@ impl Client {
     /// Checks the callback against the pending record the shell took out of its store.
     pub fn complete_callback(&self, callback: Callback, pending_record: Option<&str>, now: u64) -> Result<ValidatedCallback, Error> {
         authorization::validate_callback(&self.config, self.metadata()?, callback, pending_record, now)
+    }
+
+    /// Whether `error`, from the callback of the pending login in `pending_record`, only means
+    /// that a session restore found the user signed out: the provider needs them to interact
+    /// (OIDC Core §3.1.2.6) and the attempt asked it not to. Then the callback resolves with
+    /// the attempt's `{ appState }` and no session: this reply value.
+    pub fn declined_restore(&self, pending_record: Option<&str>, error: &Error) -> Option<String> {
+        const SIGNED_OUT: [&str; 4] = ["login_required", "interaction_required", "consent_required", "account_selection_required"];
+        let Error::AuthorizationError { error, .. } = error else { return None };
+        let pending = PendingLogin::from_record(pending_record?).filter(|p| p.restore)?;
+        SIGNED_OUT.contains(&error.as_str()).then(|| {
+            let mut reply = ObjectWriter::new();
+            match &pending.app_state {
+                Some(app_state) => reply.raw("appState", app_state),
+                None => reply.null("appState"),
+            };
+            reply.finish()
+        })
     }
 
     /// The code exchange request for a validated callback.

@@ -78,6 +78,22 @@ pub struct ClientConfig {
     pub fetch_timeout: u64,
     /// The largest API response body `auth.fetch` accepts (bytes).
     pub fetch_max_response_bytes: u64,
+    /// How a page without a session may get the provider's session back.
+    pub restore: Restore,
+}
+
+/// The `restore` option: how a page that finds no session in its holder may get one from the
+/// provider's own session (a `prompt=none` authorization request, OIDC Core §3.1.2.1), attempted
+/// only while a session hint says a session existed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restore {
+    /// A top-level navigation to the provider and back (the default: it works wherever the
+    /// provider's cookies are first-party).
+    Redirect,
+    /// A hidden iframe (works only where the provider's cookies reach a third-party frame).
+    Silent,
+    /// Never.
+    None,
 }
 
 /// An origin `auth.fetch` may call, and which token it gets.
@@ -97,7 +113,7 @@ impl ClientConfig {
     /// Unknown options are refused: a misspelt option silently ignored is a security bug.
     pub fn from_json(value: &Value) -> Result<ClientConfig, Error> {
         let members = value.as_object().ok_or(config("options"))?;
-        const KNOWN: [&str; 14] = [
+        const KNOWN: [&str; 16] = [
             "issuer",
             "clientId",
             "redirectUri",
@@ -112,6 +128,8 @@ impl ClientConfig {
             "exposeAccessToken",
             "fetchTimeoutSeconds",
             "fetchMaxResponseBytes",
+            "sharing",
+            "restore",
         ];
         if members.iter().any(|(k, _)| !KNOWN.contains(&k.as_str())) {
             return Err(config("unknown_option"));
@@ -206,6 +224,17 @@ impl ClientConfig {
             api_origins.push(origin);
         }
 
+        // `sharing` is the page's to act on (which worker it starts); judged here like the rest.
+        if !matches!(optional("sharing").map(Value::as_str), None | Some(Some("browser" | "tab"))) {
+            return Err(config("sharing"));
+        }
+        let restore = match optional("restore").map(Value::as_str) {
+            None | Some(Some("redirect")) => Restore::Redirect,
+            Some(Some("silent")) => Restore::Silent,
+            Some(Some("none")) => Restore::None,
+            Some(_) => return Err(config("restore")),
+        };
+
         Ok(ClientConfig {
             issuer: issuer.to_owned(),
             client_id: client_id.to_owned(),
@@ -221,8 +250,18 @@ impl ClientConfig {
             expose_access_token,
             fetch_timeout,
             fetch_max_response_bytes,
+            restore,
         })
     }
+}
+
+/// The key a session holder files a configuration's session under: the issuer, the client ID
+/// and the options' JSON text as the page sent them. Pages that pass the same options share one
+/// session; any other configuration, even of the same client, never reaches it. The first two
+/// lines name the client (`issuer\nclient_id`), for logouts announced to the holders of its
+/// other configurations.
+pub fn session_key(config: &ClientConfig, options: &str) -> String {
+    [config.issuer.as_str(), &config.client_id, options].join("\n")
 }
 
 /// One `apiOrigins` entry: `"https://api.example"` or `{ origin, resource?, scope? }`. The
@@ -473,5 +512,23 @@ mod tests {
             assert_eq!(params(&format!(r#"{{"{}":"x"}}"#, name.to_ascii_uppercase())), None, "{name}");
         }
         assert_eq!(params(r#"{"Prompt":"login"}"#), Some(vec![("Prompt".into(), "login".into())]));
+    }
+
+    #[test]
+    fn sharing_and_restore_are_judged_here() {
+        assert_eq!(cfg(&format!(r#"{{{BASE}}}"#)).unwrap().restore, Restore::Redirect);
+        assert_eq!(cfg(&format!(r#"{{{BASE},"restore":"silent","sharing":"tab"}}"#)).unwrap().restore, Restore::Silent);
+        assert_eq!(cfg(&format!(r#"{{{BASE},"restore":"none","sharing":"browser"}}"#)).unwrap().restore, Restore::None);
+        assert_eq!(cfg(&format!(r#"{{{BASE},"restore":"iframe"}}"#)), Err(config("restore")));
+        assert_eq!(cfg(&format!(r#"{{{BASE},"restore":true}}"#)), Err(config("restore")));
+        assert_eq!(cfg(&format!(r#"{{{BASE},"sharing":"window"}}"#)), Err(config("sharing")));
+        assert_eq!(cfg(&format!(r#"{{{BASE},"sharing":1}}"#)), Err(config("sharing")));
+    }
+
+    #[test]
+    fn session_keys_name_the_client_first_then_the_options() {
+        let options = format!(r#"{{{BASE},"scope":"profile"}}"#);
+        let key = session_key(&cfg(&options).unwrap(), &options);
+        assert_eq!(key, format!("https://op.example\nspa\n{options}"));
     }
 }

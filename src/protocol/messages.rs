@@ -48,6 +48,11 @@ pub enum Call {
     Logout(bool),
     /// The proactive-refresh timer fired (from `worker.js`, not the page).
     Tick,
+    /// A page without a session asks whether to restore the provider's session: the JSON text
+    /// of `{ url, hint }` (its address; its session hint, ms or `null`: see
+    /// [`restore`](crate::protocol::restore)). Value: `{ restore: "redirect" | "silent", url }`
+    /// (the pending login is stored; the page navigates or frames `url`), or `null`.
+    Restore(String),
 }
 
 impl Call {
@@ -131,6 +136,13 @@ pub enum ReplyValue<J> {
     Url {
         /// The URL.
         url: Option<String>,
+    },
+    /// `restore`: how to attempt it, and the `prompt=none` authorization request.
+    Restore {
+        /// `redirect` or `silent`.
+        restore: &'static str,
+        /// The authorization request URL.
+        url: String,
     },
     /// Claims, `{ appState }`, an API response.
     Json(J),

@@ -29,6 +29,7 @@ pub mod api_call;
 pub mod event;
 pub mod refresh;
 pub mod logout;
+pub mod restore;
 pub mod client;
 pub mod messages;
 

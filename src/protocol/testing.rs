@@ -28,6 +28,7 @@ pub fn config() -> ClientConfig {
         expose_access_token: false,
         fetch_timeout: crate::protocol::config::DEFAULT_FETCH_TIMEOUT_SECONDS,
         fetch_max_response_bytes: crate::protocol::config::DEFAULT_FETCH_MAX_RESPONSE_BYTES,
+        restore: crate::protocol::config::Restore::Redirect,
     }
 }
 

@@ -36,6 +36,9 @@ pub struct PendingLogin {
     pub max_age: Option<u64>,
     /// When the attempt started (Unix seconds).
     pub created_at: u64,
+    /// Whether it restores a session (`prompt=none`, see [`restore`](crate::protocol::restore)):
+    /// then the provider saying the user must interact only means "signed out".
+    pub restore: bool,
 }
 
 impl core::fmt::Debug for PendingLogin {
@@ -77,6 +80,9 @@ impl PendingLogin {
         if let Some(max_age) = self.max_age {
             o.number("maxAge", max_age as i64);
         }
+        if self.restore {
+            o.bool("restore", true);
+        }
         o.finish()
     }
 
@@ -100,6 +106,7 @@ impl PendingLogin {
                 Some(m) => Some(u64::try_from(m.as_i64()?).ok()?),
             },
             created_at: u64::try_from(v.get("createdAt")?.as_i64()?).ok()?,
+            restore: v.get("restore").and_then(Value::as_bool) == Some(true),
         })
     }
 }
@@ -119,6 +126,7 @@ mod tests {
             app_state: Some(r#"{"returnTo":"/orders/7"}"#.into()),
             max_age: Some(300),
             created_at: 1_700_000_000,
+            restore: true,
         }
     }
 

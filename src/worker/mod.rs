@@ -25,7 +25,8 @@ use crate::protocol::client::{Client, Purpose, SignatureStep, TokenExchange, Use
 use crate::protocol::event::Event as SessionEvent;
 use crate::protocol::http::HttpRequest;
 use crate::protocol::refresh::{Exchanged, Need, RefreshTicket, TokenStep};
-use crate::protocol::config::token_key;
+use crate::protocol::config::{session_key, token_key, Restore};
+use crate::protocol::restore::{restore_login_options, restore_mode, RestoreRequest};
 use crate::protocol::jws::VerifiedSignature;
 use crate::protocol::schedule::timer_delay_ms;
 use crate::protocol::codec::json::{self, Value};
@@ -68,6 +69,8 @@ struct Host {
     events: RefCell<Option<js_sys::Function>>,
     /// The wake-up time last handed to `worker.js`'s timer (Unix seconds).
     scheduled: Cell<Option<u64>>,
+    /// What a session holder files this configuration's session under ([`session_key`]).
+    session_key: RefCell<Option<String>>,
 }
 
 /// A successful call's value.
@@ -97,6 +100,14 @@ impl WorkerHost {
     #[wasm_bindgen(js_name = setEventListener)]
     pub fn set_event_listener(&self, listener: js_sys::Function) {
         *self.host.events.borrow_mut() = Some(listener);
+    }
+
+    /// The key a session holder (`worker.js` in a SharedWorker) files this host under once
+    /// `configure` succeeded ([`session_key`]): pages that pass the same options share it.
+    /// Its first two lines are the issuer and the client ID. `undefined` before.
+    #[wasm_bindgen(js_name = sessionKey)]
+    pub fn session_key(&self) -> Option<String> {
+        self.host.session_key.borrow().clone()
     }
 
     /// Handles one [`Call`], as JSON text (`{"login":"<options JSON>"}`, `"isAuthenticated"`, ...).
@@ -171,7 +182,23 @@ impl Host {
     async fn dispatch(self: &Rc<Self>, call: Call, request: &JsValue) -> Result<Reply, Error> {
         match call {
             Call::Configure(config) => self.configure(&config),
-            Call::Login(options) => self.login(&options).await,
+            // One path for both (one copy of the login's future in the module).
+            call @ (Call::Login(_) | Call::Restore(_)) => {
+                let (options, mode) = match call {
+                    Call::Login(options) => (login_options(&options)?, None),
+                    Call::Restore(request) => match self.restore_plan(&request)? {
+                        Some((options, mode)) => (options, Some(mode)),
+                        None => return Ok(Reply::Null),
+                    },
+                    _ => unreachable!(),
+                };
+                let url = self.begin_login(&options).await?;
+                Ok(match mode {
+                    None => Reply::Url { url: Some(url) },
+                    Some(Restore::Silent) => Reply::Restore { restore: "silent", url },
+                    Some(_) => Reply::Restore { restore: "redirect", url },
+                })
+            }
             Call::HandleCallback(url) => self.handle_callback(&url).await,
             Call::Fetch(FetchCall { url, method }) => {
                 // The names of the headers that will be sent, read from those very headers: a
@@ -222,8 +249,11 @@ impl Host {
                 reason: "already_configured",
             });
         }
-        let config = json::parse(config.as_bytes()).map_err(|_| Error::Config { reason: "options" })?;
-        *slot = Some(Client::new(&config)?);
+        let text = config;
+        let config = json::parse(text.as_bytes()).map_err(|_| Error::Config { reason: "options" })?;
+        let client = Client::new(&config)?;
+        *self.session_key.borrow_mut() = Some(session_key(client.config(), text));
+        *slot = Some(client);
         Ok(Reply::Null)
     }
 
@@ -241,19 +271,27 @@ impl Host {
         })
     }
 
-    /// `login {options}`: builds the authorization request and persists the pending login
-    /// before the page navigates away. Value: `{"url": ...}`.
-    async fn login(&self, options: &str) -> Result<Reply, Error> {
-        let options = match json::parse(options.as_bytes()) {
-            Ok(Value::Null) => Value::Object(Vec::new()),
-            Ok(options) => options,
-            Err(_) => return Err(INVALID_CALL),
-        };
+    /// `restore {url, hint}`: whether the core says to start a `prompt=none` login whose
+    /// answer the page brings back (by a redirect, or from a hidden iframe), and its login
+    /// options. The reply is `{"restore": "redirect" | "silent", "url": ...}`, or `null`: then
+    /// nothing was requested from the provider.
+    fn restore_plan(&self, request: &str) -> Result<Option<(Value, Restore)>, Error> {
+        let request = json::parse(request.as_bytes()).ok().as_ref().and_then(RestoreRequest::from_json).ok_or(INVALID_CALL)?;
+        let now_ms = io::now_ms();
+        self.with(|c| {
+            let mode = restore_mode(c.config(), c.is_authenticated(), &request, now_ms);
+            Ok(mode.map(|mode| (restore_login_options(c.config(), &request.url), mode)))
+        })
+    }
+
+    /// `login {options}` (and a restore): builds the authorization request and persists the
+    /// pending login before the page navigates away; returns the request's URL.
+    async fn begin_login(&self, options: &Value) -> Result<String, Error> {
         self.ensure_discovery().await?;
         let mut entropy = [0u8; ENTROPY_LEN];
         io::fill_random(&mut entropy)?;
         let now = io::now();
-        let start = self.with(|c| c.begin_login(&options, &entropy, now));
+        let start = self.with(|c| c.begin_login(options, &entropy, now));
         entropy.fill(0);
         let start = start?;
         store::put(
@@ -263,7 +301,7 @@ impl Host {
             now,
         )
         .await?;
-        Ok(Reply::Url { url: Some(start.url) })
+        Ok(start.url)
     }
 
     /// `handleCallback {url}`: validates the callback against its pending login (taken from
@@ -273,7 +311,14 @@ impl Host {
         let callback = self.with(|c| c.parse_callback(url))?;
         let now = io::now();
         let record = store::take(&callback.pending_key(), now).await?;
-        let callback = self.with(|c| c.complete_callback(callback, record.as_deref(), now))?;
+        let callback = match self.with(|c| c.complete_callback(callback, record.as_deref(), now)) {
+            Ok(callback) => callback,
+            // A restore that found the user signed out: no session, no error.
+            Err(error) => match self.with(|c| Ok(c.declined_restore(record.as_deref(), &error)))? {
+                Some(reply) => return Ok(Reply::Json(Held::Json(reply))),
+                None => return Err(error),
+            },
+        };
         let request = self.with(|c| c.code_exchange_request(&callback))?;
         let response = io::fetch(&request).await?;
         let exchange = self.with(|c| c.process_code_exchange_response(callback, response))?;
@@ -415,6 +460,15 @@ impl Host {
         random?;
         discovered?;
         Ok(Reply::Url { url: logout.end_session_url })
+    }
+}
+
+/// `login`'s options, `{ appState?, extraParams? }` as JSON text (`null`: none).
+fn login_options(text: &str) -> Result<Value, Error> {
+    match json::parse(text.as_bytes()) {
+        Ok(Value::Null) => Ok(Value::Object(Vec::new())),
+        Ok(options) => Ok(options),
+        Err(_) => Err(INVALID_CALL),
     }
 }
 

@@ -128,6 +128,8 @@ async function start() {
   for (const name of ['login', 'tokenRefreshed', 'sessionExpired', 'logout', 'error']) {
     auth.on(name, (detail) => {
       app.events.push({ name, detail: name === 'error' ? { code: detail.code, reason: detail.reason } : detail });
+      // Another tab's login or logout changes this page too (one session per browser).
+      if (app.status === 'ready') render().catch(showError);
     });
   }
 

@@ -700,3 +700,42 @@ fn exposure_and_api_origins_follow_the_configuration() {
     assert_eq!(c.check_token_exposure(), Ok(()));
     assert_eq!(c.api_token_key("https://api.example/x", "GET", ""), Err(Error::Config { reason: "api_origin" }));
 }
+
+/// The callback of a login started with `options`, answered with `query` (after `state` and
+/// `iss`): what `complete_callback` says, and what `declined_restore` makes of it.
+fn answered(options: &str, query: &str) -> (Result<ValidatedCallback, Error>, Option<String>, String) {
+    let c = discovered();
+    let start = c.begin_login(&parse(options.as_bytes()).unwrap(), &entropy(), NOW).unwrap();
+    let q = parse_query(Url::parse(&start.url).unwrap().query.as_deref().unwrap()).unwrap();
+    let state = q.iter().find(|(k, _)| k == "state").unwrap().1.clone();
+    let prompt = q.iter().filter(|(k, _)| k == "prompt").map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(",");
+    let cb = c.parse_callback(&format!("https://app.example/cb?state={state}&iss=https%3A%2F%2Fop.example&{query}")).unwrap();
+    let record = start.pending_record.expose().to_owned();
+    let result = c.complete_callback(cb, Some(&record), NOW + 1);
+    let declined = result.as_ref().err().and_then(|e| c.declined_restore(Some(&record), e));
+    (result, declined, prompt)
+}
+
+#[test]
+fn a_restore_asks_for_no_prompt_and_a_signed_out_answer_is_no_error() {
+    let options = crate::protocol::restore::restore_login_options(client().config(), "https://app.example/orders").to_json();
+    for error in ["login_required", "interaction_required", "consent_required", "account_selection_required"] {
+        let (result, declined, prompt) = answered(&options, &format!("error={error}"));
+        // The configured `prompt=consent` is replaced, not repeated.
+        assert_eq!(prompt, "none");
+        assert!(matches!(result, Err(Error::AuthorizationError { .. })), "{error}");
+        assert_eq!(declined.as_deref(), Some(r#"{"appState":{"returnTo":"/orders"}}"#), "{error}");
+    }
+    // Any other error is one.
+    let (_, declined, _) = answered(&options, "error=access_denied");
+    assert_eq!(declined, None);
+    // An ordinary login's `login_required` is an error too.
+    let (result, declined, prompt) = answered(r#"{"extraParams":{"prompt":"none"}}"#, "error=login_required");
+    assert_eq!(prompt, "none");
+    assert!(result.is_err());
+    assert_eq!(declined, None);
+    // A restore that succeeds is an ordinary callback.
+    let (result, declined, _) = answered(&options, "code=c");
+    assert!(result.is_ok());
+    assert_eq!(declined, None);
+}

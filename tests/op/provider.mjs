@@ -236,6 +236,11 @@ function cookieJar() {
  * @param {boolean}  [options.introspection=false]      enable the introspection endpoint (RFC 7662) and
  *        register the confidential client 'api' (client_secret_basic, no grants) that a resource
  *        server introspects with; it may introspect access tokens only (not refresh tokens).
+ * @param {string}   [options.host='127.0.0.1']        the issuer's host name: 'localhost' makes it another
+ *        site than an app on 127.0.0.1 (the server listens on 127.0.0.1 either way)
+ * @param {boolean}  [options.crossSiteCookies=false]   session and interaction cookies SameSite=None;
+ *        Secure (Chromium keeps Secure cookies of http://localhost), so a third-party iframe may carry
+ *        them where the browser allows third-party cookies (the default Lax never goes cross-site)
  * @param {boolean}  [options.faults=false]             put a fault proxy (tests/support/fault-proxy.mjs)
  *        in front: the proxy's origin is the issuer, op.faults controls it.
  */
@@ -253,6 +258,8 @@ export async function startProvider(options = {}) {
     resources: resourcesOption,
     introspection = false,
     faults = false,
+    host = '127.0.0.1',
+    crossSiteCookies = false,
   } = options;
   if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
     throw new TypeError('startProvider: redirectUris (non-empty array) is required');
@@ -260,6 +267,8 @@ export async function startProvider(options = {}) {
   const resources = normalizeResources(resourcesOption);
   if (quiet) filterProviderNoise();
   const { default: Provider, errors } = await import('oidc-provider');
+  // koa's cookie jar (a dependency of oidc-provider's koa), for crossSiteCookies.
+  const Cookies = crossSiteCookies ? (await import('cookies')).default : undefined;
 
   // Bind first: the issuer must carry the real port, and other processes may hold ports.
   const server = createServer();
@@ -277,7 +286,7 @@ export async function startProvider(options = {}) {
     }
   }
   const port = proxy ? proxy.port : server.address().port;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://${host}:${port}`;
 
   const tokenRequests = [];
   const requests = [];
@@ -364,7 +373,9 @@ export async function startProvider(options = {}) {
         } : {}),
       },
       jwks: structuredClone(jwks),
-      cookies: { keys: cookieKeys },
+      cookies: crossSiteCookies
+        ? { keys: cookieKeys, long: { httpOnly: true, sameSite: 'none', secure: true }, short: { httpOnly: true, sameSite: 'none', secure: true } }
+        : { keys: cookieKeys },
       ttl: {
         AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? accessTokenTtl,
         IdToken: idTokenTtl,
@@ -382,6 +393,17 @@ export async function startProvider(options = {}) {
       },
     });
 
+    // Secure cookies over plain http: the connection is loopback, which the browser trusts as secure.
+    // (Every koa context the provider makes, including its own inner ones, reads cookies
+    // through this prototype.)
+    if (crossSiteCookies) {
+      const own = Symbol('secure cookies');
+      Object.defineProperty(provider.context, 'cookies', {
+        configurable: true,
+        get() { return (this[own] ??= new Cookies(this.req, this.res, { keys: this.app.keys, secure: true })); },
+        set(cookies) { this[own] = cookies; },
+      });
+    }
     // Record every request (after it was handled, so the parsed form body and status are known).
     provider.use(async (ctx, next) => {
       await next();

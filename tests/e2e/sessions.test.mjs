@@ -35,6 +35,11 @@ import { completeLogin } from '../support/op-interactions.mjs';
 const ACCESS_TOKEN_TTL = 30;
 const HANDED_OUT_FOR = ACCESS_TOKEN_TTL - Math.min(60, ACCESS_TOKEN_TTL / 2);
 
+const events = (page) => page.evaluate(() => window.app.events.map((e) => e.name));
+const waitForEvent = (page, name, after) => page.waitForFunction(
+  ([n, a]) => window.app.events.slice(a).some((e) => e.name === n), [name, after], { timeout: 10_000 },
+);
+
 describe('one session holder per browser: pages share the session', { timeout: 240_000 }, () => {
   let stack;
   let browser;
@@ -57,11 +62,6 @@ describe('one session holder per browser: pages share the session', { timeout: 2
 
   /** Requests the provider saw from index `from` on, as "METHOD route" strings. */
   const seenSince = (from) => stack.op.requests.slice(from).map((r) => `${r.method} ${r.route ?? r.path}`);
-  const events = (page) => page.evaluate(() => window.app.events.map((e) => e.name));
-  const waitForEvent = (page, name, after) => page.waitForFunction(
-    ([n, a]) => window.app.events.slice(a).some((e) => e.name === n), [name, after], { timeout: 10_000 },
-  );
-
   before(async () => {
     assertLibraryBuilt();
     stack = await startStack({
@@ -250,3 +250,60 @@ describe('one session holder per browser: pages share the session', { timeout: 2
     assertCleanRun(stack.op, ...logs);
   });
 });
+
+for (const fallback of ['sharing: "tab"', 'no SharedWorker in the page']) {
+  describe(`fallback (${fallback}): each tab has its own session, logout still reaches every tab`, { timeout: 120_000 }, () => {
+    let stack;
+    let browser;
+    let context;
+    const logs = [];
+
+    before(async () => {
+      assertLibraryBuilt();
+      stack = await startStack({ appOptions: fallback.startsWith('sharing') ? { sharing: 'tab' } : {} });
+      browser = await launchBrowser();
+      context = await browser.newContext();
+      // Android WebView and Chrome Android < 148 have no SharedWorker.
+      if (!fallback.startsWith('sharing')) await context.addInitScript(() => { delete window.SharedWorker; });
+    });
+
+    after(async () => {
+      await closeBrowser(browser);
+      await stack?.close();
+    });
+
+    it('works per tab, and a logout in one tab signs the others out', async () => {
+      const open = async () => {
+        const page = await context.newPage();
+        page.setDefaultTimeout(20_000);
+        logs.push(captureConsole(page));
+        await page.goto(stack.appUrl);
+        await waitForApp(page);
+        return page;
+      };
+      const a = await open();
+      assert.equal(await a.evaluate(() => window.auth.sharing), 'tab');
+      await completeLogin(a, { issuer: stack.op.issuer, trigger: () => a.locator('#login').click() });
+      await waitForApp(a);
+      assert.deepEqual(await callAuth(a, 'isAuthenticated'), { ok: true, value: true });
+      // B has its own worker: its session is its own, restored from the provider's (one more code grant).
+      const codes = stack.op.tokenRequestCount('authorization_code');
+      const b = await open();
+      assert.equal(await b.evaluate(() => window.auth.sharing), 'tab');
+      assert.deepEqual(await callAuth(b, 'isAuthenticated'), { ok: true, value: true });
+      assert.equal(stack.op.tokenRequestCount('authorization_code') - codes, 1, 'B redeemed its own code');
+      // Two sessions: a forced refresh in A does not touch B's tokens, and both work.
+      for (const page of [a, b]) {
+        const user = await callAuth(page, 'getUser');
+        assert.equal(user.value?.sub, 'alice');
+      }
+      const mark = (await events(b)).length;
+      const out = await callAuth(a, 'logout', { redirect: false });
+      assert.ok(out.ok, JSON.stringify(out.error));
+      await waitForEvent(b, 'logout', mark);
+      assert.deepEqual(await callAuth(b, 'isAuthenticated'), { ok: true, value: false });
+      await b.waitForFunction(() => document.querySelector('#status').dataset.state === 'signed-out');
+      assertCleanRun(stack.op, ...logs);
+    });
+  });
+}

@@ -1037,3 +1037,52 @@ fn calls_are_read_as_serde_wasm_bindgen_reads_them() {
         assert_ne!(ours, theirs, "{text}");
     }
 }
+
+// ---- Issue 9: the holder's session key, and restore decided by the core ----
+
+/// `{ restore: "<{ url, hint } JSON>" }`.
+fn restore_call(url: &str, hint: Option<u64>) -> String {
+    let mut request = String::from(r#"{"url":"#);
+    json::write_string(&mut request, url);
+    request += &match hint {
+        Some(hint) => format!(r#","hint":{hint}}}"#),
+        None => r#","hint":null}"#.to_owned(),
+    };
+    let mut text = String::from(r#"{"restore":"#);
+    json::write_string(&mut text, &request);
+    text + "}"
+}
+
+#[wasm_bindgen_test]
+async fn the_session_key_names_the_client_then_the_options_once_configured() {
+    let host = WorkerHost::new();
+    assert_eq!(host.session_key(), None);
+    let _ = call(&host, &configure_call(CONFIG)).await;
+    assert_eq!(host.session_key(), Some(format!("http://127.0.0.1:1\nspa\n{CONFIG}")));
+    // A refused configuration files nothing.
+    let refused = WorkerHost::new();
+    let _ = call(&refused, &configure_call(r#"{"issuer":"http://127.0.0.1:1","clientId":"spa","redirectUri":"x"}"#)).await;
+    assert_eq!(refused.session_key(), None);
+}
+
+#[wasm_bindgen_test]
+async fn restore_without_a_hint_or_on_a_callback_asks_nothing_of_the_provider() {
+    // The issuer (127.0.0.1:1) is unreachable: any attempt would fail with `network`, so a
+    // `null` value proves no request was made.
+    let host = configured().await;
+    let now = js_sys::Date::now() as u64;
+    for (url, hint) in [
+        ("http://127.0.0.1:8080/app", None),
+        ("http://127.0.0.1:8080/cb?code=c&state=s", Some(now)),
+        ("http://127.0.0.1:8080/app", Some(now - 31 * 24 * 3600 * 1000)),
+    ] {
+        let reply = call(&host, &restore_call(url, hint)).await;
+        assert!(value_of(&reply).is_null(), "{url} {hint:?}: {}", reply.to_json());
+    }
+    // With a fresh hint the core decides to try, and the discovery request fails here.
+    let reply = call(&host, &restore_call("http://127.0.0.1:8080/app", Some(now))).await;
+    assert_eq!(error_of(&reply).0, "network");
+    // A malformed request is an invalid call.
+    let reply = call(&host, r#"{"restore":"{\"hint\":1}"}"#).await;
+    assert_eq!(error_of(&reply), ("config", Some("invalid_call")));
+}

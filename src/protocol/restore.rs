@@ -57,17 +57,13 @@ pub fn restore_mode(config: &ClientConfig, authenticated: bool, request: &Restor
 /// show a page: OIDC Core §3.1.2.1), and as `appState` the page to come back to,
 /// `{ returnTo: "/path?query#fragment" }`, when it is on the redirect URI's origin.
 pub fn restore_login_options(config: &ClientConfig, page_url: &str) -> Value {
-    let origin = |url: &str| Url::parse(url).map(|u| u.origin());
+    // The page's address as the browser wrote it (`location.href`: scheme and host in lower
+    // case, no default port), on the redirect URI's origin: what follows that origin.
     let mut app_state = Vec::new();
-    if let (Some(page), true) = (Url::parse(page_url), origin(page_url) == origin(&config.redirect_uri)) {
-        let mut path = page.path;
-        for (mark, part) in [('?', page.query), ('#', page.fragment)] {
-            if let Some(part) = part {
-                path.push(mark);
-                path.push_str(&part);
-            }
+    if let Some(origin) = Url::parse(&config.redirect_uri).map(|u| u.origin()) {
+        if let Some(path) = page_url.strip_prefix(origin.as_str()).filter(|p| p.starts_with('/')) {
+            app_state.push(("returnTo".into(), Value::String(path.into())));
         }
-        app_state.push(("returnTo".into(), Value::String(path)));
     }
     Value::Object(vec![
         ("restore".into(), Value::Bool(true)),
@@ -127,8 +123,10 @@ mod tests {
         let options = restore_login_options(&c, "https://app.example/orders?id=1#top");
         assert_eq!(options.to_json(), r#"{"restore":true,"appState":{"returnTo":"/orders?id=1#top"},"extraParams":{"prompt":"none"}}"#);
         // Another origin is no place to return to.
-        let options = restore_login_options(&c, "https://evil.example/x");
-        assert_eq!(options.to_json(), r#"{"restore":true,"appState":{},"extraParams":{"prompt":"none"}}"#);
+        for other in ["https://evil.example/x", "https://app.example.evil.example/x", "https://app.example:8443/x", "http://app.example/x"] {
+            let options = restore_login_options(&c, other);
+            assert_eq!(options.to_json(), r#"{"restore":true,"appState":{},"extraParams":{"prompt":"none"}}"#, "{other}");
+        }
     }
 
     #[test]

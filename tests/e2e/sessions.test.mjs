@@ -307,3 +307,54 @@ for (const fallback of ['sharing: "tab"', 'no SharedWorker in the page']) {
     });
   });
 }
+
+describe('pending logins in a shared holder: two tabs log in at once, a callback may land in any tab', { timeout: 120_000 }, () => {
+  let stack;
+  let browser;
+  let context;
+
+  before(async () => {
+    assertLibraryBuilt();
+    stack = await startStack();
+    browser = await launchBrowser();
+    context = await browser.newContext();
+  });
+
+  after(async () => {
+    await closeBrowser(browser);
+    await stack?.close();
+  });
+
+  it('A and B start logins at once; A\'s is finished in another tab C, where its callback lands; both complete', async () => {
+    const open = async (url = stack.appUrl) => {
+      const page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+      await page.goto(url);
+      return page;
+    };
+    const [a, b] = [await open(), await open()];
+    await Promise.all([waitForApp(a), waitForApp(b)]);
+    // Both leave for the provider before either comes back: two pending logins at once.
+    await Promise.all([a.locator('#login').click(), b.locator('#login').click()]);
+    const atProvider = (u) => u.href.startsWith(stack.op.issuer);
+    await Promise.all([a.waitForURL(atProvider), b.waitForURL(atProvider)]);
+    await a.waitForLoadState('domcontentloaded');
+    const providerPageOfA = a.url();
+    await completeLogin(b, { issuer: stack.op.issuer });
+    const appB = await waitForApp(b);
+    assert.equal(appB.callback?.ok, true, JSON.stringify(appB.callback));
+    // The user finishes A's login in another tab: its callback lands in C, A is closed.
+    await a.close();
+    const mark = (await events(b)).length;
+    const c = await context.newPage();
+    c.setDefaultTimeout(20_000);
+    await completeLogin(c, { issuer: stack.op.issuer, trigger: () => c.goto(providerPageOfA) });
+    const appC = await waitForApp(c);
+    assert.equal(appC.callback?.ok, true, `C completed A's login: ${JSON.stringify(appC.callback)}`);
+    await waitForEvent(b, 'login', mark);
+    assert.equal(stack.op.tokenRequestCount('authorization_code'), 2, 'both codes redeemed');
+    for (const page of [b, c]) assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: true });
+    const { entries } = await collectStoredStrings(c, context);
+    assert.deepEqual(findLeaks(entries, stack.op.issuedTokens().all()), []);
+  });
+});

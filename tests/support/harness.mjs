@@ -141,7 +141,7 @@ export function captureConsole(page) {
  * Everything the browser keeps for the page's origin, as strings to search:
  * localStorage, sessionStorage, document.cookie, every IndexedDB database/store/record (keys and
  * values; binary values as latin1), Cache Storage entries' URLs, the URL and the document's HTML;
- * plus every cookie of the browser context. Returns [{ where, text }].
+ * plus every cookie of the browser context and every entry of the page's session history. Returns [{ where, text }].
  */
 export async function collectStoredStrings(page, context) {
   const inPage = await page.evaluate(async () => {
@@ -215,6 +215,13 @@ export async function collectStoredStrings(page, context) {
   });
   const cookies = await context.cookies();
   for (const c of cookies) inPage.out.push({ where: `cookie ${c.domain}${c.path} ${c.name}`, text: `${c.name}=${c.value}` });
+  // The page's session history (back/forward entries), through the DevTools Protocol.
+  const cdp = await context.newCDPSession(page).catch(() => null);
+  if (cdp) {
+    const { entries } = await cdp.send('Page.getNavigationHistory');
+    for (const e of entries) inPage.out.push({ where: `history entry ${e.id}`, text: e.url });
+    await cdp.detach().catch(() => {});
+  }
   return { entries: inPage.out, indexedDB: inPage.idb, cookies };
 }
 

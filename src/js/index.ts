@@ -492,6 +492,8 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
     await call('configure', json(config));
   } catch (error) {
     fail('closed', 'the client is closed');
+    // A holder that failed (its wasm trapped) serves no one again: this page gets its own worker.
+    if (sharing === 'browser' && (error as AuthError).reason === 'worker_failed') return createAuthClient({ ...options, sharing: 'tab' });
     throw error;
   }
 

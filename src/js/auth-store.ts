@@ -13,6 +13,7 @@ import {
   AuthError,
   type AuthClient,
   type AuthClientOptions,
+  type AuthEvents,
   type GetAccessTokenOptions,
   type LoginOptions,
   type LogoutOptions,
@@ -31,7 +32,9 @@ export interface AuthSnapshot {
   readonly error: AuthError | null;
 }
 
-/** The calls every adapter exposes; each waits for the client to be up. */
+/**
+ * The calls every adapter exposes; the promise-returning ones wait for the client to be up.
+ */
 export interface AuthActions {
   /** See {@link AuthClient.loginWithRedirect}. */
   loginWithRedirect(options?: LoginOptions): Promise<void>;
@@ -47,6 +50,15 @@ export interface AuthActions {
   getAccessToken(options?: GetAccessTokenOptions): Promise<string>;
   /** See {@link AuthClient.fetch}. */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * See {@link AuthClient.on}: the client's session events, whichever page caused them (a
+   * logout in another tab reaches this one). Listening may start before the client is up, so
+   * the `login` of a callback handled at start is heard too. Returns the function that stops
+   * listening.
+   */
+  on<K extends keyof AuthEvents>(name: K, listener: (detail: AuthEvents[K]) => void): () => void;
+  /** The client, once started (e.g. for {@link AuthClient.sharing}); `undefined` before. */
+  client(): AuthClient | undefined;
 }
 
 /** Called with the `appState` of a completed login. Default: go to `appState.returnTo` if it is a same-origin path. */
@@ -68,8 +80,6 @@ export interface AuthStore extends AuthActions {
   stop(): void;
   /** Resolves once `isLoading` is `false`. */
   ready(): Promise<void>;
-  /** The client, once started. */
-  client(): AuthClient | undefined;
 }
 
 const LOADING: AuthSnapshot = Object.freeze({ isLoading: true, isAuthenticated: false, user: null, error: null });
@@ -113,6 +123,8 @@ export function createAuthStore(options: AuthClientOptions, onRedirectCallback: 
   let closeTimer: ReturnType<typeof setTimeout> | undefined;
   let markReady: () => void = () => {};
   let readiness = new Promise<void>((resolve) => { markReady = resolve; });
+  /** The app's event listeners ({@link AuthActions.on}), by event name; they outlive clients. */
+  const handlers = new Map<string, Set<(detail: any) => void>>();
 
   const set = (patch: Partial<AuthSnapshot>): void => {
     snapshot = Object.freeze({ ...snapshot, ...patch });
@@ -139,6 +151,18 @@ export function createAuthStore(options: AuthClientOptions, onRedirectCallback: 
     current = client;
     for (const name of ['login', 'tokenRefreshed', 'sessionExpired', 'logout'] as const) {
       client.on(name, () => { if (current === client && !leaving) void sync(client).catch(() => {}); });
+    }
+    for (const name of ['login', 'tokenRefreshed', 'sessionExpired', 'logout', 'error'] as const) {
+      client.on(name, (detail) => {
+        if (current !== client) return;
+        for (const listener of [...(handlers.get(name) ?? [])]) {
+          try {
+            listener(detail);
+          } catch {
+            // A throwing listener must not break the store or the other listeners.
+          }
+        }
+      });
     }
     let error: AuthError | null = null;
     if (isCallback(options.redirectUri)) {
@@ -225,6 +249,13 @@ export function createAuthStore(options: AuthClientOptions, onRedirectCallback: 
     },
     getAccessToken: async (tokenOptions) => (await ensure()).getAccessToken(tokenOptions),
     fetch: async (input, init) => (await ensure()).fetch(input, init),
+    on(name, listener) {
+      let named = handlers.get(name);
+      if (!named) handlers.set(name, (named = new Set()));
+      const own = (detail: any): void => listener(detail);
+      named.add(own);
+      return () => { named.delete(own); };
+    },
   };
   return store;
 }

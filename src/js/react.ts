@@ -79,6 +79,8 @@ export function AuthProvider({ children, onRedirectCallback, ...options }: AuthP
     logout: store.logout,
     getAccessToken: store.getAccessToken,
     fetch: store.fetch,
+    on: store.on,
+    client: store.client,
   }), [snapshot, store]);
   return createElement(AuthContext.Provider, { value }, children);
 }

@@ -82,6 +82,8 @@ export function createAuth({ onRedirectCallback, ...options }: VueAuthOptions): 
     logout: store.logout,
     getAccessToken: store.getAccessToken,
     fetch: store.fetch,
+    on: store.on,
+    client: store.client,
     install(app) {
       app.provide(AUTH, auth);
       store.start();

@@ -10,7 +10,8 @@
 // packed with npm pack and installed from the tarball, the framework at the repository's versions,
 // Vite / webpack) and each served at the root of its own free port with /config.json, next to a
 // protected API (tests/support/api-server.mjs: GET /me, tokens introspected at the provider) that
-// their "Call GET .../me" button reaches through auth.fetch. One provider knows every app's URL.
+// their "Call GET .../me" buttons and their session panels reach through auth.fetch (the vanilla
+// app's panel too: its /demo-config.json then names the API). One provider knows every app's URL.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -55,7 +56,12 @@ try {
   const web = await startStaticServer({
     port: arg('--port', 'DEMO_PORT'),
     mounts: { '/pkg/': PKG_DIR, '/': join(REPO_ROOT, 'www') },
-    json: { '/demo-config.json': () => ({ issuer: op.issuer, clientId: op.clientId }) },
+    // With the API (when the examples are built), the vanilla app's session panel calls it too.
+    json: {
+      '/demo-config.json': () => ({
+        issuer: op.issuer, clientId: op.clientId, ...(api ? { options: { apiOrigins: [api.origin] } } : {}),
+      }),
+    },
   });
   closers.push(() => web.close());
   const vanillaUrl = `${web.origin}${APP_PATH}`;
@@ -94,7 +100,10 @@ try {
   });
   closers.push(() => op.close());
   if (examples.length) {
-    api = await startApiServer({ allowOrigin: examples.map((e) => e.origin), introspect: (token) => op.introspect(token) });
+    api = await startApiServer({
+      allowOrigin: [web.origin, ...examples.map((e) => e.origin)],
+      introspect: (token) => op.introspect(token),
+    });
     closers.push(() => api.close());
   }
 

@@ -3,6 +3,8 @@
 // Config comes from /demo-config.json ({ issuer, clientId, options? }), which scripts/demo.sh and the
 // e2e tests serve next to this page; `options` are more createAuthClient options (apiOrigins,
 // exposeAccessToken, ...). The redirect URI is this page's own URL (e.g. http://127.0.0.1:PORT/vanilla/).
+// The session panel (#session-panel, words from ./session.js) shows what this tab knows about the
+// session; its "Call the API" button needs `options.apiOrigins` (scripts/demo.sh gives it).
 //
 // For tests and for poking around in the console, the page exposes:
 //   window.auth   the AuthClient
@@ -14,6 +16,10 @@
 //                 ready: a promise that settles when the start-up work (incl. the callback) is done
 
 import { createAuthClient } from 'oidc-worker';
+
+import {
+  UNKNOWN_EXPIRY, clock, describeEvent, expiryText, holderText, nextExpiry, storageNames, storageText,
+} from './session.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -64,10 +70,66 @@ function showOutput(value) {
   el.textContent = value === undefined ? '' : JSON.stringify(value, null, 2);
 }
 
+// The session panel: what this tab knows about the session (the user, the access token's expiry
+// from the events, the events as they arrive from any tab, who holds the session, the names in
+// this page's storage), kept current every second for the countdown.
+const panel = { signedIn: false, user: null, expiry: UNKNOWN_EXPIRY, api: null };
+
+function apiOrigin() {
+  const first = app.config?.options?.apiOrigins?.[0];
+  return typeof first === 'string' ? first : first?.origin ?? null;
+}
+
+function renderPanel() {
+  const { signedIn, user } = panel;
+  const started = Boolean(window.auth);
+  $('session-user').textContent = !started ? '…' : user ? `${user.name ?? user.sub} (sub ${user.sub})` : 'nobody: signed out';
+  $('session-expiry').textContent = started ? expiryText(panel.expiry, signedIn, Date.now()) : '…';
+  $('session-holder').textContent = holderText(window.auth?.sharing);
+  const api = apiOrigin();
+  $('session-call-api').disabled = !signedIn || !api;
+  $('session-call-api').title = api ? `GET ${api}/me` : 'no API configured (options.apiOrigins in /demo-config.json)';
+  $('session-api-result').hidden = panel.api === null;
+  $('session-api-result').textContent = panel.api === null ? '' : `GET /me: ${panel.api}`;
+}
+
+function logEvent(name, detail) {
+  panel.expiry = nextExpiry(panel.expiry, name, detail);
+  const list = $('session-events');
+  list.querySelector('.empty')?.remove();
+  const li = document.createElement('li');
+  li.dataset.event = name;
+  const time = document.createElement('time');
+  time.textContent = clock(Date.now());
+  li.append(time, ` ${describeEvent(name, detail)}`);
+  list.prepend(li);
+  while (list.children.length > 6) list.lastElementChild.remove();
+  renderPanel();
+  readStorage(); // e.g. the session hint, written or removed as the event arrived
+}
+
+const readStorage = () => storageNames().then((names) => { $('session-storage').textContent = storageText(names); });
+setInterval(() => { renderPanel(); readStorage(); }, 1000);
+readStorage();
+
+$('session-call-api').addEventListener('click', async () => {
+  try {
+    // The worker sends it with the access token; the page never sees the token.
+    const response = await window.auth.fetch(`${apiOrigin()}/me`);
+    const body = await response.json();
+    panel.api = `${response.status}${body.sub ? `, sub ${body.sub}` : ''}`;
+  } catch (err) {
+    panel.api = `${err.code ?? err.name}: ${err.message}`;
+  }
+  renderPanel();
+});
+
 async function render() {
   const auth = window.auth;
   const signedIn = auth ? await auth.isAuthenticated() : false;
   const user = signedIn ? await auth.getUser() : null;
+  Object.assign(panel, { signedIn, user });
+  renderPanel();
   const status = $('status');
   status.dataset.state = signedIn ? 'signed-in' : 'signed-out';
   status.textContent = signedIn ? 'Session active (its tokens stay in the worker).' : 'Signed out.';
@@ -128,6 +190,7 @@ async function start() {
   for (const name of ['login', 'tokenRefreshed', 'sessionExpired', 'logout', 'error']) {
     auth.on(name, (detail) => {
       app.events.push({ name, detail: name === 'error' ? { code: detail.code, reason: detail.reason } : detail });
+      logEvent(name, detail);
       // Another tab's login or logout changes this page too (one session per browser).
       if (app.status === 'ready') render().catch(showError);
     });

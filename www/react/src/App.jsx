@@ -1,6 +1,8 @@
 import { useState, useSyncExternalStore } from 'react';
 import { useAuth, withAuthenticationRequired } from 'oidc-worker/react';
 
+import { SessionPanel } from './SessionPanel.jsx';
+
 // Two views, chosen by the URL's hash (#/ and #/profile), so that any static server can host the app.
 const onHashChange = (notify) => {
   window.addEventListener('hashchange', notify);
@@ -35,6 +37,7 @@ export function App({ apiOrigin }) {
       )}
       {error && <p id="error" role="alert">{error.code}{error.reason ? ` (${error.reason})` : ''}: {error.message}</p>}
       {route === '#/profile' ? <Profile apiOrigin={apiOrigin} /> : <Home />}
+      <SessionPanel apiOrigin={apiOrigin} />
     </main>
   );
 }

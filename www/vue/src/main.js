@@ -35,7 +35,7 @@ async function main() {
   // Routes with meta.requiresAuth: signed-out visitors go to the provider's login, and come back.
   router.beforeEach(createAuthGuard(auth));
 
-  createApp(App).use(auth).use(router).mount('#app');
+  createApp(App, { apiOrigin }).use(auth).use(router).mount('#app');
 }
 
 main().catch((error) => {

@@ -79,6 +79,7 @@ interface Page {
   port: Port;
   session?: Session;
   aborts: Map<number, AbortController>;
+  gone?: boolean;
 }
 
 type Reply = { ok: true; value?: any } | { ok: false; error: object };
@@ -177,10 +178,14 @@ loaded.then(
     /** The issuer and client a session key names (its first two lines). */
     const clientOf = (key: string): string => key.split('\n', 2).join('\n');
     const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('oidc-worker') : undefined;
-    /** Ends every session of `client` here but `except` (its pages get `logout`). */
+    /** Ends every live session of `client` here but `except` (its pages get `logout`). */
     const endSessions = (client: string, except?: Session): void => {
       for (const session of sessions.values()) {
-        if (session !== except && clientOf(session.key) === client) handle(session.host, { logout: false }).catch(() => {});
+        if (session === except || clientOf(session.key) !== client) continue;
+        // (A signed-out session has nothing to end, and must not fetch the provider's metadata.)
+        handle(session.host, 'isAuthenticated')
+          .then((reply) => reply.ok && reply.value === true && handle(session.host, { logout: false }))
+          .catch(() => {});
       }
     };
     if (channel) {
@@ -190,6 +195,7 @@ loaded.then(
     }
 
     const drop = (page: Page): void => {
+      page.gone = true;
       pages.delete(page.port);
       ports.delete(page.port);
       page.session?.pages.delete(page);
@@ -226,7 +232,7 @@ loaded.then(
             const session = joined ?? open(host, key);
             if (joined) host.free();
             page.session = session;
-            session.pages.add(page);
+            if (!page.gone) session.pages.add(page); // (it may have left while configuring)
           } else if (configuring) {
             host.free();
           }

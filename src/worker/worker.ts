@@ -184,7 +184,7 @@ loaded.then(
         if (session === except || clientOf(session.key) !== client) continue;
         // (A signed-out session has nothing to end, and must not fetch the provider's metadata.)
         handle(session.host, 'isAuthenticated')
-          .then((reply) => reply.ok && reply.value === true && handle(session.host, { logout: false }))
+          .then((reply): unknown => reply.ok && reply.value === true && handle(session.host, { logout: false }))
           .catch(() => {});
       }
     };

@@ -183,7 +183,9 @@ export function commandLine(script) {
  */
 export const LIFECYCLE_HEADING = '## Session lifecycle';
 export const EXAMPLES_HEADING = '## Example apps';
-const SECTION_HEADINGS = [LIFECYCLE_HEADING, EXAMPLES_HEADING];
+/** bench/sessions/main.mjs's section (run on its own: bash bench/sessions/run.sh). */
+export const SESSIONS_HEADING = '## Sessions across tabs and reloads';
+const SECTION_HEADINGS = [LIFECYCLE_HEADING, EXAMPLES_HEADING, SESSIONS_HEADING];
 
 /** Parts joined with one blank line, ending in one newline. */
 export function joinResults(...parts) {

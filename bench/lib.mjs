@@ -62,7 +62,7 @@ export async function snapshotPkg() {
       assertLibraryBuilt();
       const before = stamp();
       dir = mkdtempSync(join(tmpdir(), 'oidc-worker-bench-pkg-'));
-      cpSync(PKG_DIR, dir, { recursive: true });
+      cpSync(PKG_DIR, dir, { recursive: true, preserveTimestamps: true }); // builtAt below reads the copies
       if (before === stamp() && PKG_FILES.every((f) => existsSync(join(dir, f)))) {
         const hash = createHash('sha256');
         for (const f of PKG_FILES) hash.update(readFileSync(join(dir, f)));

@@ -256,11 +256,11 @@ function probe(page, needles) {
 
 // ---------------------------------------------------------------- one rep
 
-async function timed(page, rep, what, go, t0Ref) {
+/** One timed window: `go()` starts the navigation; until the page's report, then SETTLE_MS. */
+async function timed(page, rep, what, go) {
   rep.clear(page);
   await srv('reset');
   const t0 = Date.now();
-  t0Ref.t0 = t0;
   await go();
   const r = await rep.next(page, what);
   await sleep(SETTLE_MS);
@@ -293,10 +293,11 @@ async function runRep(mode, ready) {
     context.setDefaultTimeout(20000);
     const rep = reports(context);
     await rep.install();
-    context.on('page', (p) => p.on('pageerror', (e) => consoleErrors.length < 10 && consoleErrors.push(String(e.message).slice(0, 200))));
+    const watch = (p) => p.on('pageerror', (e) => consoleErrors.length < 10 && consoleErrors.push(String(e.message).slice(0, 200)));
+    context.pages().forEach(watch); // a persistent context starts with one page
+    context.on('page', watch);
     const base = `${ready.appOrigin}/p/${mode.id}/`;
     const a = context.pages()[0] ?? await context.newPage();
-    a.on('pageerror', (e) => consoleErrors.length < 10 && consoleErrors.push(String(e.message).slice(0, 200)));
 
     rec.phase = 'start';
     await a.goto(base, { waitUntil: 'commit' });
@@ -328,12 +329,12 @@ async function runRep(mode, ready) {
 
     rec.phase = 'new tab';
     const b = await context.newPage();
-    rec.newTab = await timed(b, rep, 'new tab', () => b.goto(base, { waitUntil: 'commit' }), {});
+    rec.newTab = await timed(b, rep, 'new tab', () => b.goto(base, { waitUntil: 'commit' }));
     await b.close();
     await sleep(SETTLE_MS);
 
     rec.phase = 'reload';
-    rec.reload = await timed(a, rep, 'reload', () => a.reload({ waitUntil: 'commit' }), {});
+    rec.reload = await timed(a, rep, 'reload', () => a.reload({ waitUntil: 'commit' }));
     rec.ok = true;
     rec.phase = 'done';
   } catch (err) {

@@ -62,7 +62,7 @@ export async function snapshotPkg() {
       assertLibraryBuilt();
       const before = stamp();
       dir = mkdtempSync(join(tmpdir(), 'oidc-worker-bench-pkg-'));
-      cpSync(PKG_DIR, dir, { recursive: true });
+      cpSync(PKG_DIR, dir, { recursive: true, preserveTimestamps: true }); // builtAt below reads the copies
       if (before === stamp() && PKG_FILES.every((f) => existsSync(join(dir, f)))) {
         const hash = createHash('sha256');
         for (const f of PKG_FILES) hash.update(readFileSync(join(dir, f)));
@@ -183,7 +183,9 @@ export function commandLine(script) {
  */
 export const LIFECYCLE_HEADING = '## Session lifecycle';
 export const EXAMPLES_HEADING = '## Example apps';
-const SECTION_HEADINGS = [LIFECYCLE_HEADING, EXAMPLES_HEADING];
+/** bench/sessions/main.mjs's section (run on its own: bash bench/sessions/run.sh). */
+export const SESSIONS_HEADING = '## Sessions across tabs and reloads';
+const SECTION_HEADINGS = [LIFECYCLE_HEADING, EXAMPLES_HEADING, SESSIONS_HEADING];
 
 /** Parts joined with one blank line, ending in one newline. */
 export function joinResults(...parts) {

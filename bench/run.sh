@@ -5,6 +5,9 @@
 # example apps (what oidc-worker adds to the builds of www/react, www/vue, www/webpack installed from
 # the packed tarball; the React app's time to isLoading false, signed out and on the login callback).
 # Measures only; asserts no timing (fails only when a step does not work).
+# With BENCH_SESSIONS=1 it then also runs bash bench/sessions/run.sh (sessions across tabs and reloads,
+# oidc-worker's modes against auth0-spa-js, oidc-client-ts and msal-browser: section "Sessions across
+# tabs and reloads"; ~7 more minutes, and npm ci of the peer libraries in bench/sessions/ the first time).
 #
 #   bash bench/run.sh        builds pkg/ if it is missing, runs node bench/perf.mjs, which writes
 #                            bench/results.md, then node bench/lifecycle.mjs, which adds its
@@ -45,10 +48,18 @@ status=0
 timeout --kill-after=15 180 node bench/lifecycle.mjs || status=$?
 examples_status=0
 timeout --kill-after=15 180 node bench/examples.mjs || examples_status=$?
+sessions_status=0
+if [ "${BENCH_SESSIONS:-0}" = 1 ]; then
+  bash bench/sessions/run.sh || sessions_status=$?
+fi
 cat "$out"
 if [ "$status" -ne 0 ]; then
   echo "bench: bench/lifecycle.mjs failed (exit $status)" >&2
   exit "$status"
+fi
+if [ "$sessions_status" -ne 0 ]; then
+  echo "bench: bench/sessions/run.sh failed (exit $sessions_status)" >&2
+  exit "$sessions_status"
 fi
 if [ "$examples_status" -ne 0 ]; then
   echo "bench: bench/examples.mjs failed (exit $examples_status)" >&2

@@ -51,12 +51,18 @@ fn is_tchar(b: u8) -> bool {
 /// Whether a `WWW-Authenticate` value holds a `Bearer` challenge with
 /// `error="invalid_token"` (RFC 6750 §3, §3.1): the token was refused as expired or revoked,
 /// so one refresh and one retry may help. Other errors (`insufficient_scope`, ...) do not.
+pub fn is_invalid_token_challenge(header: &str) -> bool {
+    has_challenge_error(header, "Bearer", "invalid_token")
+}
+
+/// Whether a `WWW-Authenticate` value holds a challenge of `scheme` (case-insensitive) whose
+/// `error` parameter is `error`: RFC 6750 §3 for `Bearer`, RFC 9449 §7.1 for `DPoP`.
 /// Parsed per RFC 9110 §11.6.1: challenges are `scheme [ token68 / #auth-param ]`, and
 /// several may share one header value.
-pub fn is_invalid_token_challenge(header: &str) -> bool {
+pub fn has_challenge_error(header: &str, scheme: &str, error: &str) -> bool {
     let b = header.as_bytes();
     let mut i = 0;
-    let mut in_bearer = false;
+    let mut in_scheme = false;
     let skip = |i: &mut usize, set: &[u8]| {
         while *i < b.len() && set.contains(&b[*i]) {
             *i += 1;
@@ -76,7 +82,7 @@ pub fn is_invalid_token_challenge(header: &str) -> bool {
         let name = b.get(start..i).unwrap_or_default();
         skip(&mut i, b" \t");
         if b.get(i) != Some(&b'=') {
-            in_bearer = name.eq_ignore_ascii_case(b"bearer"); // the next challenge's scheme
+            in_scheme = name.eq_ignore_ascii_case(scheme.as_bytes()); // the next challenge's scheme
             continue;
         }
         i += 1;
@@ -106,7 +112,7 @@ pub fn is_invalid_token_challenge(header: &str) -> bool {
                 i += 1;
             }
         }
-        if in_bearer && name.eq_ignore_ascii_case(b"error") && value == b"invalid_token" {
+        if in_scheme && name.eq_ignore_ascii_case(b"error") && value == error.as_bytes() {
             return true;
         }
     }
@@ -189,5 +195,18 @@ mod tests {
         ] {
             assert!(!is_invalid_token_challenge(no), "{no}");
         }
+    }
+
+    #[test]
+    fn reads_the_error_of_a_challenge_of_any_scheme() {
+        // RFC 9449 §7.1, §9: DPoP challenges carry `error` like Bearer ones.
+        let dpop = r#"DPoP algs="ES256 PS256", error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#;
+        assert!(has_challenge_error(dpop, "DPoP", "use_dpop_nonce"));
+        assert!(has_challenge_error(dpop, "dpop", "use_dpop_nonce"));
+        assert!(!has_challenge_error(dpop, "Bearer", "use_dpop_nonce"));
+        assert!(!has_challenge_error(dpop, "DPoP", "invalid_token"));
+        assert!(has_challenge_error(r#"Bearer realm="a", DPoP error="invalid_token""#, "DPoP", "invalid_token"));
+        assert!(!has_challenge_error(r#"DPoP realm="a", Bearer error="invalid_token""#, "DPoP", "invalid_token"));
+        assert!(!has_challenge_error(r#"DPoPx error="use_dpop_nonce""#, "DPoP", "use_dpop_nonce"));
     }
 }

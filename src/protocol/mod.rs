@@ -18,6 +18,7 @@ pub mod pkce;
 pub mod transaction;
 pub mod authorization;
 pub mod token;
+pub mod dpop;
 pub mod jwt;
 pub mod id_token;
 pub mod jws;

@@ -6,6 +6,7 @@ use crate::prelude::*;
 use crate::protocol::authorization::ValidatedCallback;
 use crate::protocol::config::ClientConfig;
 use crate::protocol::discovery::ProviderMetadata;
+use crate::protocol::dpop;
 use crate::protocol::error::{oauth_error_text, Error};
 use crate::protocol::http::{HttpRequest, HttpResponse, Method};
 use crate::protocol::secret::Secret;
@@ -26,6 +27,15 @@ pub struct TokenResponse {
     pub id_token: Option<Secret>,
     /// `scope`, when sent.
     pub scope: Option<String>,
+}
+
+/// The `token_type` of an accepted token response (RFC 6749 §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// `Bearer` (RFC 6750): whoever holds the token can use it.
+    Bearer,
+    /// `DPoP` (RFC 9449 §5): bound to the worker's key; every use carries a proof.
+    DPoP,
 }
 
 fn token_request(metadata: &ProviderMetadata, params: &[(&str, &str)]) -> HttpRequest {
@@ -83,6 +93,29 @@ pub fn refresh_request(
 
 /// Parses a token endpoint response (RFC 6749 §5.1, §5.2). A 3xx is never followed.
 pub fn process_token_response(res: &HttpResponse) -> Result<TokenResponse, Error> {
+    // RFC 6750: outside a DPoP session only Bearer tokens are usable by this client; the name
+    // is case-insensitive (RFC 6749 §5.1).
+    process(res, |t| match t.eq_ignore_ascii_case("bearer") {
+        true => Ok(()),
+        false => Err(Error::InvalidResponse { reason: "token_type" }),
+    })
+}
+
+/// Parses the token endpoint's answer to a request sent with a DPoP proof: as
+/// [`process_token_response`], but `token_type` must be `DPoP`, or `Bearer` with
+/// `allow_bearer_downgrade` ([`dpop::token_type`]), and is returned with the tokens.
+pub fn process_dpop_token_response(res: &HttpResponse, allow_bearer_downgrade: bool) -> Result<(TokenResponse, TokenType), Error> {
+    let mut token_type = TokenType::DPoP;
+    let tokens = process(res, |t| {
+        token_type = dpop::token_type(t, allow_bearer_downgrade)?;
+        Ok(())
+    })?;
+    Ok((tokens, token_type))
+}
+
+/// Generic over the `token_type` check, so that the parser of a Bearer-only session has no
+/// DPoP code in it.
+fn process(res: &HttpResponse, check_token_type: impl FnOnce(&str) -> Result<(), Error>) -> Result<TokenResponse, Error> {
     if res.is_redirect() {
         return Err(Error::InvalidResponse { reason: "redirect" });
     }
@@ -101,10 +134,8 @@ pub fn process_token_response(res: &HttpResponse) -> Result<TokenResponse, Error
 
     let secret = |name: &str| optional_string(name).map(|s| s.map(Secret::from));
     let access_token = secret("access_token")?.ok_or_else(field)?;
-    // RFC 6750: only Bearer tokens are usable by this client; the name is case-insensitive.
     match body.get("token_type") {
-        Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
-        Some(Value::String(_)) => return Err(Error::InvalidResponse { reason: "token_type" }),
+        Some(Value::String(t)) => check_token_type(t)?,
         _ => return Err(field()),
     }
     let expires_in = match body.get("expires_in") {
@@ -164,6 +195,28 @@ mod tests {
         assert_eq!(
             process_token_response(&json(200, &OK.replace("Bearer", "DPoP"))),
             Err(Error::InvalidResponse { reason: "token_type" })
+        );
+    }
+
+    #[test]
+    fn a_dpop_session_wants_dpop_and_refuses_a_silent_downgrade() {
+        let dpop = OK.replace("Bearer", "dpop");
+        let token_type = |res: HttpResponse, allow| process_dpop_token_response(&res, allow).map(|(_, t)| t);
+        assert_eq!(token_type(json(200, &dpop), false), Ok(TokenType::DPoP));
+        assert_eq!(token_type(json(200, &dpop), true), Ok(TokenType::DPoP));
+        let (tokens, _) = process_dpop_token_response(&json(200, &dpop), false).unwrap();
+        assert_eq!((tokens.access_token.expose(), tokens.expires_in), ("at", Some(3600)));
+        // Secure default: a Bearer answer to a DPoP request is refused.
+        assert_eq!(token_type(json(200, OK), false), Err(Error::InvalidResponse { reason: "token_type" }));
+        assert_eq!(token_type(json(200, OK), true), Ok(TokenType::Bearer));
+        // Errors are the same as outside DPoP.
+        assert_eq!(
+            token_type(json(400, r#"{"error":"use_dpop_nonce"}"#), false),
+            Err(Error::TokenError { error: "use_dpop_nonce".into(), error_description: None, status: 400 })
+        );
+        assert_eq!(
+            process_dpop_token_response(&json(200, &OK.replace(r#""token_type":"Bearer","#, "")), true),
+            Err(Error::InvalidResponse { reason: "field" })
         );
     }
 

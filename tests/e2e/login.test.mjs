@@ -3,7 +3,9 @@
 //
 //   bash scripts/build.sh && node --test --test-force-exit tests/e2e/
 //
-// The tests in the describe() run in order and share one browser page, like a person would.
+// The tests in the describe() run in order and share one browser page, like a person would. The
+// session lives in the browser's session holder (a SharedWorker, `sharing: "browser"`), not in the
+// page: a reload finds it, so a test that needs a signed-out start signs out first.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -47,6 +49,13 @@ describe('vanilla app against oidc-provider (real login form)', { timeout: 180_0
     });
     const app = await waitForApp(page);
     return { ...result, app };
+  }
+
+  /** End the holder's session without leaving the page, for a test that starts signed out. */
+  async function signOutLocally() {
+    const out = await callAuth(page, 'logout', { redirect: false });
+    assert.ok(out.ok, JSON.stringify(out.error));
+    assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
   }
 
   async function assertNoTokensStored(label) {
@@ -198,12 +207,16 @@ describe('vanilla app against oidc-provider (real login form)', { timeout: 180_0
     assert.equal(app.callback.error.name, 'AuthError');
     assert.equal(await page.locator('#error').getAttribute('data-code'), 'state_mismatch');
     assert.equal(stack.op.tokenRequestCount(), before, 'the provider saw no additional token request');
-    // Tokens live only in the (new) worker's memory: a reload means signed out.
-    assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
+    // The session lives in the holder, not the page: the new page finds it, and the rejected
+    // replay does not end it.
+    assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: true });
+    assert.equal((await callAuth(page, 'getUser')).value?.sub, LOGIN, 'still the same user');
+    assert.equal(stack.op.tokenRequestCount(), before, 'and still no token request');
   });
 
   it('cancelling at the provider gives authorization_error / access_denied', async () => {
     await openApp();
+    await signOutLocally();
     const before = stack.op.tokenRequestCount();
     const { url: landed } = await cancelLogin(page, {
       issuer: stack.op.issuer, trigger: () => page.locator('#login').click(),

@@ -21,7 +21,9 @@
 //     issued.
 // The provider's request log (op.requests: method, path, route, status, in order of completion) is
 // the source of truth for what reached the provider; the request bodies and Origin header are read
-// from Playwright's request events (worker requests are reported on the browser context).
+// by a browser-wide DevTools interception (tests/support/intercept.mjs), which also makes the
+// revocation fail: the session holder is a SharedWorker (`sharing: "browser"`), whose requests
+// Playwright's request events and page.route() never see.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -29,6 +31,7 @@ import { after, before, describe, it } from 'node:test';
 import { startApiServer } from '../support/api-server.mjs';
 
 import { closeBrowser, launchBrowser } from '../support/browser.mjs';
+import { interceptRequests } from '../support/intercept.mjs';
 import {
   assertCleanRun,
   assertLibraryBuilt, callAuth, captureConsole, startStack, waitForApp,
@@ -46,8 +49,11 @@ describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout:
   let navigations;
   let loggedIn = false;
   let firstSession; // { access, refresh, id } issued for the first login
-  /** Every POST the browser (page or worker) sent to the revocation endpoint, in order. */
-  const revocations = [];
+  /** The browser's requests to the revocation endpoint (from any page or worker), in order. */
+  let intercepted;
+  const revocations = () => intercepted.requests.map((r) => ({
+    method: r.method, params: r.params, origin: r.headers.origin, contentType: r.headers['content-type'], failed: r.failed,
+  }));
 
   const needLogin = () => assert.ok(loggedIn, 'depends on the login test, which failed');
   /** Provider log entries of the revocation endpoint from index `from` on. */
@@ -117,22 +123,7 @@ describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout:
     page.setDefaultTimeout(20_000);
     consoleLog = captureConsole(page);
     navigations = captureNavigations(page);
-    // Worker requests are reported as page/context 'request' events; the context sees them all.
-    context.on('request', (request) => {
-      if (request.url() !== stack.op.urls.revocation) return;
-      const entry = {
-        method: request.method(),
-        params: new URLSearchParams(request.postData() ?? ''),
-        origin: undefined,
-        contentType: undefined,
-        at: Date.now(),
-      };
-      revocations.push(entry);
-      entry.headers = request.allHeaders().then((h) => {
-        entry.origin = h.origin;
-        entry.contentType = h['content-type'];
-      }).catch(() => {});
-    });
+    intercepted = await interceptRequests(browser, stack.op.urls.revocation);
   });
 
   after(async () => {
@@ -140,11 +131,9 @@ describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout:
     await stack?.close();
   });
 
-  /** Wait for the header lookups of the captured requests. */
-  const settled = async (list) => { await Promise.all(list.map((r) => r.headers)); return list; };
-
   it('logs in through the provider login and consent forms', async () => {
     firstSession = await login(['login', 'consent']);
+    assert.equal(await page.evaluate(() => window.auth.sharing), 'browser', 'the session holder is a SharedWorker');
     loggedIn = true;
   });
 
@@ -163,7 +152,7 @@ describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout:
     const log = revocationLog();
     assert.deepEqual(log.map((r) => [r.method, r.status]), [['POST', 200], ['POST', 200]],
       'the provider handled two POSTs to its revocation endpoint, both 200');
-    assertRevocationRequests(await settled(revocations), firstSession);
+    assertRevocationRequests(revocations(), firstSession);
   });
 
   it('the revoked refresh token is refused at the token endpoint (invalid_grant)', async () => {
@@ -188,22 +177,19 @@ describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout:
   it('a logout whose revocation fails (network error) still ends the local session', async () => {
     needLogin();
     const session = await login(['consent']);
-    let aborted = 0;
-    const handler = (route) => { aborted += 1; return route.abort('connectionrefused'); };
-    // page.route applies to the page's dedicated workers' fetches in this Chromium/Playwright
-    // (checked by `aborted`); context.route would be the fallback.
-    await page.route(stack.op.urls.revocation, handler);
     const logMark = stack.op.requests.length;
-    const capMark = revocations.length;
+    const capMark = revocations().length;
+    intercepted.fail = 'ConnectionRefused';
     try {
       const out = await callAuth(page, 'logout', { redirect: false });
       assert.ok(out.ok, `logout must resolve even though revocation failed: ${JSON.stringify(out.error)}`);
       await assertSignedOut('after a logout with failing revocation');
     } finally {
-      await page.unroute(stack.op.urls.revocation, handler);
+      intercepted.fail = null;
     }
-    assert.ok(aborted >= 1, `the route saw the worker's revocation request(s) (aborted ${aborted})`);
-    assert.equal(revocations.length - capMark, aborted, 'every revocation request was aborted by the route');
+    const failed = revocations().slice(capMark);
+    assert.ok(failed.length >= 1, 'the interception saw the worker\'s revocation request(s)');
+    assert.ok(failed.every((r) => r.failed === 'ConnectionRefused'), 'every revocation request failed with a network error');
     assert.deepEqual(revocationLog(logMark), [], 'no revocation request reached the provider');
     // (Not revoked, so the refresh token still works at the provider: the abort was real.)
     const res = await fetch(stack.op.urls.token, {
@@ -218,7 +204,7 @@ describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout:
     needLogin();
     const session = await login(['consent']);
     const logMark = stack.op.requests.length;
-    const capMark = revocations.length;
+    const capMark = revocations().length;
     const navMark = navigations.urls.length;
 
     const landed = await confirmLogout(page, {
@@ -247,7 +233,7 @@ describe('logout revokes the tokens (RFC 7009) and ends the session', { timeout:
     assert.equal(revIdx.length, 2, `two revocation requests reached the provider (log: ${order})`);
     assert.ok(revIdx.every((i) => i < endIdx), `revocations before end_session (log: ${order})`);
     assert.ok(log.filter((r) => r.route === 'revocation').every((r) => r.status === 200));
-    assertRevocationRequests(await settled(revocations.slice(capMark)), session);
+    assertRevocationRequests(revocations().slice(capMark), session);
 
     await waitForApp(page);
     assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
@@ -283,16 +269,24 @@ describe('no message the page receives ever holds the raw ID token (a full sessi
     consoleLog = captureConsole(page);
     navigations = captureNavigations(page);
     // Record what the page's client receives: every message event of every Worker the page
-    // creates (bodies of auth.fetch responses as latin1 text), before the client sees it.
+    // creates, and of the port of every SharedWorker it connects to (the session holder, the
+    // default), with bodies of auth.fetch responses as latin1 text, before the client sees it.
     await page.exposeFunction('__recordWorkerMessage', (text) => { received.push(text); });
     await page.addInitScript(() => {
-      const Native = window.Worker;
       const text = (data) => JSON.stringify(data, (_, v) => (v instanceof ArrayBuffer
         ? String.fromCharCode(...new Uint8Array(v)) : v));
-      window.Worker = class extends Native {
+      const record = (target) => target.addEventListener('message', (event) => window.__recordWorkerMessage(text(event.data)));
+      const { Worker: NativeWorker, SharedWorker: NativeShared } = window;
+      window.Worker = class extends NativeWorker {
         constructor(...args) {
           super(...args);
-          this.addEventListener('message', (event) => window.__recordWorkerMessage(text(event.data)));
+          record(this);
+        }
+      };
+      window.SharedWorker = class extends NativeShared {
+        constructor(...args) {
+          super(...args);
+          record(this.port);
         }
       };
     });

@@ -11,7 +11,7 @@
 //     headers are readable, other ones are not; PUT and a custom header get through;
 //   - any other origin (look-alikes included) and a page-set Authorization header are refused
 //     (config / api_origin, config / authorization_header) and nothing at all is sent; also when a
-//     script wrapping Worker.prototype.postMessage slips an Authorization into the headers sent
+//     script wrapping postMessage (MessagePort's, to the session holder, and Worker's) slips an Authorization into the headers sent
 //     and declares harmless header names beside them (the worker reads the names from the headers);
 //   - fetchTimeoutSeconds / fetchMaxResponseBytes: a slower API rejects network / timeout (and the
 //     request is aborted on the wire), a larger body network / too_large (with or without
@@ -570,27 +570,38 @@ describe('auth.fetch to an allowlisted API (the login\'s opaque token, introspec
     ctx.needLogin();
     const { page, api: { api } } = ctx;
     const rawFrom = rawRequests.length;
-    // What a script in the page can do: wrap postMessage, and rewrite auth.fetch's message.
+    // What a script in the page can do: wrap postMessage, and rewrite auth.fetch's message. The
+    // page talks to the session holder (a SharedWorker) over a MessagePort, to a dedicated worker
+    // (`sharing: "tab"`) through the Worker: both are wrapped.
     await page.evaluate(() => {
-      const native = Worker.prototype.postMessage;
-      window.restorePostMessage = () => { Worker.prototype.postMessage = native; };
-      Worker.prototype.postMessage = function crafted(message, transfer) {
-        if (message?.call?.fetch) {
-          message = {
-            ...message,
-            call: { fetch: { ...message.call.fetch, headerNames: 'x-test' } },
-            headers: [...message.headers, ['Authorization', 'Bearer page-crafted-token']],
-          };
-        }
-        return native.call(this, message, transfer);
+      window.craftedMessages = 0;
+      const natives = [MessagePort.prototype, Worker.prototype].map((proto) => [proto, proto.postMessage]);
+      window.restorePostMessage = () => {
+        for (const [proto, native] of natives) proto.postMessage = native;
+        return window.craftedMessages;
       };
+      for (const [proto, native] of natives) {
+        proto.postMessage = function crafted(message, transfer) {
+          if (message?.call?.fetch) {
+            window.craftedMessages += 1;
+            message = {
+              ...message,
+              call: { fetch: { ...message.call.fetch, headerNames: 'x-test' } },
+              headers: [...message.headers, ['Authorization', 'Bearer page-crafted-token']],
+            };
+          }
+          return native.call(this, message, transfer);
+        };
+      }
     });
+    let crafted;
     try {
       assertAuthError(await pageFetch(page, `${api.origin}/me`, { headers: { 'X-Test': '1' } }), 'config', 'authorization_header',
         'a crafted message');
     } finally {
-      await page.evaluate(() => window.restorePostMessage());
+      crafted = await page.evaluate(() => window.restorePostMessage());
     }
+    assert.equal(crafted, 1, 'the wrapper rewrote the one message auth.fetch posted');
     assert.deepEqual(rawRequests.slice(rawFrom).filter((r) => r.port === api.port).map((r) => [r.method, r.url, r.headers.authorization]), [],
       'nothing reached the API');
     assert.ok(!rawRequests.some((r) => /page-crafted-token/.test(r.headers.authorization ?? '')),

@@ -12,7 +12,7 @@
 //     nothing happens in the same window, and getAccessToken() refreshes on demand;
 //   - a 30-day access token: the proactive-refresh timer's delay is capped at what setTimeout
 //     holds, so the worker's timer fires no more than a handful of times in 5 s (counted inside
-//     the worker), instead of spinning;
+//     the session holder, a SharedWorker reached through the DevTools protocol), instead of spinning;
 //   - per-resource tokens (RFC 8707): getAccessToken({ resource }), ({ resource, scope }) and
 //     ({ scope }) each cause one refresh_token grant carrying them, are cached per (resource,
 //     scope), single-flight per key; grants for different keys never overlap (every grant presents
@@ -40,7 +40,9 @@ import {
   assertCleanRun,
   assertLibraryBuilt, callAuth, captureConsole, startStack, waitForApp,
 } from '../support/harness.mjs';
+import { interceptRequests } from '../support/intercept.mjs';
 import { completeLogin } from '../support/op-interactions.mjs';
+import { attachHolder, evaluateIn } from '../support/shared-workers.mjs';
 
 /** An RFC 8707 resource indicator: an identifier, nothing listens there. */
 const RESOURCE = 'http://127.0.0.1:9999/api';
@@ -354,28 +356,34 @@ describe('session lifecycle', { concurrency: true, timeout: 170_000 }, () => {
     it('no more than a handful of timer wake-ups in 5 s, and no grant; the count does see the worker\'s timers', async () => {
       app.needLogin();
       const { page, stack } = app;
-      const worker = page.workers().find((w) => w.url().endsWith('/worker.js'));
-      assert.ok(worker, `the app's worker (workers: ${page.workers().map((w) => w.url())})`);
-      // Count, inside the worker, every timer it arms and every one that fires.
-      await worker.evaluate(() => {
-        const native = self.setTimeout.bind(self);
-        self.timerCounts = { armed: 0, fired: 0 };
-        self.setTimeout = (fn, ms, ...rest) => {
-          self.timerCounts.armed += 1;
-          return native((...args) => { self.timerCounts.fired += 1; return fn(...args); }, ms, ...rest);
-        };
-      });
-      const mark = stack.op.tokenRequests.length;
-      await sleep(5_000);
-      const counts = await worker.evaluate(() => ({ ...self.timerCounts }));
-      assert.ok(counts.fired <= 5 && counts.armed <= 5, `timer wake-ups in 5 s: ${JSON.stringify(counts)}`);
-      assert.equal(stack.op.tokenRequests.length, mark, 'no token request');
-      assert.deepEqual((await app.events()).map((e) => e.name), ['login']);
-      // Control: a forced refresh moves the proactive refresh, so the worker arms its timer
-      // again, and the count sees it.
-      assert.equal(typeof (await callAuth(page, 'getAccessToken', { forceRefresh: true })).value, 'string');
-      const later = await worker.evaluate(() => ({ ...self.timerCounts }));
-      assert.ok(later.armed > counts.armed, `the worker's own timers are counted: ${JSON.stringify(later)}`);
+      // The session lives in the context's session holder, a SharedWorker (a DevTools target of
+      // type shared_worker, which Playwright does not expose).
+      const { holder, stop } = await attachHolder(shared.browser, page);
+      try {
+        // Count, inside the holder, every timer it arms and every one that fires.
+        await evaluateIn(holder, `(() => {
+          const native = self.setTimeout.bind(self);
+          self.timerCounts = { armed: 0, fired: 0 };
+          self.setTimeout = (fn, ms, ...rest) => {
+            self.timerCounts.armed += 1;
+            return native((...args) => { self.timerCounts.fired += 1; return fn(...args); }, ms, ...rest);
+          };
+        })()`);
+        const counts = () => evaluateIn(holder, '({ ...self.timerCounts })');
+        const mark = stack.op.tokenRequests.length;
+        await sleep(5_000);
+        const quiet = await counts();
+        assert.ok(quiet.fired <= 5 && quiet.armed <= 5, `timer wake-ups in 5 s: ${JSON.stringify(quiet)}`);
+        assert.equal(stack.op.tokenRequests.length, mark, 'no token request');
+        assert.deepEqual((await app.events()).map((e) => e.name), ['login']);
+        // Control: a forced refresh moves the proactive refresh, so the holder arms its timer
+        // again, and the count sees it.
+        assert.equal(typeof (await callAuth(page, 'getAccessToken', { forceRefresh: true })).value, 'string');
+        const later = await counts();
+        assert.ok(later.armed > quiet.armed, `the holder's own timers are counted: ${JSON.stringify(later)}`);
+      } finally {
+        await stop();
+      }
     });
 
     it('no page error, provider server_error or token in the console', () => {
@@ -739,14 +747,16 @@ describe('session lifecycle', { concurrency: true, timeout: 170_000 }, () => {
   // -------------------------------------------------------------------------------------------
   describe('a logout while a refresh is in flight (its answer held 2 s)', { concurrency: 1 }, () => {
     const app = useApp(shared, { provider: { faults: true } });
-    /** The revocation requests the worker sent (form parameters), as the browser saw them. */
-    const revocations = [];
+    /** The revocation requests the worker sent, as the browser saw them (a browser-wide DevTools
+     * interception: Playwright's request events miss a SharedWorker's requests). */
+    let intercepted;
+    const revocations = () => intercepted.requests.map((r) => r.params);
+    after(() => intercepted?.stop());
 
     it('logs in through the proxy', async () => {
+      // Before the login starts the holder: a worker already running is not intercepted.
+      intercepted = await interceptRequests(shared.browser, app.stack.op.urls.revocation);
       await app.login();
-      app.context.on('request', (request) => {
-        if (request.url() === app.stack.op.urls.revocation) revocations.push(new URLSearchParams(request.postData() ?? ''));
-      });
     });
 
     it('the late answer is dropped (login_required, no tokenRefreshed, no session) and the tokens it carried are revoked', async () => {
@@ -770,8 +780,8 @@ describe('session lifecycle', { concurrency: true, timeout: 170_000 }, () => {
       assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
       // RFC 7009: the refresh token the late answer rotated in, and its access token, are alive at
       // the provider and no one will use them: the worker revokes them.
-      await waitFor('the revocation of the late answer\'s tokens', () => revocations.some((p) => p.get('token') === grant.issued.refresh_token), { timeout: 5_000 });
-      const hintOf = (token) => revocations.find((p) => p.get('token') === token)?.get('token_type_hint');
+      await waitFor('the revocation of the late answer\'s tokens', () => revocations().some((p) => p.get('token') === grant.issued.refresh_token), { timeout: 5_000 });
+      const hintOf = (token) => revocations().find((p) => p.get('token') === token)?.get('token_type_hint');
       assert.equal(hintOf(grant.issued.refresh_token), 'refresh_token');
       assert.equal(hintOf(grant.issued.access_token), 'access_token');
       stack.op.faults.clear();

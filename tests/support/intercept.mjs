@@ -9,6 +9,9 @@
 //   seen.fail = 'ConnectionRefused';   // from now on fail each such request (a CDP Network.ErrorReason)
 //   seen.fail = null;                  // let them through again (the default)
 //   await seen.stop();
+//
+// Start it before the page or worker whose requests matter starts: in Chromium 156 the browser-wide
+// interception covers targets created after Fetch.enable, not a worker already running (checked).
 
 /** Intercept the requests whose URL matches `urlPattern` (CDP pattern: `*` and `?` wildcards). */
 export async function interceptRequests(browser, urlPattern) {

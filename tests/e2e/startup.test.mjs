@@ -1,23 +1,30 @@
-// End to end: how createAuthClient() starts the worker (cold start). The page fetches and
-// compiles the .wasm while the worker script loads and hands the compiled module to the worker,
-// which then neither fetches nor compiles it; when the page may not compile wasm (its own CSP
-// lacks 'wasm-unsafe-eval', the worker's does not), the worker fetches and compiles it itself.
+// End to end: how createAuthClient() starts the worker (cold start).
+//   - `sharing: "browser"` (the default): the page connects to the session holder, a module
+//     SharedWorker, which fetches and compiles the .wasm itself (a compiled module cannot be
+//     handed to it); the page does not fetch it.
+//   - `sharing: "tab"`: the page fetches and compiles the .wasm while its dedicated worker's
+//     script loads and hands the compiled module to the worker, which then neither fetches nor
+//     compiles it; when the page may not compile wasm (its own CSP lacks 'wasm-unsafe-eval', the
+//     worker's does not), the worker fetches and compiles it itself.
 // Bare pages (an import map to /pkg/, one inline module script) in headless Chromium; no provider
-// is needed: createAuthClient() and isAuthenticated() make no request to it.
+// is needed: createAuthClient() and isAuthenticated() make no request to it. Each page opens in a
+// fresh browser context, so it starts its own holder.
 //
 //   bash scripts/build.sh && node --test --test-force-exit tests/e2e/startup.test.mjs
 //
 // No timing is asserted; which context requested the .wasm is read from the request's Referer
-// (the page's URL for the page's fetch, worker.js for the worker's).
+// (the page's URL for the page's fetch, worker.js for the worker's), as a browser-wide DevTools
+// interception sees it (Playwright's request events miss a SharedWorker's requests).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { closeBrowser, launchBrowser } from '../support/browser.mjs';
 import { PKG_DIR, assertLibraryBuilt } from '../support/harness.mjs';
+import { interceptRequests } from '../support/intercept.mjs';
 import { startStaticServer } from '../support/static-server.mjs';
 
-/** A page that creates a client with `options` and records `isAuthenticated()`, or the error. */
+/** A page that creates a client with `options` and records `isAuthenticated()` and `sharing`, or the error. */
 const page = (options, csp) => `<!doctype html>
 ${csp ? `<meta http-equiv="Content-Security-Policy" content="${csp}">` : ''}
 <script type="importmap">{ "imports": { "oidc-worker": "/pkg/index.js" } }</script>
@@ -25,30 +32,34 @@ ${csp ? `<meta http-equiv="Content-Security-Policy" content="${csp}">` : ''}
   import { createAuthClient } from 'oidc-worker';
   const options = { issuer: 'https://op.example', clientId: 'spa', redirectUri: location.origin + '/', ...${JSON.stringify(options)} };
   window.result = createAuthClient(options)
-    .then((auth) => auth.isAuthenticated())
-    .then((value) => ({ ok: true, value }), (e) => ({ ok: false, code: e.code, reason: e.reason }));
+    .then(async (auth) => ({ ok: true, value: await auth.isAuthenticated(), sharing: auth.sharing }))
+    .catch((e) => ({ ok: false, code: e.code, reason: e.reason }));
 </script>`;
 
 describe('createAuthClient start-up', { timeout: 60_000 }, () => {
   let web;
   let browser;
+  let wasmRequests;
 
   before(async () => {
     assertLibraryBuilt();
     web = await startStaticServer({
       mounts: { '/pkg/': PKG_DIR },
       html: {
-        '/plain/': () => page({}),
+        '/shared/': () => page({}),
+        '/plain/': () => page({ sharing: 'tab' }),
         '/invalid/': () => page({ clientId: 7 }),
         // The page may run its scripts but not compile wasm; the worker (served without a policy)
         // may.
-        '/page-csp/': () => page({}, "script-src 'self' 'unsafe-inline'"),
+        '/page-csp/': () => page({ sharing: 'tab' }, "script-src 'self' 'unsafe-inline'"),
       },
     });
     browser = await launchBrowser();
+    wasmRequests = await interceptRequests(browser, '*/oidc_worker_bg.wasm');
   });
 
   after(async () => {
+    await wasmRequests?.stop();
     await closeBrowser(browser);
     await web?.close();
   });
@@ -56,12 +67,9 @@ describe('createAuthClient start-up', { timeout: 60_000 }, () => {
   /** Opens `path`; returns the page's result, who requested the .wasm, and the page's CSP violations. */
   async function open(path) {
     const context = await browser.newContext();
+    const mark = wasmRequests.requests.length;
     try {
       const tab = await context.newPage();
-      const wasm = [];
-      tab.on('request', (r) => {
-        if (r.url().endsWith('/oidc_worker_bg.wasm')) wasm.push(r.allHeaders().then((h) => h.referer ?? ''));
-      });
       await tab.addInitScript(() => {
         window.violations = [];
         document.addEventListener('securitypolicyviolation', (e) => window.violations.push(e.blockedURI));
@@ -69,16 +77,23 @@ describe('createAuthClient start-up', { timeout: 60_000 }, () => {
       await tab.goto(`${web.origin}${path}`);
       const result = await tab.waitForFunction(() => window.result, null, { timeout: 20_000 })
         .then(() => tab.evaluate(() => window.result));
-      const referers = (await Promise.all(wasm)).map((r) => new URL(r).pathname);
+      const referers = wasmRequests.requests.slice(mark).map((r) => new URL(r.headers.referer ?? '').pathname);
       return { result, referers, violations: await tab.evaluate(() => window.violations) };
     } finally {
       await context.close();
     }
   }
 
-  it('the page fetches and compiles the .wasm, and the worker uses that module (one download)', async () => {
+  it('by default the session holder (a SharedWorker) fetches and compiles the .wasm itself; the page does not', async () => {
+    const { result, referers, violations } = await open('/shared/');
+    assert.deepEqual(result, { ok: true, value: false, sharing: 'browser' });
+    assert.deepEqual(referers, ['/pkg/worker.js'], 'requested once, by the holder');
+    assert.deepEqual(violations, []);
+  });
+
+  it('sharing: "tab": the page fetches and compiles the .wasm, and its worker uses that module (one download)', async () => {
     const { result, referers, violations } = await open('/plain/');
-    assert.deepEqual(result, { ok: true, value: false });
+    assert.deepEqual(result, { ok: true, value: false, sharing: 'tab' });
     assert.deepEqual(referers, ['/plain/'], 'requested once, by the page');
     assert.deepEqual(violations, []);
   });
@@ -88,9 +103,9 @@ describe('createAuthClient start-up', { timeout: 60_000 }, () => {
     assert.deepEqual(result, { ok: false, code: 'config', reason: 'client_id' });
   });
 
-  it('a page that may not compile wasm: the worker fetches and compiles it itself', async () => {
+  it('sharing: "tab", a page that may not compile wasm: the worker fetches and compiles it itself', async () => {
     const { result, referers, violations } = await open('/page-csp/');
-    assert.deepEqual(result, { ok: true, value: false });
+    assert.deepEqual(result, { ok: true, value: false, sharing: 'tab' });
     assert.deepEqual(referers, ['/page-csp/', '/pkg/worker.js'], 'the page tried, then the worker loaded it');
     assert.deepEqual(violations, ['wasm-eval'], 'the page\'s policy reported the refused compile');
   });

@@ -5,20 +5,27 @@
 //
 //   bash scripts/build.sh && node --test --test-force-exit tests/e2e/worker-failure.test.mjs
 //
-// The failures are made from inside the worker, with playwright's worker.evaluate:
+// The failures are made from inside the worker: the dedicated worker of `sharing: "tab"` with
+// playwright's worker.evaluate, the session holder of `sharing: "browser"` (a SharedWorker, which
+// Playwright does not expose) through the DevTools protocol (tests/support/shared-workers.mjs):
 // - the scheduler wasm-bindgen's futures run on (`queueMicrotask`) throws: the wasm call that
 //   starts a call ends abruptly, `host.handle`'s promise rejects, and nothing runs the wasm's
 //   futures any more (without the fix, the worker ignored that rejection and every call hung);
 // - the clock the wasm imports (`Date.now`) throws while the client is borrowed: the wasm call
 //   ends abruptly inside a microtask (as a trap does), and the calls queued behind it never run.
+// A failed holder tells every page connected to it (`{ failed: true }`), also those that had no
+// call in flight, and ends itself, so that the next page starts a new holder; so does a holder
+// that could not load its wasm (`{ ready: false }`).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { closeBrowser, launchBrowser } from '../support/browser.mjs';
 import { assertLibraryBuilt, callAuth, startStack, waitForApp } from '../support/harness.mjs';
+import { interceptRequests } from '../support/intercept.mjs';
+import { attachHolder, evaluateIn } from '../support/shared-workers.mjs';
 
-/** The worker of oidc-worker that the page started. */
+/** The dedicated worker of oidc-worker that the page started (`sharing: "tab"`). */
 async function oidcWorker(page) {
   const found = () => page.workers().find((w) => w.url().endsWith('/worker.js'));
   return found() ?? page.waitForEvent('worker', { predicate: (w) => w.url().endsWith('/worker.js') });
@@ -40,23 +47,24 @@ function settleTogether(page, calls) {
 
 const WORKER_FAILED = { ok: false, code: 'config', reason: 'worker_failed' };
 
-/** The example app in a fresh browser context, its client ready. */
-async function openApp(browser, stack) {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(stack.appUrl);
-  await waitForApp(page);
-  return page;
-}
+const BREAK_SCHEDULER = `globalThis.queueMicrotask = () => {
+  throw new Error('the scheduler broke');
+}`;
+const BREAK_CLOCK = `Date.now = () => {
+  throw new Error('the clock broke');
+}`;
 
 describe('a worker that fails', { timeout: 120_000 }, () => {
   let stack;
   let browser;
+  /** The app's `sharing` option for the pages opened next (the app reads it at start). */
+  let sharing;
 
   before(async () => {
     assertLibraryBuilt();
     // getAccessToken must reach the clock (below): with the default exposeAccessToken: false it
     // is refused before that.
-    stack = await startStack({ quiet: true, appOptions: { exposeAccessToken: true } });
+    stack = await startStack({ quiet: true, appOptions: () => ({ exposeAccessToken: true, sharing }) });
     browser = await launchBrowser();
   });
 
@@ -65,15 +73,21 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
     await stack?.close();
   });
 
-  it('host.handle rejecting (the wasm\'s scheduler broke) fails every call with config / worker_failed', async () => {
-    const page = await openApp(browser, stack);
+  /** The example app in `context` (default: a fresh one), its client ready, in `mode`. */
+  async function openApp(mode, context) {
+    sharing = mode;
+    const page = await (context ?? await browser.newContext()).newPage();
+    await page.goto(stack.appUrl);
+    await waitForApp(page);
+    assert.equal(await page.evaluate(() => window.auth.sharing), mode);
+    return page;
+  }
+
+  it('sharing: "tab": host.handle rejecting (the wasm\'s scheduler broke) fails every call with config / worker_failed', async () => {
+    const page = await openApp('tab');
 
     const worker = await oidcWorker(page);
-    await worker.evaluate(() => {
-      globalThis.queueMicrotask = () => {
-        throw new Error('the scheduler broke');
-      };
-    });
+    await worker.evaluate(BREAK_SCHEDULER);
     const settled = await settleTogether(page, ['isAuthenticated', 'getUser', 'getAccessToken']);
     assert.deepEqual(settled, [WORKER_FAILED, WORKER_FAILED, WORKER_FAILED]);
     // Later calls fail at once, without reaching the worker.
@@ -81,31 +95,33 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
     await page.context().close();
   });
 
-  it('a call JSON cannot hold (a BigInt, as a script wrapping postMessage could send) is invalid_call, and the worker goes on', async () => {
-    const page = await openApp(browser, stack);
-    // worker.js hands the wasm the call's JSON text; JSON.stringify throws on a BigInt.
-    await page.evaluate(() => {
-      const native = Worker.prototype.postMessage;
-      Worker.prototype.postMessage = function crafted(message, transfer) {
-        Worker.prototype.postMessage = native;
-        return native.call(this, { ...message, call: { getUser: 1n } }, transfer);
-      };
+  for (const mode of ['tab', 'browser']) {
+    it(`sharing: "${mode}": a call JSON cannot hold (a BigInt, as a script wrapping postMessage could send) is invalid_call, and the worker goes on`, async () => {
+      const page = await openApp(mode);
+      // worker.js hands the wasm the call's JSON text; JSON.stringify throws on a BigInt. The
+      // page posts to a dedicated worker through the Worker, to the holder through a MessagePort.
+      await page.evaluate(() => {
+        const natives = [MessagePort.prototype, Worker.prototype].map((proto) => [proto, proto.postMessage]);
+        for (const [proto, native] of natives) {
+          proto.postMessage = function crafted(message, transfer) {
+            if (message?.call === undefined) return native.call(this, message, transfer);
+            for (const [p, n] of natives) p.postMessage = n;
+            return native.call(this, { ...message, call: { getUser: 1n } }, transfer);
+          };
+        }
+      });
+      assert.deepEqual(await settleTogether(page, ['isAuthenticated']), [{ ok: false, code: 'config', reason: 'invalid_call' }]);
+      assert.deepEqual(await settleTogether(page, ['isAuthenticated']), [{ ok: true, value: false }]);
+      await page.context().close();
     });
-    assert.deepEqual(await settleTogether(page, ['isAuthenticated']), [{ ok: false, code: 'config', reason: 'invalid_call' }]);
-    assert.deepEqual(await settleTogether(page, ['isAuthenticated']), [{ ok: true, value: false }]);
-    await page.context().close();
-  });
+  }
 
-  it('an exception inside the wasm fails every pending call with config / worker_failed', async () => {
-    const page = await openApp(browser, stack);
+  it('sharing: "tab": an exception inside the wasm fails every pending call with config / worker_failed', async () => {
+    const page = await openApp('tab');
     assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
 
     const worker = await oidcWorker(page);
-    await worker.evaluate(() => {
-      Date.now = () => {
-        throw new Error('the clock broke');
-      };
-    });
+    await worker.evaluate(BREAK_CLOCK);
     // getAccessToken reads the clock while it holds the client: the wasm call ends there. The
     // calls queued behind it in the same turn would otherwise never run.
     const settled = await settleTogether(page, ['getAccessToken', 'isAuthenticated', 'getUser']);
@@ -114,5 +130,57 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
     // Later calls fail at once, without reaching the worker.
     assert.deepEqual(await settleTogether(page, ['isAuthenticated']), [WORKER_FAILED]);
     await page.context().close();
+  });
+
+  for (const [what, breakIt, calls] of [
+    ['host.handle rejecting (the wasm\'s scheduler broke)', BREAK_SCHEDULER, ['isAuthenticated', 'getUser', 'getAccessToken']],
+    ['an exception inside the wasm (the clock broke)', BREAK_CLOCK, ['getAccessToken', 'isAuthenticated', 'getUser']],
+  ]) {
+    it(`sharing: "browser": ${what} in the holder fails every call of every page connected to it`, async () => {
+      const context = await browser.newContext();
+      const [first, second] = [await openApp('browser', context), await openApp('browser', context)];
+      assert.deepEqual(await callAuth(second, 'isAuthenticated'), { ok: true, value: false });
+      const { holder, stop } = await attachHolder(browser, first);
+      try {
+        await evaluateIn(holder, breakIt);
+      } finally {
+        await stop();
+      }
+      assert.deepEqual(await settleTogether(first, calls), [WORKER_FAILED, WORKER_FAILED, WORKER_FAILED]);
+      // The other page had no call in flight: it was told all the same, so its calls fail at
+      // once (a call reaching a failed holder would get no answer: 'hung').
+      assert.deepEqual(await settleTogether(second, ['isAuthenticated', 'getUser']), [WORKER_FAILED, WORKER_FAILED]);
+      assert.deepEqual(await settleTogether(first, ['isAuthenticated']), [WORKER_FAILED]);
+      // The failed holder ends itself: the page that loads next (a reload here) starts a new one,
+      // instead of getting worker_failed for as long as the old holder would have lived (with
+      // extendedLifetime, past the last page).
+      await second.reload();
+      await waitForApp(second);
+      assert.deepEqual(await callAuth(second, 'isAuthenticated'), { ok: true, value: false });
+      assert.deepEqual(await settleTogether(first, ['isAuthenticated']), [WORKER_FAILED], 'the page of the old holder stays failed');
+      await context.close();
+    });
+  }
+
+  it('sharing: "browser": a holder that cannot load its wasm fails the page (worker_failed), and the next page starts a new holder', async () => {
+    const wasm = await interceptRequests(browser, '*/oidc_worker_bg.wasm');
+    const context = await browser.newContext();
+    try {
+      sharing = 'browser';
+      const page = await context.newPage();
+      wasm.fail = 'ConnectionRefused';
+      await page.goto(stack.appUrl);
+      await page.waitForFunction(() => window.app?.status === 'failed');
+      assert.deepEqual(await page.evaluate(() => [window.app.error?.code, window.app.error?.reason]), ['config', 'worker_failed']);
+      assert.equal(wasm.requests.length, 1, 'the holder tried to fetch its wasm, and that failed');
+      wasm.fail = null;
+      await page.reload();
+      await waitForApp(page);
+      assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
+      assert.equal(wasm.requests.length, 2, 'a new holder fetched the wasm');
+    } finally {
+      await context.close();
+      await wasm.stop();
+    }
   });
 });

@@ -65,7 +65,7 @@ import {
 import { waitForApp } from '../support/harness.mjs';
 import { interceptRequests } from '../support/intercept.mjs';
 import { completeLogin, confirmLogout } from '../support/op-interactions.mjs';
-import { browserContextIdOf, watchSharedWorkers } from '../support/shared-workers.mjs';
+import { browserContextIdOf, isHolderScriptAbort, watchSharedWorkers } from '../support/shared-workers.mjs';
 import { REPO_ROOT } from '../support/static-server.mjs';
 
 const LOGIN = 'alice';
@@ -244,11 +244,9 @@ async function signInCallApiSignOut(page, {
  * target of this context ran it, and `web` (the app's server) answered it 200.
  */
 function unexplainedFailures(seen, web) {
-  const holderScripts = new Set(seen.holders.all.map((w) => w.url));
   return seen.failed.filter((f) => {
-    const url = f.replace(/ net::ERR_ABORTED$/, '');
-    if (url === f || !holderScripts.has(url)) return true;
-    return !web.requests.some((q) => q.path === new URL(url).pathname && q.status === 200);
+    const [url, errorText] = f.split(' ');
+    return !isHolderScriptAbort(url, errorText, seen.holders, web.requests);
   });
 }
 

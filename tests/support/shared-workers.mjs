@@ -164,3 +164,17 @@ export async function attachHolder(browser, page, { onWorker, timeout } = {}) {
     throw error;
   }
 }
+
+/**
+ * Chromium hands a SharedWorker's script response to the worker, and the creating page's record of
+ * that request never completes: DevTools (Playwright's `requestfailed`) reports it as
+ * `net::ERR_ABORTED` once the page navigates or closes, although the server answered it and the
+ * worker runs. True for exactly that case: `errorText` is net::ERR_ABORTED, `url` is the script of
+ * one of `holders` (what watchSharedWorkers returned), and `served` (a static server's request
+ * log, [{ path, status }]) answered its path 200.
+ */
+export function isHolderScriptAbort(url, errorText, holders, served) {
+  return errorText === 'net::ERR_ABORTED'
+    && holders.all.some((w) => w.url === url)
+    && served.some((q) => q.path === new URL(url).pathname && q.status === 200);
+}

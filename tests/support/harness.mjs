@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { startProvider } from '../op/provider.mjs';
+import { browserContextIdOf, watchSharedWorkers } from './shared-workers.mjs';
 import { REPO_ROOT, startStaticServer } from './static-server.mjs';
 
 export const APP_PATH = '/vanilla/';
@@ -127,14 +128,42 @@ export async function callAuth(page, method, ...args) {
   return result;
 }
 
-/** Record console messages of the page and of its workers, and uncaught page errors. */
+/**
+ * Record console messages of the page, of its workers and of the SharedWorkers (session holders)
+ * of its browser context, and uncaught errors of the page and of those SharedWorkers (in
+ * `pageErrors`, prefixed `shared worker <url>:`). Playwright reports a page's dedicated workers
+ * but no SharedWorker, so those are read through the DevTools protocol (shared-workers.mjs), which
+ * replays what a worker logged before it was attached. `out.holders` resolves once that watch is
+ * set up; it ends with the context.
+ */
 export function captureConsole(page) {
   const out = { messages: [], pageErrors: [] };
   const record = (source) => (msg) => out.messages.push({ source, type: msg.type(), text: msg.text() });
   page.on('console', record('page'));
   page.on('worker', (worker) => worker.on('console', record(`worker ${worker.url()}`)));
   page.on('pageerror', (err) => out.pageErrors.push(String(err?.stack ?? err)));
+  out.holders = captureSharedWorkerConsole(page, out).catch(() => undefined);
   return out;
+}
+
+/** captureConsole()'s part for the SharedWorkers of `page`'s browser context. */
+async function captureSharedWorkerConsole(page, out) {
+  const context = page.context();
+  const browser = context.browser();
+  if (!browser) return undefined;
+  const contextId = await browserContextIdOf(page);
+  const text = (arg) => (arg.type === 'string' ? arg.value : arg.description ?? String(arg.value));
+  const holders = await watchSharedWorkers(browser, {
+    filter: (info) => info.browserContextId === contextId,
+    async onWorker(worker) {
+      const source = `shared worker ${worker.url}`;
+      worker.on('Runtime.consoleAPICalled', ({ type, args }) => out.messages.push({ source, type, text: args.map(text).join(' ') }));
+      worker.on('Runtime.exceptionThrown', ({ exceptionDetails: e }) => out.pageErrors.push(`${source}: ${e.exception?.description ?? e.text}`));
+      await worker.send('Runtime.enable');
+    },
+  });
+  context.on('close', () => { holders.stop(); });
+  return holders;
 }
 
 /**

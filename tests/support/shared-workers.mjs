@@ -12,7 +12,8 @@
 //   await holders.stop();
 //
 // Attaching happens once the target exists, i.e. after the worker started: what it did before
-// (fetching its script and wasm, its first messages) is not seen. The sessions are not flattened
+// (fetching its script and wasm, its first messages) is not seen, but for console messages, which
+// Runtime.enable replays. For its requests see intercept.mjs. The sessions are not flattened
 // (Playwright's browser session routes only its own flattened sessions): messages go through
 // Target.sendMessageToTarget / Target.receivedMessageFromTarget.
 
@@ -48,8 +49,6 @@ export async function watchSharedWorkers(browser, { onWorker, filter = () => tru
       title: info.title,
       browserContextId: info.browserContextId,
       closed: false,
-      pending,
-      listeners,
       send(method, params = {}) {
         if (worker.closed) return Promise.reject(new Error(`shared worker ${info.url} is gone (${method})`));
         const id = ++nextId;
@@ -65,7 +64,7 @@ export async function watchSharedWorkers(browser, { onWorker, filter = () => tru
         return () => listeners.get(method).delete(listener);
       },
     };
-    bySession.set(sessionId, worker);
+    bySession.set(sessionId, { worker, pending, listeners });
     all[all.indexOf(placeholder)] = worker;
     try {
       await onWorker?.(worker);
@@ -76,24 +75,24 @@ export async function watchSharedWorkers(browser, { onWorker, filter = () => tru
   };
 
   cdp.on('Target.receivedMessageFromTarget', ({ sessionId, message }) => {
-    const worker = bySession.get(sessionId);
-    if (!worker) return;
+    const attached = bySession.get(sessionId);
+    if (!attached) return;
     const data = JSON.parse(message);
     if (data.id !== undefined) {
-      const call = worker.pending.get(data.id);
-      worker.pending.delete(data.id);
+      const call = attached.pending.get(data.id);
+      attached.pending.delete(data.id);
       if (data.error) call?.reject(new Error(`${call.method}: ${data.error.message}`));
       else call?.resolve(data.result);
     } else {
-      for (const listener of worker.listeners.get(data.method) ?? []) listener(data.params);
+      for (const listener of attached.listeners.get(data.method) ?? []) listener(data.params);
     }
   });
   cdp.on('Target.detachedFromTarget', ({ sessionId }) => {
-    const worker = bySession.get(sessionId);
-    if (!worker) return;
-    worker.closed = true;
-    for (const { reject, method } of worker.pending.values()) reject(new Error(`shared worker ${worker.url} is gone (${method})`));
-    worker.pending.clear();
+    const attached = bySession.get(sessionId);
+    if (!attached) return;
+    attached.worker.closed = true;
+    for (const { reject, method } of attached.pending.values()) reject(new Error(`shared worker ${attached.worker.url} is gone (${method})`));
+    attached.pending.clear();
   });
   cdp.on('Target.targetCreated', ({ targetInfo }) => { attach(targetInfo); });
   await cdp.send('Target.setDiscoverTargets', { discover: true });

@@ -151,12 +151,13 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
       // once (a call reaching a failed holder would get no answer: 'hung').
       assert.deepEqual(await settleTogether(second, ['isAuthenticated', 'getUser']), [WORKER_FAILED, WORKER_FAILED]);
       assert.deepEqual(await settleTogether(first, ['isAuthenticated']), [WORKER_FAILED]);
-      // The failed holder ends itself: the page that loads next (a reload here) starts a new one,
-      // instead of getting worker_failed for as long as the old holder would have lived (with
-      // extendedLifetime, past the last page).
+      // The failed holder ends itself: the page that loads next (a reload here) starts a new one
+      // and shares it, instead of reaching the failed holder for as long as it would have lived
+      // (with extendedLifetime, past the last page) and falling back to a worker of its own.
       await second.reload();
       await waitForApp(second);
       assert.deepEqual(await callAuth(second, 'isAuthenticated'), { ok: true, value: false });
+      assert.equal(await second.evaluate(() => window.auth.sharing), 'browser', 'a new holder, not the tab fallback');
       assert.deepEqual(await settleTogether(first, ['isAuthenticated']), [WORKER_FAILED], 'the page of the old holder stays failed');
       await context.close();
     });
@@ -165,6 +166,7 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
   it('sharing: "browser": a holder that cannot load its wasm fails the page (worker_failed), and the next page starts a new holder', async () => {
     const wasm = await interceptRequests(browser, '*/oidc_worker_bg.wasm');
     const context = await browser.newContext();
+    const referers = () => wasm.requests.map((r) => new URL(r.headers.referer).pathname);
     try {
       sharing = 'browser';
       const page = await context.newPage();
@@ -172,12 +174,14 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
       await page.goto(stack.appUrl);
       await page.waitForFunction(() => window.app?.status === 'failed');
       assert.deepEqual(await page.evaluate(() => [window.app.error?.code, window.app.error?.reason]), ['config', 'worker_failed']);
-      assert.equal(wasm.requests.length, 1, 'the holder tried to fetch its wasm, and that failed');
+      // The holder, then (falling back to a worker of its own) the page and its worker tried.
+      assert.deepEqual(referers(), ['/pkg/worker.js', '/vanilla/', '/pkg/worker.js'], 'every fetch of the wasm failed');
       wasm.fail = null;
       await page.reload();
       await waitForApp(page);
       assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
-      assert.equal(wasm.requests.length, 2, 'a new holder fetched the wasm');
+      assert.equal(await page.evaluate(() => window.auth.sharing), 'browser', 'a new holder, not the tab fallback');
+      assert.deepEqual(referers().slice(3), ['/pkg/worker.js'], 'the new holder fetched the wasm');
     } finally {
       await context.close();
       await wasm.stop();

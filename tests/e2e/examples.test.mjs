@@ -32,11 +32,13 @@
 //     works, and no violation is reported, neither by the page (securitypolicyviolation events) nor by
 //     the worker (its reports; a worker's violations never reach the page's events);
 //   - negative control: the same policy without 'wasm-unsafe-eval' makes the wasm compile fail in
-//     the session holder (which fetches it itself; the page does not try, that is `sharing: "tab"`),
-//     and the app shows the adapter's error (config / worker_failed), which proves the policy is
-//     enforced (the holder's script-src 'wasm-eval' report, when it gets out before the holder
-//     closes itself, is checked too); an inline script then proves the page's
-//     securitypolicyviolation listener works.
+//     the session holder (which fetches it itself), then, as the page falls back to a worker of its
+//     own, on the page (which tries first, while its worker starts: its securitypolicyviolation
+//     event and report) and in that worker, and the app shows the adapter's error (config /
+//     worker_failed), which proves the policy is enforced (the workers' script-src 'wasm-eval'
+//     reports, when they get out before the holder closes itself or the client terminates its
+//     worker, are checked too); an inline script then proves the page's securitypolicyviolation
+//     listener works.
 // Also: sign-out from the protected view (withAuthenticationRequired) reaches the provider's
 // logout page instead of being overtaken by a new login.
 // www/vanilla/ (no bundler: an import map points `oidc-worker` at /pkg/index.js), from the same
@@ -413,13 +415,17 @@ describe('www/react: React + Vite (no plugin), AuthProvider / useAuth / withAuth
       assert.equal(await page.locator('#user-name').count(), 0);
       // The holder fetched the .wasm (so compiling it is what failed) under a policy without
       // 'wasm-unsafe-eval'; the strict server differs only by that token, and there it works.
+      // Then the page fell back to a worker of its own (sharing "tab"): the page and that worker
+      // tried as well.
       const worker = (await describeBuild(s.distDir)).worker[0].file;
-      assert.deepEqual(wasm.requests.map((r) => r.headers.referer), [`${origin}/${worker}`], 'the holder requested the .wasm, the page did not');
+      assert.deepEqual(wasm.requests.map((r) => r.headers.referer), [`${origin}/${worker}`, `${origin}/`, `${origin}/${worker}`],
+        'the holder, then the page and its own worker requested the .wasm');
       const csp = (await fetch(`${origin}/${worker}`)).headers.get('content-security-policy');
       assert.ok(csp.startsWith(`${strictCsp({ issuer: s.op.issuer, api: s.api.origin, wasm: false })}; report-uri `), csp);
-      // The holder's violation report (script-src, wasm-eval) usually arrives, but it may not: the
-      // holder closes itself as soon as it told the page it could not load the wasm, which can
-      // cancel the report's request. When it arrives, it must be that violation.
+      // The workers' violation reports (script-src, wasm-eval) usually arrive, but they may not:
+      // the holder closes itself as soon as it told the page it could not load the wasm, and the
+      // client terminates its own worker then, which can cancel the report's request. When one
+      // arrives, it must be that violation.
       const deadline = Date.now() + 2000;
       while (!collector.reports.some((x) => x.app === 'noWasm') && Date.now() < deadline) {
         await new Promise((resolve) => { setTimeout(resolve, 100); });
@@ -428,22 +434,23 @@ describe('www/react: React + Vite (no plugin), AuthProvider / useAuth / withAuth
       for (const x of reports) {
         assert.equal(x['blocked-uri'], 'wasm-eval', JSON.stringify(x));
         assert.match(x['effective-directive'] ?? x['violated-directive'], /^script-src/);
-        assert.equal(x['document-uri'], `${origin}/${worker}`, 'reported by the holder');
+        assert.ok([`${origin}/`, `${origin}/${worker}`].includes(x['document-uri']), 'reported by the page or a worker');
       }
-      if (reports.length === 0) {
-        console.log('# (the holder\'s CSP report did not arrive before it closed)');
+      if (!reports.some((x) => x['document-uri'] === `${origin}/${worker}`)) {
+        console.log('# (no worker\'s CSP report arrived before it was gone)');
       }
-      assert.deepEqual(unexplainedFailures(seen, s.web.noWasm), []);
+      // (The page's .wasm download may be cut short when its compile is refused.)
+      assert.deepEqual(unexplainedFailures(seen, s.web.noWasm).filter((f) => !/\.wasm net::ERR_ABORTED$/.test(f)), []);
       assert.deepEqual(seen.pageErrors, []);
       assert.equal(s.op.requests.length, providerRequests, 'nothing reached the provider');
-      // The page's own violations reach `seen.violations` (what the strict test found empty): none
-      // so far (it compiles no wasm), then an inline script's.
+      // The page's own violations reach `seen.violations` (what the strict test found empty): its
+      // refused compile of the .wasm, then an inline script.
       const pageViolations = () => seen.violations.map((v) => [v.directive, v.blockedURI]);
-      assert.deepEqual(pageViolations(), []);
+      assert.deepEqual(pageViolations(), [['script-src', 'wasm-eval']]);
       await page.evaluate(() => { const el = document.createElement('script'); el.textContent = '0'; document.head.append(el); });
       const deadline2 = Date.now() + 2000;
-      while (seen.violations.length < 1 && Date.now() < deadline2) await new Promise((resolve) => { setTimeout(resolve, 50); });
-      assert.deepEqual(pageViolations(), [['script-src-elem', 'inline']]);
+      while (seen.violations.length < 2 && Date.now() < deadline2) await new Promise((resolve) => { setTimeout(resolve, 50); });
+      assert.deepEqual(pageViolations(), [['script-src', 'wasm-eval'], ['script-src-elem', 'inline']]);
     } finally {
       await context.close();
       await wasm.stop();

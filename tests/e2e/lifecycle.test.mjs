@@ -42,7 +42,7 @@ import {
 } from '../support/harness.mjs';
 import { interceptRequests } from '../support/intercept.mjs';
 import { completeLogin } from '../support/op-interactions.mjs';
-import { attachHolder, evaluateIn } from '../support/shared-workers.mjs';
+import { evaluateIn, holderOfPage } from '../support/shared-workers.mjs';
 
 /** An RFC 8707 resource indicator: an identifier, nothing listens there. */
 const RESOURCE = 'http://127.0.0.1:9999/api';
@@ -358,7 +358,7 @@ describe('session lifecycle', { concurrency: true, timeout: 170_000 }, () => {
       const { page, stack } = app;
       // The session lives in the context's session holder, a SharedWorker (a DevTools target of
       // type shared_worker, which Playwright does not expose).
-      const { holder, stop } = await attachHolder(shared.browser, page);
+      const { holder, stop } = await holderOfPage(shared.browser, page);
       try {
         // Count, inside the holder, every timer it arms and every one that fires.
         await evaluateIn(holder, `(() => {

@@ -23,7 +23,7 @@ import { after, before, describe, it } from 'node:test';
 import { closeBrowser, launchBrowser } from '../support/browser.mjs';
 import { assertLibraryBuilt, callAuth, startStack, waitForApp } from '../support/harness.mjs';
 import { interceptRequests } from '../support/intercept.mjs';
-import { attachHolder, evaluateIn } from '../support/shared-workers.mjs';
+import { evaluateIn, holderOfPage } from '../support/shared-workers.mjs';
 
 /** The dedicated worker of oidc-worker that the page started (`sharing: "tab"`). */
 async function oidcWorker(page) {
@@ -140,7 +140,7 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
       const context = await browser.newContext();
       const [first, second] = [await openApp('browser', context), await openApp('browser', context)];
       assert.deepEqual(await callAuth(second, 'isAuthenticated'), { ok: true, value: false });
-      const { holder, stop } = await attachHolder(browser, first);
+      const { holder, stop } = await holderOfPage(browser, first);
       try {
         await evaluateIn(holder, breakIt);
       } finally {

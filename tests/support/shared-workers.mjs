@@ -15,7 +15,9 @@
 // (fetching its script and wasm, its first messages) is not seen, but for console messages, which
 // Runtime.enable replays. For its requests see intercept.mjs. The sessions are not flattened
 // (Playwright's browser session routes only its own flattened sessions): messages go through
-// Target.sendMessageToTarget / Target.receivedMessageFromTarget.
+// Target.sendMessageToTarget / Target.receivedMessageFromTarget. (tests/support/holder.mjs attaches
+// the same way to the first holder of the whole browser, with heap and port counters; this module
+// tells the holders of several contexts of one browser apart, and follows holders to come.)
 
 /**
  * Attach to every SharedWorker target of `browser`, those that exist and those to come.
@@ -150,7 +152,7 @@ export async function browserContextIdOf(page) {
  * context, attached: { holder, stop() }. Call it once the page has connected (e.g. after
  * waitForApp). With `onWorker` as in watchSharedWorkers.
  */
-export async function attachHolder(browser, page, { onWorker, timeout } = {}) {
+export async function holderOfPage(browser, page, { onWorker, timeout } = {}) {
   const contextId = await browserContextIdOf(page);
   const holders = await watchSharedWorkers(browser, {
     onWorker,

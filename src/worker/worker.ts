@@ -44,8 +44,7 @@
  * If the worker itself fails (a trap in the wasm, an exception nothing caught), it posts
  * `{ failed: true }` to every page, once: they reject every pending and later call with
  * `config` / `worker_failed`. A wasm instance that trapped is in an unknown state, so nothing
- * here tries to go on with it; a holder then closes itself (as after `{ ready: false }`), so the
- * next page that connects starts a new one.
+ * here tries to go on with it.
  *
  * No top-level await (Vite's default `iife` worker format rejects it).
  *
@@ -63,7 +62,6 @@ interface Port {
 /** The parts of the worker global scopes used here (the DOM lib has no worker types). */
 declare const self: Port & {
   onconnect?: ((event: MessageEvent) => void) | null;
-  close(): void;
   addEventListener(type: 'error' | 'unhandledrejection', listener: () => void): void;
   navigator: { locks?: { request(name: string, callback: () => unknown): Promise<unknown> } };
 };
@@ -90,19 +88,9 @@ const holder = 'onconnect' in self;
 const ports = new Set<Port>();
 let failed = false;
 let unloadable = false;
-/**
- * A holder that cannot serve (its wasm failed or never loaded) ends itself once it told its
- * pages: alive, it would fail every page that connects later, reloads included, for as long as it
- * lives (with `extendedLifetime`, past the last page); closed, the next page starts a new one.
- */
-const retire = (): void => {
-  if (holder) self.close();
-};
 const fail = (): void => {
-  if (failed) return;
+  if (!failed) for (const port of ports) port.postMessage({ failed: true });
   failed = true;
-  for (const port of ports) port.postMessage({ failed: true });
-  retire();
 };
 // A trap surfaces as an exception out of the wasm: thrown by a call, rejecting `handle`'s
 // promise, or escaping a microtask of wasm-bindgen's futures queue.
@@ -263,6 +251,5 @@ loaded.then(
   () => {
     unloadable = true;
     for (const port of ports) port.postMessage({ ready: false });
-    retire();
   },
 );

@@ -14,8 +14,8 @@
 // - the clock the wasm imports (`Date.now`) throws while the client is borrowed: the wasm call
 //   ends abruptly inside a microtask (as a trap does), and the calls queued behind it never run.
 // A failed holder tells every page connected to it (`{ failed: true }`), also those that had no
-// call in flight, and ends itself, so that the next page starts a new holder; so does a holder
-// that could not load its wasm (`{ ready: false }`).
+// call in flight; a page that reaches it later, or a holder that could not load its wasm
+// (`{ ready: false }`), gets a worker of its own (`sharing` "tab") instead of failing.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -151,19 +151,18 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
       // once (a call reaching a failed holder would get no answer: 'hung').
       assert.deepEqual(await settleTogether(second, ['isAuthenticated', 'getUser']), [WORKER_FAILED, WORKER_FAILED]);
       assert.deepEqual(await settleTogether(first, ['isAuthenticated']), [WORKER_FAILED]);
-      // The failed holder ends itself: the page that loads next (a reload here) starts a new one
-      // and shares it, instead of reaching the failed holder for as long as it would have lived
-      // (with extendedLifetime, past the last page) and falling back to a worker of its own.
+      // The page that loads next (a reload here) reaches the failed holder, which lives on (with
+      // extendedLifetime, past its last page): it works all the same, with a worker of its own.
       await second.reload();
       await waitForApp(second);
       assert.deepEqual(await callAuth(second, 'isAuthenticated'), { ok: true, value: false });
-      assert.equal(await second.evaluate(() => window.auth.sharing), 'browser', 'a new holder, not the tab fallback');
+      assert.equal(await second.evaluate(() => window.auth.sharing), 'tab', 'the fallback to a worker of its own');
       assert.deepEqual(await settleTogether(first, ['isAuthenticated']), [WORKER_FAILED], 'the page of the old holder stays failed');
       await context.close();
     });
   }
 
-  it('sharing: "browser": a holder that cannot load its wasm fails the page (worker_failed), and the next page starts a new holder', async () => {
+  it('sharing: "browser": a holder that cannot load its wasm: the page falls back to a worker of its own (here failing too: worker_failed), and the next page works', async () => {
     const wasm = await interceptRequests(browser, '*/oidc_worker_bg.wasm');
     const context = await browser.newContext();
     const referers = () => wasm.requests.map((r) => new URL(r.headers.referer).pathname);
@@ -176,12 +175,14 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
       assert.deepEqual(await page.evaluate(() => [window.app.error?.code, window.app.error?.reason]), ['config', 'worker_failed']);
       // The holder, then (falling back to a worker of its own) the page and its worker tried.
       assert.deepEqual(referers(), ['/pkg/worker.js', '/vanilla/', '/pkg/worker.js'], 'every fetch of the wasm failed');
+      // Once the wasm can be fetched, the next page works, with a worker of its own (the holder
+      // that could not load it lives on and tells it so).
       wasm.fail = null;
       await page.reload();
       await waitForApp(page);
       assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
-      assert.equal(await page.evaluate(() => window.auth.sharing), 'browser', 'a new holder, not the tab fallback');
-      assert.deepEqual(referers().slice(3), ['/pkg/worker.js'], 'the new holder fetched the wasm');
+      assert.equal(await page.evaluate(() => window.auth.sharing), 'tab', 'the fallback to a worker of its own');
+      assert.deepEqual(referers().slice(3), ['/vanilla/'], 'the page fetched the wasm for its worker');
     } finally {
       await context.close();
       await wasm.stop();

@@ -36,9 +36,8 @@
 //     own, on the page (which tries first, while its worker starts: its securitypolicyviolation
 //     event and report) and in that worker, and the app shows the adapter's error (config /
 //     worker_failed), which proves the policy is enforced (the workers' script-src 'wasm-eval'
-//     reports, when they get out before the holder closes itself or the client terminates its
-//     worker, are checked too); an inline script then proves the page's securitypolicyviolation
-//     listener works.
+//     reports, when they get out before the client lets go of them, are checked too); an inline
+//     script then proves the page's securitypolicyviolation listener works.
 // Also: sign-out from the protected view (withAuthenticationRequired) reaches the provider's
 // logout page instead of being overtaken by a new login.
 // www/vanilla/ (no bundler: an import map points `oidc-worker` at /pkg/index.js), from the same
@@ -423,9 +422,8 @@ describe('www/react: React + Vite (no plugin), AuthProvider / useAuth / withAuth
       const csp = (await fetch(`${origin}/${worker}`)).headers.get('content-security-policy');
       assert.ok(csp.startsWith(`${strictCsp({ issuer: s.op.issuer, api: s.api.origin, wasm: false })}; report-uri `), csp);
       // The workers' violation reports (script-src, wasm-eval) usually arrive, but they may not:
-      // the holder closes itself as soon as it told the page it could not load the wasm, and the
-      // client terminates its own worker then, which can cancel the report's request. When one
-      // arrives, it must be that violation.
+      // the client terminates its own worker as soon as it says it could not load the wasm, which
+      // can cancel the report's request. When one arrives, it must be that violation.
       const deadline = Date.now() + 2000;
       while (!collector.reports.some((x) => x.app === 'noWasm') && Date.now() < deadline) {
         await new Promise((resolve) => { setTimeout(resolve, 100); });

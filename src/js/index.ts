@@ -308,7 +308,11 @@ export interface AuthClient {
    * carries a token, so they can go to telemetry as they are.
    */
   on<K extends keyof AuthEvents>(name: K, listener: (detail: AuthEvents[K]) => void): () => void;
-  /** Terminates the worker; pending and later calls reject with `config`. */
+  /**
+   * Disconnects this page: pending and later calls reject with `config`. With `sharing:
+   * "browser"` the holder and its session stay for the other pages; a tab's own worker is
+   * terminated.
+   */
   close(): void;
 }
 

@@ -171,6 +171,12 @@ export interface AuthClientOptions {
    */
   restore?: 'redirect' | 'silent' | 'none';
   /**
+   * Where a silent restore's answer lands instead of `redirectUri`: a lighter page of the
+   * app's origin (it needs no script at all), registered with the provider. Default:
+   * `redirectUri`.
+   */
+  silentRedirectUri?: string;
+  /**
    * Where to load the worker from, instead of the package's `worker.js` (e.g. to satisfy a
    * strict `worker-src` CSP). It must be a module worker built from this package.
    */

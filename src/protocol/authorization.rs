@@ -25,6 +25,8 @@ pub struct LoginStart {
 
 /// Builds a fresh authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1).
 /// `extra_params` come after the configured extra parameters and replace those of the same name.
+/// `silent`: the answer is to land on the silent redirect URI (a silent restore's iframe), when
+/// one is configured.
 pub fn authorization_request(
     config: &ClientConfig,
     metadata: &ProviderMetadata,
@@ -32,7 +34,12 @@ pub fn authorization_request(
     app_state: Option<String>,
     entropy: &[u8; ENTROPY_LEN],
     now: u64,
+    silent: bool,
 ) -> Result<LoginStart, Error> {
+    let redirect_uri = match (&config.silent_redirect_uri, silent) {
+        (Some(uri), true) => uri,
+        _ => &config.redirect_uri,
+    };
     let mut verifier_bytes = [0u8; pkce::VERIFIER_BYTES];
     verifier_bytes.copy_from_slice(&entropy[..32]);
     let code_verifier = Secret::from(pkce::verifier(&verifier_bytes));
@@ -43,7 +50,7 @@ pub fn authorization_request(
     let mut params: Vec<(&str, &str)> = vec![
         ("response_type", "code"),
         ("client_id", &config.client_id),
-        ("redirect_uri", &config.redirect_uri),
+        ("redirect_uri", redirect_uri),
         ("scope", &config.scope),
         ("state", state.expose()),
         ("nonce", nonce.expose()),
@@ -77,7 +84,7 @@ pub fn authorization_request(
             code_verifier,
             issuer: config.issuer.clone(),
             client_id: config.client_id.clone(),
-            redirect_uri: config.redirect_uri.clone(),
+            redirect_uri: redirect_uri.clone(),
             app_state,
             max_age,
             created_at: now,
@@ -115,12 +122,14 @@ impl Callback {
 /// removes from the address bar (`tests/contract.rs` holds the two to it).
 const RESPONSE_PARAMS: [&str; 7] = ["code", "state", "iss", "session_state", "error", "error_description", "error_uri"];
 
-/// Reads the callback URL (query response mode). It must be the configured redirect URI.
+/// Reads the callback URL (query response mode). It must be the configured redirect URI (or
+/// the silent one).
 pub fn parse_callback(config: &ClientConfig, url: &str) -> Result<Callback, Error> {
     let invalid = |reason| Error::InvalidCallback { reason };
     let url = Url::parse(url).ok_or(invalid("url"))?;
-    let registered = Url::parse(&config.redirect_uri).ok_or(invalid("redirect_uri"))?;
-    if url.without_query_and_fragment() != registered.without_query_and_fragment() {
+    let target = url.without_query_and_fragment();
+    let registered = |uri: &String| Url::parse(uri).map(|u| u.without_query_and_fragment()).as_ref() == Some(&target);
+    if !registered(&config.redirect_uri) && !config.silent_redirect_uri.as_ref().is_some_and(registered) {
         return Err(invalid("redirect_uri"));
     }
     let params = parse_query(url.query.as_deref().unwrap_or("")).ok_or(invalid("encoding"))?;
@@ -180,7 +189,7 @@ pub fn validate_callback(
     let fresh = now < pending.expires_at() && pending.created_at <= now + config.clock_skew;
     let same_client = pending.issuer == config.issuer
         && pending.client_id == config.client_id
-        && pending.redirect_uri == config.redirect_uri;
+        && (pending.redirect_uri == config.redirect_uri || config.silent_redirect_uri.as_ref() == Some(&pending.redirect_uri));
     // (`Secret`s compare in constant time.)
     if !fresh || !same_client || pending.state != callback.state {
         return Err(Error::StateMismatch);

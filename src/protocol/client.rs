@@ -120,7 +120,9 @@ impl Client {
             Some(v) => auth_params(v).ok_or(Error::Config { reason: "extra_params" })?,
         };
         let app_state = options.get("appState").map(Value::to_json);
-        let mut start = authorization::authorization_request(&self.config, metadata, &extra_params, app_state, entropy, now)?;
+        // (`silent` set by `restore::restore_login_options` for an iframe.)
+        let silent = options.get("silent").and_then(Value::as_bool) == Some(true);
+        let mut start = authorization::authorization_request(&self.config, metadata, &extra_params, app_state, entropy, now, silent)?;
         // (Set by `restore::restore_login_options`.)
         start.pending.restore = options.get("restore").and_then(Value::as_bool) == Some(true);
         Ok(LoginStart {

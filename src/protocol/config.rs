@@ -80,6 +80,8 @@ pub struct ClientConfig {
     pub fetch_max_response_bytes: u64,
     /// How a page without a session may get the provider's session back.
     pub restore: Restore,
+    /// Where a silent restore's answer lands instead of `redirect_uri` (a lighter page).
+    pub silent_redirect_uri: Option<String>,
 }
 
 /// The `restore` option: how a page that finds no session in its holder may get one from the
@@ -113,7 +115,7 @@ impl ClientConfig {
     /// Unknown options are refused: a misspelt option silently ignored is a security bug.
     pub fn from_json(value: &Value) -> Result<ClientConfig, Error> {
         let members = value.as_object().ok_or(config("options"))?;
-        const KNOWN: [&str; 16] = [
+        const KNOWN: [&str; 17] = [
             "issuer",
             "clientId",
             "redirectUri",
@@ -130,6 +132,7 @@ impl ClientConfig {
             "fetchMaxResponseBytes",
             "sharing",
             "restore",
+            "silentRedirectUri",
         ];
         if members.iter().any(|(k, _)| !KNOWN.contains(&k.as_str())) {
             return Err(config("unknown_option"));
@@ -155,6 +158,11 @@ impl ClientConfig {
             .and_then(Value::as_str)
             .filter(|u| is_redirect_uri(u))
             .ok_or(config("redirect_uri"))?;
+
+        let silent_redirect_uri = match optional("silentRedirectUri") {
+            None => None,
+            Some(v) => Some(v.as_str().filter(|u| is_redirect_uri(u)).ok_or(config("silent_redirect_uri"))?.to_owned()),
+        };
 
         let post_logout_redirect_uri = match optional("postLogoutRedirectUri") {
             None => None,
@@ -251,6 +259,7 @@ impl ClientConfig {
             fetch_timeout,
             fetch_max_response_bytes,
             restore,
+            silent_redirect_uri,
         })
     }
 }
@@ -523,6 +532,9 @@ mod tests {
         assert_eq!(cfg(&format!(r#"{{{BASE},"restore":true}}"#)), Err(config("restore")));
         assert_eq!(cfg(&format!(r#"{{{BASE},"sharing":"window"}}"#)), Err(config("sharing")));
         assert_eq!(cfg(&format!(r#"{{{BASE},"sharing":1}}"#)), Err(config("sharing")));
+        let c = cfg(&format!(r#"{{{BASE},"silentRedirectUri":"https://app.example/silent.html"}}"#)).unwrap();
+        assert_eq!(c.silent_redirect_uri.as_deref(), Some("https://app.example/silent.html"));
+        assert_eq!(cfg(&format!(r#"{{{BASE},"silentRedirectUri":"http://app.example/s"}}"#)), Err(config("silent_redirect_uri")));
     }
 
     #[test]

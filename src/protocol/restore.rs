@@ -56,7 +56,8 @@ pub fn restore_mode(config: &ClientConfig, authenticated: bool, request: &Restor
 /// The login options of an attempt: `prompt=none` (the provider must answer at once, never
 /// show a page: OIDC Core §3.1.2.1), and as `appState` the page to come back to,
 /// `{ returnTo: "/path?query#fragment" }`, when it is on the redirect URI's origin.
-pub fn restore_login_options(config: &ClientConfig, page_url: &str) -> Value {
+/// `silent`: the answer lands in the iframe, on `silentRedirectUri` when there is one.
+pub fn restore_login_options(config: &ClientConfig, page_url: &str, silent: bool) -> Value {
     // The page's address as the browser wrote it (`location.href`: scheme and host in lower
     // case, no default port), on the redirect URI's origin: what follows that origin.
     let mut app_state = Vec::new();
@@ -67,6 +68,7 @@ pub fn restore_login_options(config: &ClientConfig, page_url: &str) -> Value {
     }
     Value::Object(vec![
         ("restore".into(), Value::Bool(true)),
+        ("silent".into(), Value::Bool(silent)),
         ("appState".into(), Value::Object(app_state)),
         ("extraParams".into(), Value::Object(vec![("prompt".into(), Value::String("none".into()))])),
     ])
@@ -120,12 +122,12 @@ mod tests {
     #[test]
     fn asks_for_no_prompt_and_remembers_the_page_of_the_same_origin() {
         let c = config(r#","extraAuthParams":{"prompt":"consent"}"#);
-        let options = restore_login_options(&c, "https://app.example/orders?id=1#top");
-        assert_eq!(options.to_json(), r#"{"restore":true,"appState":{"returnTo":"/orders?id=1#top"},"extraParams":{"prompt":"none"}}"#);
+        let options = restore_login_options(&c, "https://app.example/orders?id=1#top", false);
+        assert_eq!(options.to_json(), r#"{"restore":true,"silent":false,"appState":{"returnTo":"/orders?id=1#top"},"extraParams":{"prompt":"none"}}"#);
         // Another origin is no place to return to.
         for other in ["https://evil.example/x", "https://app.example.evil.example/x", "https://app.example:8443/x", "http://app.example/x"] {
-            let options = restore_login_options(&c, other);
-            assert_eq!(options.to_json(), r#"{"restore":true,"appState":{},"extraParams":{"prompt":"none"}}"#, "{other}");
+            let options = restore_login_options(&c, other, false);
+            assert_eq!(options.to_json(), r#"{"restore":true,"silent":false,"appState":{},"extraParams":{"prompt":"none"}}"#, "{other}");
         }
     }
 

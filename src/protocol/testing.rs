@@ -29,6 +29,7 @@ pub fn config() -> ClientConfig {
         fetch_timeout: crate::protocol::config::DEFAULT_FETCH_TIMEOUT_SECONDS,
         fetch_max_response_bytes: crate::protocol::config::DEFAULT_FETCH_MAX_RESPONSE_BYTES,
         restore: crate::protocol::config::Restore::Redirect,
+        silent_redirect_uri: None,
     }
 }
 

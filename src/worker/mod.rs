@@ -280,7 +280,7 @@ impl Host {
         let now_ms = io::now_ms();
         self.with(|c| {
             let mode = restore_mode(c.config(), c.is_authenticated(), &request, now_ms);
-            Ok(mode.map(|mode| (restore_login_options(c.config(), &request.url), mode)))
+            Ok(mode.map(|mode| (restore_login_options(c.config(), &request.url, mode == Restore::Silent), mode)))
         })
     }
 

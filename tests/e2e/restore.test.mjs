@@ -207,8 +207,9 @@ async function launchWithThirdPartyCookies(allowed) {
   };
 }
 
-for (const allowed of [true, false]) {
-  describe(`restore: "silent" with a provider on another site, third-party cookies ${allowed ? 'allowed' : 'blocked (default)'}`, { timeout: 120_000 }, () => {
+for (const [allowed, silentPage] of [[true, false], [false, false], [true, true]]) {
+  const landing = silentPage ? ', answer on a script-less silentRedirectUri' : '';
+  describe(`restore: "silent" with a provider on another site, third-party cookies ${allowed ? 'allowed' : 'blocked (default)'}${landing}`, { timeout: 120_000 }, () => {
     let stack;
     let browser;
     let page;
@@ -217,8 +218,12 @@ for (const allowed of [true, false]) {
       assertLibraryBuilt();
       // The provider on localhost, the app on 127.0.0.1: two sites. sharing "tab": a reload has no session.
       stack = await startStack({
-        provider: { host: 'localhost', crossSiteCookies: true },
-        appOptions: { sharing: 'tab', restore: 'silent' },
+        provider: { host: 'localhost', crossSiteCookies: true, extraRedirectPaths: silentPage ? ['/vanilla/silent.html'] : [] },
+        appOptions: () => ({
+          sharing: 'tab',
+          restore: 'silent',
+          ...(silentPage ? { silentRedirectUri: new URL('/vanilla/silent.html', stack.appUrl).href } : {}),
+        }),
       });
       browser = await launchWithThirdPartyCookies(allowed);
       page = await browser.context.newPage();

@@ -48,7 +48,8 @@ export async function startStack({ accessTokenTtl, port, providerPort, quiet, pr
   try {
     op = await startProvider({
       ...provider,
-      redirectUris: [appUrl],
+      // More registered redirect URIs (paths under the app's origin), e.g. a silentRedirectUri.
+      redirectUris: [appUrl, ...(provider?.extraRedirectPaths ?? []).map((path) => new URL(path, appUrl).href)],
       postLogoutRedirectUris: [appUrl],
       accessTokenTtl,
       port: providerPort,

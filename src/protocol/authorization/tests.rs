@@ -3,7 +3,7 @@ use crate::protocol::testing::{config, entropy, metadata, NOW};
 use crate::protocol::url::parse_query;
 
 fn start() -> LoginStart {
-    authorization_request(&config(), &metadata(), &[], None, &entropy(), NOW).unwrap()
+    authorization_request(&config(), &metadata(), &[], None, &entropy(), NOW, false).unwrap()
 }
 
 fn query_of(url: &str) -> Vec<(String, String)> {
@@ -57,12 +57,12 @@ fn authorization_request_has_every_parameter_once() {
 fn extra_params_follow_and_call_params_win() {
     let mut c = config();
     c.extra_auth_params = vec![("prompt".into(), "consent".into()), ("ui_locales".into(), "de".into())];
-    let s = authorization_request(&c, &metadata(), &[("prompt".into(), "login".into())], None, &entropy(), NOW).unwrap();
+    let s = authorization_request(&c, &metadata(), &[("prompt".into(), "login".into())], None, &entropy(), NOW, false).unwrap();
     let q = query_of(&s.url);
     let tail: Vec<(&str, &str)> = q[8..].iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     assert_eq!(tail, [("ui_locales", "de"), ("prompt", "login")]);
     // In any letter case: one `prompt` reaches the provider.
-    let s = authorization_request(&c, &metadata(), &[("PROMPT".into(), "login".into())], None, &entropy(), NOW).unwrap();
+    let s = authorization_request(&c, &metadata(), &[("PROMPT".into(), "login".into())], None, &entropy(), NOW, false).unwrap();
     let q = query_of(&s.url);
     let tail: Vec<(&str, &str)> = q[8..].iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     assert_eq!(tail, [("ui_locales", "de"), ("PROMPT", "login")]);
@@ -73,7 +73,7 @@ fn fresh_entropy_gives_fresh_secrets() {
     let mut other = entropy();
     other.iter_mut().for_each(|b| *b ^= 0xff);
     let a = start();
-    let b = authorization_request(&config(), &metadata(), &[], None, &other, NOW).unwrap();
+    let b = authorization_request(&config(), &metadata(), &[], None, &other, NOW, false).unwrap();
     assert_ne!(a.pending.state, b.pending.state);
     assert_ne!(a.pending.nonce, b.pending.nonce);
     assert_ne!(a.pending.code_verifier, b.pending.code_verifier);
@@ -177,7 +177,7 @@ fn concurrent_attempts_have_their_own_keys() {
     let a = start();
     let mut other = entropy();
     other[40] ^= 1;
-    let b = authorization_request(&config(), &metadata(), &[], None, &other, NOW).unwrap();
+    let b = authorization_request(&config(), &metadata(), &[], None, &other, NOW, false).unwrap();
     assert_ne!(pending_key(a.pending.state.expose()), pending_key(b.pending.state.expose()));
     // Each callback matches only its own record.
     let cb_b = parse_callback(&config(), &callback_url(&format!("code=x&state={}&iss=https%3A%2F%2Fop.example", b.pending.state.expose()))).unwrap();
@@ -194,14 +194,14 @@ fn debug_output_redacts_the_callback() {
 
 #[test]
 fn max_age_is_remembered_and_must_be_a_number() {
-    let s = authorization_request(&config(), &metadata(), &[("max_age".into(), "300".into())], None, &entropy(), NOW).unwrap();
+    let s = authorization_request(&config(), &metadata(), &[("max_age".into(), "300".into())], None, &entropy(), NOW, false).unwrap();
     assert_eq!(s.pending.max_age, Some(300));
     assert_eq!(start().pending.max_age, None);
     // A provider may read `MAX_AGE` as `max_age`: then `auth_time` is required all the same.
-    let s = authorization_request(&config(), &metadata(), &[("MAX_AGE".into(), "60".into())], None, &entropy(), NOW).unwrap();
+    let s = authorization_request(&config(), &metadata(), &[("MAX_AGE".into(), "60".into())], None, &entropy(), NOW, false).unwrap();
     assert_eq!(s.pending.max_age, Some(60));
     for bad in ["-1", "1.5", "", "+3", "99999999999"] {
-        let r = authorization_request(&config(), &metadata(), &[("max_age".into(), bad.into())], None, &entropy(), NOW);
+        let r = authorization_request(&config(), &metadata(), &[("max_age".into(), bad.into())], None, &entropy(), NOW, false);
         assert_eq!(r.err().map(|e| e.code()), Some("config"), "{bad}");
     }
 }

@@ -718,7 +718,7 @@ fn answered(options: &str, query: &str) -> (Result<ValidatedCallback, Error>, Op
 
 #[test]
 fn a_restore_asks_for_no_prompt_and_a_signed_out_answer_is_no_error() {
-    let options = crate::protocol::restore::restore_login_options(client().config(), "https://app.example/orders").to_json();
+    let options = crate::protocol::restore::restore_login_options(client().config(), "https://app.example/orders", false).to_json();
     for error in ["login_required", "interaction_required", "consent_required", "account_selection_required"] {
         let (result, declined, prompt) = answered(&options, &format!("error={error}"));
         // The configured `prompt=consent` is replaced, not repeated.
@@ -738,4 +738,31 @@ fn a_restore_asks_for_no_prompt_and_a_signed_out_answer_is_no_error() {
     let (result, declined, _) = answered(&options, "code=c");
     assert!(result.is_ok());
     assert_eq!(declined, None);
+}
+
+#[test]
+fn a_silent_restore_answers_on_the_silent_redirect_uri_and_redeems_with_it() {
+    let mut c = Client::new(
+        &parse(
+            br#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"https://app.example/cb",
+                "silentRedirectUri":"https://app.example/silent.html","restore":"silent"}"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let discovered = discovered();
+    c.metadata = discovered.metadata.clone();
+    for (silent, landing) in [(true, "https://app.example/silent.html"), (false, "https://app.example/cb")] {
+        let options = crate::protocol::restore::restore_login_options(c.config(), "https://app.example/x", silent);
+        let start = c.begin_login(&options, &entropy(), NOW).unwrap();
+        let q = parse_query(Url::parse(&start.url).unwrap().query.as_deref().unwrap()).unwrap();
+        let get = |k: &str| q.iter().find(|(n, _)| n == k).unwrap().1.clone();
+        assert_eq!(get("redirect_uri"), landing);
+        let cb = c.parse_callback(&format!("{landing}?code=c&state={}&iss=https%3A%2F%2Fop.example", get("state"))).unwrap();
+        let validated = c.complete_callback(cb, Some(start.pending_record.expose()), NOW + 1).unwrap();
+        let body = form(c.code_exchange_request(&validated).unwrap().body.as_deref().unwrap());
+        assert!(body.contains(&("redirect_uri".to_owned(), landing.to_owned())), "the token request repeats it");
+    }
+    // Any other page is no callback.
+    assert!(matches!(c.parse_callback("https://app.example/other?code=c&state=s"), Err(Error::InvalidCallback { reason: "redirect_uri" })));
 }

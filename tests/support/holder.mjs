@@ -1,39 +1,24 @@
-// The session holder (the package's SharedWorker) seen from the DevTools Protocol: Playwright has
-// no handle on shared workers, so this attaches to the worker target through the browser's CDP
-// session and runs protocol commands there (heap use, live MessagePort objects).
+// Counters of the session holder (the package's SharedWorker), read through the DevTools
+// Protocol: its JS heap and its live MessagePort objects (one per connected page). The
+// attaching itself is shared-workers.mjs's.
+
+import { watchSharedWorkers } from './shared-workers.mjs';
 
 /**
- * Attach to the shared worker whose script URL contains `urlPart` (default: the package's
- * `worker.js`). Returns { send(method, params), heapUsed(), livePorts(), detach() }, or throws if
- * there is no such target.
+ * Attach to the first shared worker of the browser whose script URL contains `urlPart` (default:
+ * the package's `worker.js`). Returns { send(method, params), heapUsed(), livePorts(), detach() }.
  */
-export async function attachHolder(browser, { urlPart = '/worker.js' } = {}) {
-  const cdp = await browser.newBrowserCDPSession();
-  const { targetInfos } = await cdp.send('Target.getTargets');
-  const target = targetInfos.find((t) => t.type === 'shared_worker' && t.url.includes(urlPart));
-  if (!target) {
-    await cdp.detach();
-    throw new Error(`no shared worker target with ${urlPart}: ${targetInfos.map((t) => `${t.type} ${t.url}`).join(', ')}`);
+export async function attachHolder(browser, { urlPart = '/worker.js', timeout = 20_000 } = {}) {
+  const holders = await watchSharedWorkers(browser, { filter: (t) => t.url.includes(urlPart) });
+  let holder;
+  try {
+    holder = await holders.next({ timeout });
+  } catch (error) {
+    await holders.stop();
+    throw error;
   }
-  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false });
-  let nextId = 1;
-  const waiting = new Map();
-  cdp.on('Target.receivedMessageFromTarget', (event) => {
-    if (event.sessionId !== sessionId) return;
-    const message = JSON.parse(event.message);
-    const caller = waiting.get(message.id);
-    if (!caller) return;
-    waiting.delete(message.id);
-    if (message.error) caller.reject(new Error(`${message.error.message} (${JSON.stringify(message.error)})`));
-    else caller.resolve(message.result);
-  });
-  const send = (method, params = {}) => new Promise((resolve, reject) => {
-    const id = nextId++;
-    waiting.set(id, { resolve, reject });
-    cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
-  });
+  const send = (method, params) => holder.send(method, params);
   return {
-    target,
     send,
     /** JS heap in use after a full garbage collection, in bytes. */
     async heapUsed() {
@@ -52,9 +37,6 @@ export async function attachHolder(browser, { urlPart = '/worker.js' } = {}) {
       await send('Runtime.releaseObject', { objectId: proto.result.objectId });
       return result.value;
     },
-    async detach() {
-      await cdp.send('Target.detachFromTarget', { sessionId }).catch(() => {});
-      await cdp.detach().catch(() => {});
-    },
+    detach: () => holders.stop(),
   };
 }

@@ -15,9 +15,8 @@
 // (fetching its script and wasm, its first messages) is not seen, but for console messages, which
 // Runtime.enable replays. For its requests see intercept.mjs. The sessions are not flattened
 // (Playwright's browser session routes only its own flattened sessions): messages go through
-// Target.sendMessageToTarget / Target.receivedMessageFromTarget. (tests/support/holder.mjs attaches
-// the same way to the first holder of the whole browser, with heap and port counters; this module
-// tells the holders of several contexts of one browser apart, and follows holders to come.)
+// Target.sendMessageToTarget / Target.receivedMessageFromTarget. (tests/support/holder.mjs reads a
+// holder's heap and port counters through this module.)
 
 /**
  * Attach to every SharedWorker target of `browser`, those that exist and those to come.

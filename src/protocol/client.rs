@@ -9,7 +9,8 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 use crate::protocol::authorization::{self, Callback, ValidatedCallback};
-use crate::protocol::config::{auth_params, ClientConfig};
+use crate::protocol::config::{auth_params, ClientConfig, Restore};
+use crate::protocol::restore::{RestoreGate, RestoreRequest};
 use crate::protocol::discovery::{self, ProviderMetadata};
 use crate::protocol::error::Error;
 use crate::protocol::http::{HttpRequest, HttpResponse};
@@ -66,6 +67,8 @@ pub struct Client {
     refreshing: bool,
     /// Revocations owed for tokens in answers that arrived after their session ended.
     orphaned: Vec<HttpRequest>,
+    /// When a session restore was last attempted (one per window for all the holder's pages).
+    restore_gate: RestoreGate,
 }
 
 impl Client {
@@ -82,6 +85,7 @@ impl Client {
             generation: 0,
             refreshing: false,
             orphaned: Vec::new(),
+            restore_gate: RestoreGate::default(),
         })
     }
 
@@ -336,6 +340,14 @@ impl Client {
                 Ok(Exchanged::Refreshed)
             }
         }
+    }
+
+    /// Whether a page without a session should attempt a restore now, and how
+    /// ([`restore`](crate::protocol::restore)); an attempt it allows keeps others from starting
+    /// for a while.
+    pub fn decide_restore(&mut self, request: &RestoreRequest, now_ms: u64) -> Option<Restore> {
+        let authenticated = self.session.is_some();
+        self.restore_gate.decide(&self.config, authenticated, request, now_ms)
     }
 
     /// Whether there is a session.

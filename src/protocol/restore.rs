@@ -40,6 +40,28 @@ impl RestoreRequest {
     }
 }
 
+/// How long one attempt keeps others from starting: the pages of a browser restoring its tabs
+/// load at once, and may all still read the hint the first one spent (`localStorage` reaches
+/// other processes late); they share the holder, so one attempt serves them all.
+pub const ATTEMPT_WINDOW_MS: u64 = 60_000;
+
+/// The restore decisions of one session holder: at most one attempt per [`ATTEMPT_WINDOW_MS`].
+#[derive(Debug, Default)]
+pub struct RestoreGate {
+    last_attempt_ms: Option<u64>,
+}
+
+impl RestoreGate {
+    /// [`restore_mode`], unless another attempt started within the window; an attempt it
+    /// allows starts the window.
+    pub fn decide(&mut self, config: &ClientConfig, authenticated: bool, request: &RestoreRequest, now_ms: u64) -> Option<Restore> {
+        let recent = self.last_attempt_ms.is_some_and(|at| now_ms.saturating_sub(at) < ATTEMPT_WINDOW_MS);
+        let mode = restore_mode(config, authenticated, request, now_ms).filter(|_| !recent)?;
+        self.last_attempt_ms = Some(now_ms);
+        Some(mode)
+    }
+}
+
 /// Whether to attempt a restore, and how: only without a session, with a recent hint, and not
 /// on a page that is itself a login callback (the app is about to complete one).
 pub fn restore_mode(config: &ClientConfig, authenticated: bool, request: &RestoreRequest, now_ms: u64) -> Option<Restore> {
@@ -102,6 +124,23 @@ mod tests {
         // An old hint.
         assert_eq!(restore_mode(&c, false, &request(page, Some(NOW - MAX_HINT_AGE_MS - 1)), NOW), None);
         assert_eq!(restore_mode(&c, false, &request(page, Some(NOW - MAX_HINT_AGE_MS)), NOW), Some(Restore::Redirect));
+    }
+
+    #[test]
+    fn one_attempt_per_window_for_pages_loading_at_once() {
+        let c = config("");
+        let mut gate = RestoreGate::default();
+        let page = request("https://app.example/", Some(NOW));
+        assert_eq!(gate.decide(&c, false, &page, NOW), Some(Restore::Redirect));
+        // A second page that still read the hint, a moment later: nothing.
+        assert_eq!(gate.decide(&c, false, &page, NOW + 5), None);
+        assert_eq!(gate.decide(&c, false, &page, NOW + ATTEMPT_WINDOW_MS - 1), None);
+        // After the window (the attempt failed without spending every hint): again.
+        assert_eq!(gate.decide(&c, false, &page, NOW + ATTEMPT_WINDOW_MS), Some(Restore::Redirect));
+        // A decision against an attempt does not start a window.
+        let mut gate = RestoreGate::default();
+        assert_eq!(gate.decide(&c, false, &request("https://app.example/", None), NOW), None);
+        assert_eq!(gate.decide(&c, false, &page, NOW + 1), Some(Restore::Redirect));
     }
 
     #[test]

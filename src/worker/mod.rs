@@ -26,7 +26,7 @@ use crate::protocol::event::Event as SessionEvent;
 use crate::protocol::http::HttpRequest;
 use crate::protocol::refresh::{Exchanged, Need, RefreshTicket, TokenStep};
 use crate::protocol::config::{session_key, token_key, Restore};
-use crate::protocol::restore::{restore_login_options, restore_mode, RestoreRequest};
+use crate::protocol::restore::{restore_login_options, RestoreRequest};
 use crate::protocol::jws::VerifiedSignature;
 use crate::protocol::schedule::timer_delay_ms;
 use crate::protocol::codec::json::{self, Value};
@@ -278,8 +278,8 @@ impl Host {
     fn restore_plan(&self, request: &str) -> Result<Option<(Value, Restore)>, Error> {
         let request = json::parse(request.as_bytes()).ok().as_ref().and_then(RestoreRequest::from_json).ok_or(INVALID_CALL)?;
         let now_ms = io::now_ms();
-        self.with(|c| {
-            let mode = restore_mode(c.config(), c.is_authenticated(), &request, now_ms);
+        self.with_mut(|c| {
+            let mode = c.decide_restore(&request, now_ms);
             Ok(mode.map(|mode| (restore_login_options(c.config(), &request.url, mode == Restore::Silent), mode)))
         })
     }

@@ -150,6 +150,23 @@ describe('restore: "redirect" (the default) after the browser lost its holder', 
     assertCleanRun(stack.op, log, consoleLog);
     await third.close();
   });
+
+  it('two pages loading at once after a "restart": one restore, and both end signed in', async () => {
+    assert.ok(signedIn, 'depends on the login');
+    const state = await context.storageState();
+    const fourth = await browser.newContext({ storageState: state });
+    const from = stack.op.requests.length;
+    const [p1, p2] = await Promise.all([fourth.newPage(), fourth.newPage()]);
+    await Promise.all([p1.goto(stack.appUrl), p2.goto(stack.appUrl)]);
+    await Promise.all([waitForApp(p1), waitForApp(p2)]);
+    const seen = seenSince(stack.op, from);
+    assert.equal(seen.filter((r) => r.endsWith('authorization')).length, 1, `one prompt=none request: ${seen}`);
+    // The page that restored is signed in; the other shares its holder and learns of it.
+    for (const p of [p1, p2]) {
+      await p.waitForFunction(() => window.auth.isAuthenticated(), null, { timeout: 10_000 });
+    }
+    await fourth.close();
+  });
 });
 
 describe('restore with sharing: "tab": a reload is a new worker, restored by redirect', { timeout: 120_000 }, () => {

@@ -332,9 +332,12 @@ export interface TokenInfo {
   resource: string | null;
 }
 
-/** The events of {@link AuthClient.on} and their details. */
+/**
+ * The events of {@link AuthClient.on} and their details. With `sharing: "browser"` every page of
+ * the session gets every event, whichever tab caused it.
+ */
 export interface AuthEvents {
-  /** A login completed (the callback was handled). */
+  /** A login completed (a callback was handled, in any tab; also a restore). */
   login: TokenInfo;
   /** A refresh grant succeeded. */
   tokenRefreshed: TokenInfo;
@@ -343,7 +346,7 @@ export interface AuthEvents {
    * refreshed ID token failed validation (`invalid_id_token`; its refresh token was revoked).
    */
   sessionExpired: { reason: 'invalid_grant' | 'invalid_id_token' };
-  /** {@link AuthClient.logout} ended the session. */
+  /** {@link AuthClient.logout} ended the session, in this tab or another. */
   logout: Record<string, never>;
   /** A refresh failed without ending the session (e.g. `network`). */
   error: AuthError;

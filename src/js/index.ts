@@ -177,6 +177,16 @@ export interface AuthClientOptions {
    */
   silentRedirectUri?: string;
   /**
+   * Sender-constrained tokens (DPoP, RFC 9449). `true`: the worker makes an ECDSA P-256 key
+   * whose private half cannot be exported and never leaves the worker, binds the login's code
+   * to it (`dpop_jkt`), and sends a signed proof with every token, revocation, UserInfo and
+   * `auth.fetch` request (`Authorization: DPoP <token>`); the provider must answer with
+   * `token_type` `DPoP`, a Bearer answer fails (`invalid_response` / `token_type`). `"auto"`:
+   * the same when the provider's discovery lists `ES256` in
+   * `dpop_signing_alg_values_supported`, else bearer tokens. Default `false`.
+   */
+  dpop?: boolean | 'auto';
+  /**
    * Where to load the worker from, instead of the package's `worker.js` (e.g. to satisfy a
    * strict `worker-src` CSP). It must be a module worker built from this package.
    */

@@ -30,6 +30,9 @@ use crate::protocol::event::Event;
 use crate::protocol::refresh::{Exchanged, Need, RefreshEnd, RefreshGrant, RefreshTicket, TokenStep};
 use crate::protocol::secret::{constant_time_eq, Secret};
 use crate::protocol::{api, logout, token};
+use crate::protocol::config::Dpop;
+use crate::protocol::api_call::ApiCall;
+use crate::protocol::dpop::{DpopCall, DpopKey, NonceStep, Nonces, ProofRequest, UnsignedProof, JTI_BYTES};
 
 pub use crate::protocol::authorization::ENTROPY_LEN;
 
@@ -66,6 +69,11 @@ pub struct Client {
     refreshing: bool,
     /// Revocations owed for tokens in answers that arrived after their session ended.
     orphaned: Vec<HttpRequest>,
+    /// The public half of the worker's DPoP key, once the shell made one: from then on every
+    /// token is DPoP-bound ([`Client::needs_dpop_key`]).
+    dpop_key: Option<DpopKey>,
+    /// The DPoP nonces the servers gave, by origin.
+    nonces: Nonces,
 }
 
 impl Client {
@@ -82,6 +90,8 @@ impl Client {
             generation: 0,
             refreshing: false,
             orphaned: Vec::new(),
+            dpop_key: None,
+            nonces: Nonces::default(),
         })
     }
 
@@ -115,10 +125,15 @@ impl Client {
     /// CSPRNG output, never reused.
     pub fn begin_login(&self, options: &Value, entropy: &[u8; ENTROPY_LEN], now: u64) -> Result<LoginStart, Error> {
         let metadata = self.metadata()?;
-        let extra_params = match options.get("extraParams").filter(|v| !v.is_null()) {
+        let mut extra_params = match options.get("extraParams").filter(|v| !v.is_null()) {
             None => Vec::new(),
             Some(v) => auth_params(v).ok_or(Error::Config { reason: "extra_params" })?,
         };
+        // RFC 9449 §10: the code is bound to the key, so only this worker can redeem it.
+        if let Some(key) = &self.dpop_key {
+            extra_params.retain(|(name, _)| !name.eq_ignore_ascii_case("dpop_jkt"));
+            extra_params.push(("dpop_jkt".into(), key.thumbprint().to_owned()));
+        }
         let app_state = options.get("appState").map(Value::to_json);
         // (`silent` set by `restore::restore_login_options` for an iframe.)
         let silent = options.get("silent").and_then(Value::as_bool) == Some(true);
@@ -171,7 +186,7 @@ impl Client {
     /// request carries an ID token. Its signature is checked next
     /// ([`Client::signature_step`]), then [`Client::complete_token_exchange`].
     pub fn process_code_exchange_response(&self, callback: ValidatedCallback, res: HttpResponse) -> Result<TokenExchange, Error> {
-        let tokens = token::process_token_response(&res)?;
+        let tokens = self.process_token_response(&res)?;
         let id_token = tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: "field" })?.expose();
         Jwt::parse(id_token)?;
         Ok(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default(), generation: self.generation })
@@ -194,7 +209,7 @@ impl Client {
             }
             return Ok(None);
         }
-        let mut tokens = token::process_token_response(&res)?;
+        let mut tokens = self.process_token_response(&res)?;
         if let (Some(rotated), Some(session)) = (tokens.refresh_token.take(), self.session.as_mut()) {
             session.rotate_refresh_token(rotated);
         }
@@ -542,7 +557,7 @@ impl Client {
             method: Method::Get,
             url: endpoint.to_owned(),
             headers: vec![
-                ("Authorization".into(), String::from("Bearer ") + token),
+                ("Authorization".into(), self.authorization(token)),
                 ("Accept".into(), "application/json, application/jwt".into()),
             ],
             body: None,
@@ -610,6 +625,121 @@ impl Client {
             (Some(got), Some(want)) if got == want => Ok(()),
             _ => Err(Error::InvalidResponse { reason: "sub" }),
         }
+    }
+
+    /// A token response, parsed as the session requires: with a DPoP key, `token_type` must be
+    /// `DPoP` (RFC 9449 §5; a `Bearer` answer has dropped the binding and is refused,
+    /// `invalid_response` / `token_type`); without, `Bearer`.
+    fn process_token_response(&self, res: &HttpResponse) -> Result<token::TokenResponse, Error> {
+        match self.dpop_key {
+            Some(_) => token::process_dpop_token_response(res, false).map(|(tokens, _)| tokens),
+            None => token::process_token_response(res),
+        }
+    }
+
+    /// Whether the shell must make the worker's DPoP key (a non-extractable WebCrypto ES256 key
+    /// pair) and hand its public half to [`Client::set_dpop_key`] before the next login: the
+    /// `dpop` option is on, or `"auto"` and discovery lists `ES256` in
+    /// `dpop_signing_alg_values_supported` (RFC 9449 §5.1). Once per client.
+    pub fn needs_dpop_key(&self) -> bool {
+        let advertised = || {
+            self.metadata
+                .as_ref()
+                .and_then(|m| m.dpop_signing_alg_values_supported.as_ref())
+                .is_some_and(|algs| algs.iter().any(|a| a == "ES256"))
+        };
+        self.dpop_key.is_none()
+            && match self.config.dpop {
+                Dpop::Off => false,
+                Dpop::On => true,
+                Dpop::Auto => advertised(),
+            }
+    }
+
+    /// Keeps the public half of the worker's DPoP key: WebCrypto's `exportKey("raw")` of the
+    /// P-256 public key. `config` / `dpop_key` for anything else.
+    pub fn set_dpop_key(&mut self, raw_public_key: &[u8]) -> Result<(), Error> {
+        self.dpop_key = Some(DpopKey::from_raw_p256(raw_public_key).ok_or(Error::Config { reason: "dpop_key" })?);
+        Ok(())
+    }
+
+    /// The thumbprint of the worker's DPoP key (RFC 7638), if it has one.
+    pub fn dpop_thumbprint(&self) -> Option<&str> {
+        self.dpop_key.as_ref().map(DpopKey::thumbprint)
+    }
+
+    /// The `Authorization` header value that presents `token`: `DPoP <token>` in a DPoP session
+    /// (RFC 9449 §7.1), else `Bearer <token>` (RFC 6750 §2.1).
+    pub fn authorization(&self, token: &str) -> String {
+        let scheme = if self.dpop_key.is_some() { "DPoP " } else { "Bearer " };
+        String::from(scheme) + token
+    }
+
+    /// The state of one `auth.fetch` call presenting `key`'s token, with the session's scheme.
+    pub fn api_call(&self, key: TokenKey) -> ApiCall {
+        match self.dpop_key {
+            Some(_) => ApiCall::dpop(key),
+            None => ApiCall::new(key),
+        }
+    }
+
+    /// The nonce bookkeeping of one request to `url` when it must carry a DPoP proof (every
+    /// request once the client has a DPoP key), else `None`.
+    pub fn dpop_call(&self, url: &str) -> Result<Option<DpopCall>, Error> {
+        self.dpop_key.as_ref().map(|_| DpopCall::new(url)).transpose()
+    }
+
+    /// The proof to sign for `request` (built by the core, to the provider): `htm`, `htu`, the
+    /// nonce `call`'s server gave last, and `ath` of the access token it presents in
+    /// `Authorization: DPoP` (UserInfo). The shell signs it and passes it to
+    /// [`Client::attach_proof`].
+    pub fn dpop_proof(&self, request: &HttpRequest, call: &DpopCall, jti: &[u8; JTI_BYTES], now: u64) -> Result<UnsignedProof, Error> {
+        let access_token = request
+            .headers
+            .iter()
+            .find(|(name, _)| name == "Authorization")
+            .and_then(|(_, value)| value.strip_prefix("DPoP "));
+        self.api_proof(&request.url, request.method.as_str(), access_token, call, jti, now)
+    }
+
+    /// The proof to sign for a request to `url` with `method` presenting `access_token`
+    /// (`auth.fetch`: then its `ath`).
+    pub fn api_proof(&self, url: &str, method: &str, access_token: Option<&str>, call: &DpopCall, jti: &[u8; JTI_BYTES], now: u64) -> Result<UnsignedProof, Error> {
+        let key = self.dpop_key.as_ref().ok_or(Error::Config { reason: "dpop_key" })?;
+        let proof = ProofRequest { htm: method, htu: url, access_token, nonce: call.nonce(&self.nonces) };
+        proof.signing_input(key, jti, now)
+    }
+
+    /// The `DPoP` header value: `proof` with WebCrypto's ECDSA signature (`config` / `dpop_key`
+    /// when it is not the 64-byte P1363 form).
+    pub fn finish_proof(proof: UnsignedProof, signature: &[u8]) -> Result<String, Error> {
+        proof.finish(signature).ok_or(Error::Config { reason: "dpop_key" })
+    }
+
+    /// What the provider's answer to `request`, sent with a DPoP proof, means: one retry with
+    /// the nonce it just demanded, and any `DPoP-Nonce` kept for the next proof to its origin.
+    /// A request that presents an access token (UserInfo) is answered as by a resource server
+    /// (RFC 9449 §9: a `401` DPoP challenge `use_dpop_nonce`); the token and revocation
+    /// endpoints as by the authorization server (§8: a `400` `use_dpop_nonce`).
+    pub fn on_provider_dpop_response(
+        &mut self,
+        call: &mut DpopCall,
+        request: &HttpRequest,
+        res: &HttpResponse,
+        challenge: Option<&str>,
+        dpop_nonce: Option<&str>,
+    ) -> NonceStep {
+        match request.headers.iter().any(|(name, _)| name == "Authorization") {
+            true => call.on_resource_response(&mut self.nonces, res.status, challenge, dpop_nonce),
+            false => call.on_token_response(&mut self.nonces, res, dpop_nonce),
+        }
+    }
+
+    /// What an API's answer to `auth.fetch` sent with a DPoP proof means (RFC 9449 §9): one
+    /// retry on a `401` DPoP challenge `use_dpop_nonce` with the nonce it carries; any
+    /// `DPoP-Nonce` is kept for that origin.
+    pub fn on_api_dpop_response(&mut self, call: &mut DpopCall, status: u16, challenge: Option<&str>, dpop_nonce: Option<&str>) -> NonceStep {
+        call.on_resource_response(&mut self.nonces, status, challenge, dpop_nonce)
     }
 
     /// Ends the local session (its secrets are overwritten as it is dropped) and returns what

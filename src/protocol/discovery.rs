@@ -32,6 +32,8 @@ pub struct ProviderMetadata {
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
     /// The JWS algorithms the provider signs UserInfo responses with.
     pub userinfo_signing_alg_values_supported: Option<Vec<String>>,
+    /// The JWS algorithms the provider accepts for DPoP proofs (RFC 9449 §5.1).
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// A discovery document larger than this is refused: real ones are a few KiB.
@@ -124,6 +126,7 @@ pub fn process_discovery_response(
         authorization_response_iss_parameter_supported: iss_supported,
         id_token_signing_alg_values_supported: optional_strings("id_token_signing_alg_values_supported")?,
         userinfo_signing_alg_values_supported: optional_strings("userinfo_signing_alg_values_supported")?,
+        dpop_signing_alg_values_supported: optional_strings("dpop_signing_alg_values_supported")?,
     })
 }
 

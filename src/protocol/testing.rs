@@ -30,6 +30,7 @@ pub fn config() -> ClientConfig {
         fetch_max_response_bytes: crate::protocol::config::DEFAULT_FETCH_MAX_RESPONSE_BYTES,
         restore: crate::protocol::config::Restore::Redirect,
         silent_redirect_uri: None,
+        dpop: crate::protocol::config::Dpop::Off,
     }
 }
 
@@ -45,6 +46,7 @@ pub fn metadata() -> ProviderMetadata {
         authorization_response_iss_parameter_supported: true,
         id_token_signing_alg_values_supported: None,
         userinfo_signing_alg_values_supported: None,
+        dpop_signing_alg_values_supported: None,
     }
 }
 

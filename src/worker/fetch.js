@@ -14,11 +14,13 @@ export function apiHeaderNames(request) {
 
 // auth.fetch: the page's request, sent to an API the Rust core allowed, with the token it
 // chose, given up after timeoutMs (response body included) and refused beyond maxBytes.
-// Resolves to [status, wwwAuthenticate, response] where response is what the worker posts to
+// authorization is the Authorization header value the core chose (Bearer or DPoP scheme), proof
+// the DPoP header, if any. Resolves to [status, wwwAuthenticate, response, dpopNonce] where response is what the worker posts to
 // the page ({ status, statusText, headers, body: ArrayBuffer }); rejects with "failed",
 // "aborted", "redirect", "timeout" or "too_large".
-export async function fetchApi(url, method, token, { headers, body, init, signal }, timeoutMs, maxBytes) {
-  const pairs = [...headers, ['Authorization', `Bearer ${token}`]];
+export async function fetchApi(url, method, authorization, proof, { headers, body, init, signal }, timeoutMs, maxBytes) {
+  const pairs = [...headers, ['Authorization', authorization]];
+  if (proof) pairs.push(['DPoP', proof]);
   const controller = new AbortController();
   const abort = () => controller.abort();
   signal?.addEventListener('abort', abort);
@@ -41,7 +43,8 @@ export async function fetchApi(url, method, token, { headers, body, init, signal
       headers: [...response.headers],
       body: await readCapped(response, maxBytes),
     };
-    return [response.status, response.headers.get('www-authenticate') ?? undefined, reply];
+    const header = (name) => response.headers.get(name) ?? undefined;
+    return [response.status, header('www-authenticate'), reply, header('dpop-nonce')];
   } catch (error) {
     controller.abort();
     throw error === 'redirect' || error === 'too_large' ? error : signal?.aborted ? 'aborted' : timedOut ? 'timeout' : 'failed';

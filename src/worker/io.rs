@@ -124,11 +124,26 @@ pub async fn digest(function: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
 /// opaque redirect is reported as status 302), aborted after [`REQUEST_TIMEOUT_MS`], and
 /// refused beyond [`MAX_RESPONSE_BYTES`] (read in chunks, never buffered whole).
 pub async fn fetch(req: &HttpRequest) -> Result<HttpResponse, Error> {
+    fetch_within(req, REQUEST_TIMEOUT_MS).await.map(|f| f.response)
+}
+
+/// A response and the headers a DPoP request is answered with (RFC 9449 §8, §9).
+pub struct Fetched {
+    /// The response.
+    pub response: HttpResponse,
+    /// `WWW-Authenticate`, if any.
+    pub challenge: Option<String>,
+    /// `DPoP-Nonce`, if any.
+    pub dpop_nonce: Option<String>,
+}
+
+/// [`fetch`], with the `WWW-Authenticate` and `DPoP-Nonce` headers.
+pub async fn fetch_dpop(req: &HttpRequest) -> Result<Fetched, Error> {
     fetch_within(req, REQUEST_TIMEOUT_MS).await
 }
 
 /// [`fetch`] with an explicit timeout in milliseconds.
-pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<HttpResponse, Error> {
+pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<Fetched, Error> {
     // `AbortSignal.timeout` aborts the request and any read of its body alike, and needs no
     // timer of ours (no closure crossing into JS) nor one to clear.
     let signal = AbortSignal::timeout_with_u32(timeout_ms);
@@ -139,7 +154,7 @@ pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<HttpResp
 }
 
 /// [`fetch`]'s work, under `signal`. Every failure of the platform is `FAILED`.
-async fn fetch_capped(req: &HttpRequest, signal: &AbortSignal) -> Result<HttpResponse, Error> {
+async fn fetch_capped(req: &HttpRequest, signal: &AbortSignal) -> Result<Fetched, Error> {
     let failed = |_: JsValue| FAILED;
     let headers = Headers::new().map_err(failed)?;
     for (name, value) in &req.headers {
@@ -164,7 +179,8 @@ async fn fetch_capped(req: &HttpRequest, signal: &AbortSignal) -> Result<HttpRes
         .unchecked_into();
     // In CORS mode the only response with status 0 is the opaque redirect of `redirect: manual`.
     if response.status() == 0 {
-        return Ok(HttpResponse { status: 302, content_type: None, body: Vec::new() });
+        let response = HttpResponse { status: 302, content_type: None, body: Vec::new() };
+        return Ok(Fetched { response, challenge: None, dpop_nonce: None });
     }
     // Read chunk by chunk, so an oversized body is refused once its count passes the cap,
     // before the chunk that passes it is copied in (no `Content-Length` check first: the count
@@ -187,21 +203,50 @@ async fn fetch_capped(req: &HttpRequest, signal: &AbortSignal) -> Result<HttpRes
             body.extend_from_slice(&chunk.to_vec());
         }
     }
-    Ok(HttpResponse {
-        status: response.status(),
-        content_type: response.headers().get("content-type").ok().flatten(),
-        body,
+    let header = |name| response.headers().get(name).ok().flatten();
+    Ok(Fetched {
+        response: HttpResponse { status: response.status(), content_type: header("content-type"), body },
+        challenge: header("www-authenticate"),
+        dpop_nonce: header("dpop-nonce"),
     })
+}
+
+/// Makes the worker's DPoP key pair: WebCrypto ECDSA P-256, the private key non-extractable
+/// and usable only to sign (the public key of a pair is always extractable). Returns the
+/// private key's handle, which stays in the worker, and the public key's raw export
+/// (`0x04 || X || Y`) for the core. `config` / `dpop_key` where WebCrypto cannot.
+pub async fn generate_dpop_key() -> Result<(CryptoKey, Vec<u8>), Error> {
+    const KEY: Error = Error::Config { reason: "dpop_key" };
+    let subtle = subtle().ok_or(KEY)?;
+    let algorithm = parse(r#"{"name":"ECDSA","namedCurve":"P-256"}"#).map_err(|_| KEY)?;
+    let usages = Array::of1(&JsValue::from_str("sign"));
+    let pair = settle(subtle.generate_key_with_object(&algorithm, false, &usages)).await.map_err(|_| KEY)?;
+    let get = |name: &str| js_sys::Reflect::get(&pair, &JsValue::from_str(name)).map(JsCast::unchecked_into::<CryptoKey>);
+    let (private, public) = (get("privateKey").map_err(|_| KEY)?, get("publicKey").map_err(|_| KEY)?);
+    let raw = settle(subtle.export_key("raw", &public)).await.map_err(|_| KEY)?;
+    Ok((private, Uint8Array::new(&raw).to_vec()))
+}
+
+/// ECDSA P-256 SHA-256 signature of `data` with `key` (IEEE P1363 `r || s`, as JWS ES256
+/// wants). `config` / `dpop_key` where WebCrypto fails.
+pub async fn sign_es256(key: &CryptoKey, data: &[u8]) -> Result<Vec<u8>, Error> {
+    const KEY: Error = Error::Config { reason: "dpop_key" };
+    let subtle = subtle().ok_or(KEY)?;
+    let algorithm = parse(r#"{"name":"ECDSA","hash":"SHA-256"}"#).map_err(|_| KEY)?;
+    let signature = settle(subtle.sign_with_object_and_u8_array(&algorithm, key, data)).await.map_err(|_| KEY)?;
+    Ok(Uint8Array::new(&signature).to_vec())
 }
 
 #[wasm_bindgen(module = "/src/worker/fetch.js")]
 extern "C" {
-    /// `fetch.js`: resolves to `[status, wwwAuthenticate, response]`, rejects with a reason.
+    /// `fetch.js`: resolves to `[status, wwwAuthenticate, response, dpopNonce]`, rejects with a
+    /// reason.
     #[wasm_bindgen(js_name = fetchApi, catch)]
     async fn fetch_api(
         url: &str,
         method: &str,
-        token: &str,
+        authorization: &str,
+        proof: Option<String>,
         request: &JsValue,
         timeout_ms: u32,
         max_bytes: u32,
@@ -244,15 +289,25 @@ pub struct ApiResponse {
     pub challenge: Option<String>,
     /// `fetch.js`'s response object for the page (status, headers, body), passed on untouched.
     pub value: JsValue,
+    /// The `DPoP-Nonce` header, if any (exposed by the API's CORS policy).
+    pub dpop_nonce: Option<String>,
 }
 
-/// Sends a page's request to an API with `Authorization: Bearer <token>`: CORS, redirects
+/// Sends a page's request to an API with `Authorization: <authorization>` (`Bearer <token>`
+/// or `DPoP <token>`, as the core said) and, in a DPoP session, the `DPoP: <proof>` header: CORS, redirects
 /// not followed (`invalid_response` / `redirect`: the token must not travel on), the page's
 /// `AbortSignal` honoured (`network` / `aborted`), given up after `limits`' timeout
 /// (`network` / `timeout`) and refused beyond its size (`network` / `too_large`, read in
 /// chunks, never buffered whole). The body never enters wasm memory.
-pub async fn api_fetch(url: &str, method: &str, token: &str, request: &JsValue, limits: &ApiLimits) -> Result<ApiResponse, Error> {
-    let reply: Array = fetch_api(url, method, token, request, limits.timeout_ms, limits.max_bytes)
+pub async fn api_fetch(
+    url: &str,
+    method: &str,
+    authorization: &str,
+    proof: Option<String>,
+    request: &JsValue,
+    limits: &ApiLimits,
+) -> Result<ApiResponse, Error> {
+    let reply: Array = fetch_api(url, method, authorization, proof, request, limits.timeout_ms, limits.max_bytes)
         .await
         .map_err(|reason| match reason.as_string().as_deref() {
             Some("aborted") => Error::Network { reason: "aborted" },
@@ -266,5 +321,6 @@ pub async fn api_fetch(url: &str, method: &str, token: &str, request: &JsValue, 
         status: reply.get(0).as_f64().unwrap_or(0.0) as u16,
         challenge: reply.get(1).as_string(),
         value: reply.get(2),
+        dpop_nonce: reply.get(3).as_string(),
     })
 }

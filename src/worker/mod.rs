@@ -20,10 +20,11 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::protocol::api_call::{ApiCall, ApiStep};
+use crate::protocol::api_call::ApiStep;
 use crate::protocol::client::{Client, Purpose, SignatureStep, TokenExchange, UserInfo, ENTROPY_LEN};
 use crate::protocol::event::Event as SessionEvent;
-use crate::protocol::http::HttpRequest;
+use crate::protocol::dpop::{DpopCall, NonceStep, UnsignedProof, JTI_BYTES};
+use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::refresh::{Exchanged, Need, RefreshTicket, TokenStep};
 use crate::protocol::config::{session_key, token_key, Restore};
 use crate::protocol::restore::{restore_login_options, restore_mode, RestoreRequest};
@@ -71,6 +72,9 @@ struct Host {
     scheduled: Cell<Option<u64>>,
     /// What a session holder files this configuration's session under ([`session_key`]).
     session_key: RefCell<Option<String>>,
+    /// The private half of the DPoP key (non-extractable), when the core asked for one: it
+    /// never leaves the worker, only signs.
+    dpop_key: RefCell<Option<web_sys::CryptoKey>>,
 }
 
 /// A successful call's value.
@@ -288,6 +292,7 @@ impl Host {
     /// pending login before the page navigates away; returns the request's URL.
     async fn begin_login(&self, options: &Value) -> Result<String, Error> {
         self.ensure_discovery().await?;
+        self.ensure_dpop_key().await?;
         let mut entropy = [0u8; ENTROPY_LEN];
         io::fill_random(&mut entropy)?;
         let now = io::now();
@@ -308,6 +313,9 @@ impl Host {
     /// the store, single-use) and redeems the code. Value: `{"appState": ...}`.
     async fn handle_callback(&self, url: &str) -> Result<Reply, Error> {
         self.ensure_discovery().await?;
+        // (A callback in a worker that did not start the login gets a key of its own: the
+        // provider then refuses the code, which `dpop_jkt` bound to the other key.)
+        self.ensure_dpop_key().await?;
         let callback = self.with(|c| c.parse_callback(url))?;
         let now = io::now();
         let record = store::take(&callback.pending_key(), now).await?;
@@ -320,7 +328,7 @@ impl Host {
             },
         };
         let request = self.with(|c| c.code_exchange_request(&callback))?;
-        let response = io::fetch(&request).await?;
+        let response = self.send(&request).await?;
         let exchange = self.with(|c| c.process_code_exchange_response(callback, response))?;
         match self.complete_exchange(exchange).await? {
             Exchanged::LoggedIn { reply, event } => {
@@ -368,7 +376,7 @@ impl Host {
     async fn fresh_user(self: &Rc<Self>) -> Result<Reply, Error> {
         self.access_token(&TokenKey::default(), Need::Valid).await?;
         let request = self.with(|c| c.userinfo_request(io::now()))?;
-        let response = io::fetch(&request).await?;
+        let response = self.send(&request).await?;
         match self.with(|c| c.process_userinfo_response(response))? {
             UserInfo::Claims(claims) => Ok(Reply::Json(Held::Json(claims))),
             UserInfo::Signed(jws) => {
@@ -410,13 +418,13 @@ impl Host {
         }
         // RFC 7009: the session is already gone; a failed revocation cannot undo that.
         for request in &end.revocations {
-            let _ = io::fetch(request).await;
+            let _ = self.send(request).await;
         }
         end.result
     }
 
     async fn refresh_grant(&self, ticket: &RefreshTicket, request: &HttpRequest) -> Result<(), Error> {
-        let response = io::fetch(request).await?;
+        let response = self.send(request).await?;
         // (`None`: the session the grant was made for ended meanwhile; the answer is dropped.)
         if let Some(exchange) = self.with_mut(|c| c.process_refresh_response(ticket, response))? {
             self.complete_exchange(exchange).await?;
@@ -431,16 +439,79 @@ impl Host {
     /// header name has).
     async fn api_fetch(self: &Rc<Self>, url: &str, method: &str, header_names: &str, request: &JsValue) -> Result<JsValue, Error> {
         let (key, limits) = self.with(|c| Ok((c.api_token_key(url, method, header_names)?, io::ApiLimits::of(c.config()))))?;
-        let mut call = ApiCall::new(key);
+        let (mut call, mut dpop) = self.with(|c| Ok((c.api_call(key), c.dpop_call(url)?)))?;
         let mut token = self.access_token(call.key(), Need::Valid).await?;
         loop {
-            let response = io::api_fetch(url, method, &token, request, &limits).await?;
+            let (authorization, proof) = match &dpop {
+                Some(dpop) => {
+                    let (jti, now) = (jti()?, io::now());
+                    let proof = self.with(|c| Ok((c.authorization(&token), c.api_proof(url, method, Some(&token), dpop, &jti, now)?)))?;
+                    (proof.0, Some(self.sign(proof.1).await?))
+                }
+                None => (self.with(|c| Ok(c.authorization(&token)))?, None),
+            };
+            let response = io::api_fetch(url, method, &authorization, proof, request, &limits).await?;
+            // RFC 9449 §9: one retry with the nonce an API demanded.
+            if let Some(dpop) = dpop.as_mut() {
+                let (status, challenge, nonce) = (response.status, response.challenge.as_deref(), response.dpop_nonce.as_deref());
+                if self.with_mut(|c| Ok(c.on_api_dpop_response(dpop, status, challenge, nonce)))? == NonceStep::RetryWithNonce {
+                    continue;
+                }
+            }
             // The core decides (RFC 6750 §3.1: one refresh and one retry on `invalid_token`).
             match call.on_response(response.status, response.challenge.as_deref()) {
                 ApiStep::Return => return Ok(response.value),
                 ApiStep::RetryWithNewToken => token = self.access_token(call.key(), Need::Replacing(&token)).await?,
             }
         }
+    }
+
+    /// Makes the worker's DPoP key when the core asks for one (once per client): the private
+    /// half stays here, the public half goes to the core.
+    async fn ensure_dpop_key(&self) -> Result<(), Error> {
+        if !self.with(|c| Ok(c.needs_dpop_key()))? {
+            return Ok(());
+        }
+        let (private, public) = io::generate_dpop_key().await?;
+        self.with_mut(|c| match c.needs_dpop_key() {
+            true => c.set_dpop_key(&public),
+            false => return Ok(()), // a concurrent call got there first
+        })?;
+        *self.dpop_key.borrow_mut() = Some(private);
+        Ok(())
+    }
+
+    /// Signs a DPoP proof the core built with the worker's private key: the `DPoP` header.
+    async fn sign(&self, proof: UnsignedProof) -> Result<String, Error> {
+        let key = self.dpop_key.borrow().clone().ok_or(Error::Config { reason: "dpop_key" })?;
+        let signature = io::sign_es256(&key, proof.signing_input().as_bytes()).await?;
+        Client::finish_proof(proof, &signature)
+    }
+
+    /// Performs a request the core built for the provider (token, revocation, UserInfo): in a
+    /// DPoP session with a proof the core built and the worker signed, sent once more with the
+    /// nonce the provider demanded, when the core says so (RFC 9449 §8, §9).
+    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
+        let Some(mut call) = self.with(|c| c.dpop_call(&request.url))? else {
+            return io::fetch(request).await;
+        };
+        loop {
+            let mut proven = request.clone();
+            let proof = self.prove(&proven, &call).await?;
+            proven.headers.push(("DPoP".into(), proof));
+            let fetched = io::fetch_dpop(&proven).await?;
+            let (challenge, nonce) = (fetched.challenge.as_deref(), fetched.dpop_nonce.as_deref());
+            let step = self.with_mut(|c| Ok(c.on_provider_dpop_response(&mut call, request, &fetched.response, challenge, nonce)))?;
+            if step == NonceStep::Done {
+                return Ok(fetched.response);
+            }
+        }
+    }
+
+    async fn prove(&self, request: &HttpRequest, call: &DpopCall) -> Result<String, Error> {
+        let (jti, now) = (jti()?, io::now());
+        let proof = self.with(|c| c.dpop_proof(request, call, &jti, now))?;
+        self.sign(proof).await
     }
 
     /// `logout {options:{redirect?}}`: ends the local session, whatever else fails, and returns
@@ -454,13 +525,20 @@ impl Host {
         // RFC 7009: the session is already gone locally; a failed revocation must not undo
         // that, so each outcome is ignored (the provider's tokens then simply expire).
         for request in &logout.revocations {
-            let _ = io::fetch(request).await;
+            let _ = self.send(request).await;
         }
         self.emit(&Event::Logout {});
         random?;
         discovered?;
         Ok(Reply::Url { url: logout.end_session_url })
     }
+}
+
+/// Fresh random bytes for a DPoP proof's `jti`.
+fn jti() -> Result<[u8; JTI_BYTES], Error> {
+    let mut jti = [0u8; JTI_BYTES];
+    io::fill_random(&mut jti)?;
+    Ok(jti)
 }
 
 /// `login`'s options, `{ appState?, extraParams? }` as JSON text (`null`: none).

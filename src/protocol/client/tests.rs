@@ -766,3 +766,139 @@ fn a_silent_restore_answers_on_the_silent_redirect_uri_and_redeems_with_it() {
     // Any other page is no callback.
     assert!(matches!(c.parse_callback("https://app.example/other?code=c&state=s"), Err(Error::InvalidCallback { reason: "redirect_uri" })));
 }
+
+// DPoP (RFC 9449) as the client wires it: the key the shell hands over, `dpop_jkt`, the
+// `token_type` rule, the `Authorization` scheme, the proofs of provider requests and the nonces.
+
+/// RFC 9449 §4.1's example key, as WebCrypto's raw export.
+fn rfc9449_raw_key() -> Vec<u8> {
+    let mut raw = vec![4];
+    raw.extend(base64url::decode("l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs").unwrap());
+    raw.extend(base64url::decode("9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA").unwrap());
+    raw
+}
+const RFC9449_JKT: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+
+fn with_dpop(json: &str) -> Result<Client, Error> {
+    let base = r#""issuer":"https://op.example","clientId":"spa","redirectUri":"https://app.example/cb""#;
+    Client::new(&parse(format!("{{{base}{json}}}").as_bytes()).unwrap())
+}
+
+#[test]
+fn the_dpop_option_is_false_true_or_auto() {
+    assert_eq!(with_dpop("").unwrap().config().dpop, Dpop::Off);
+    assert_eq!(with_dpop(r#","dpop":false"#).unwrap().config().dpop, Dpop::Off);
+    assert_eq!(with_dpop(r#","dpop":true"#).unwrap().config().dpop, Dpop::On);
+    assert_eq!(with_dpop(r#","dpop":"auto""#).unwrap().config().dpop, Dpop::Auto);
+    for bad in [r#","dpop":"true""#, r#","dpop":1"#, r#","dpop":"AUTO""#, r#","dpop":{}"#] {
+        assert_eq!(with_dpop(bad).err(), Some(Error::Config { reason: "dpop" }), "{bad}");
+    }
+}
+
+#[test]
+fn a_key_is_asked_for_when_dpop_is_on_or_auto_and_advertised() {
+    let mut c = discovered();
+    assert!(!c.needs_dpop_key(), "off by default");
+    c.config.dpop = Dpop::Auto;
+    assert!(!c.needs_dpop_key(), "auto, not advertised");
+    c.metadata.as_mut().unwrap().dpop_signing_alg_values_supported = Some(vec!["RS256".into()]);
+    assert!(!c.needs_dpop_key(), "auto, ES256 not advertised");
+    c.metadata.as_mut().unwrap().dpop_signing_alg_values_supported = Some(vec!["PS256".into(), "ES256".into()]);
+    assert!(c.needs_dpop_key());
+    c.config.dpop = Dpop::On;
+    c.metadata.as_mut().unwrap().dpop_signing_alg_values_supported = None;
+    assert!(c.needs_dpop_key(), "on, whatever discovery says");
+    assert_eq!(c.set_dpop_key(&[4; 64]), Err(Error::Config { reason: "dpop_key" }));
+    c.set_dpop_key(&rfc9449_raw_key()).unwrap();
+    assert!(!c.needs_dpop_key(), "once per client");
+    assert_eq!(c.dpop_thumbprint(), Some(RFC9449_JKT));
+}
+
+/// A client with the RFC key, logged in with DPoP-bound tokens.
+fn dpop_signed_in() -> Client {
+    let mut c = discovered();
+    c.config.dpop = Dpop::On;
+    c.set_dpop_key(&rfc9449_raw_key()).unwrap();
+    let options = parse(br#"{"extraParams":{"dpop_jkt":"another"}}"#).unwrap();
+    let start = c.begin_login(&options, &entropy(), NOW).unwrap();
+    let q = parse_query(Url::parse(&start.url).unwrap().query.as_deref().unwrap()).unwrap();
+    let jkt: Vec<_> = q.iter().filter(|(k, _)| k == "dpop_jkt").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(jkt, [RFC9449_JKT], "the worker's thumbprint, once, whatever the page passed");
+    let state = &q.iter().find(|(k, _)| k == "state").unwrap().1;
+    let callback = |c: &Client| {
+        let cb = c.parse_callback(&format!("https://app.example/cb?code=the-code&state={state}&iss=https%3A%2F%2Fop.example")).unwrap();
+        c.complete_callback(cb, Some(start.pending_record.expose()), NOW + 5).unwrap()
+    };
+    // RFC 9449 §5: a Bearer answer to a DPoP session is refused.
+    let bearer = token_response("rt-1", Some(&id_token(&claims())));
+    assert_eq!(c.process_code_exchange_response(callback(&c), bearer).err(), Some(Error::InvalidResponse { reason: "token_type" }));
+    let dpop = |rt: &str| {
+        let HttpResponse { body, .. } = token_response(rt, Some(&id_token(&claims())));
+        json(200, &String::from_utf8(body).unwrap().replace(r#""Bearer""#, r#""dpop""#))
+    };
+    let exchange = c.process_code_exchange_response(callback(&c), dpop("rt-1")).unwrap();
+    assert!(matches!(finish(&mut c, exchange, NOW + 5), Ok(Exchanged::LoggedIn { .. })));
+    c
+}
+
+#[test]
+fn a_dpop_session_accepts_only_dpop_tokens_and_presents_them_with_proofs() {
+    let mut c = dpop_signed_in();
+    assert_eq!(c.authorization("at-rt-1"), "DPoP at-rt-1");
+    assert_eq!(c.api_call(TokenKey::default()).key(), &TokenKey::default());
+    // UserInfo: `Authorization: DPoP`, and the proof carries `ath` of that token.
+    let userinfo = c.userinfo_request(NOW + 5).unwrap();
+    assert_eq!(userinfo.headers[0], ("Authorization".to_owned(), "DPoP at-rt-1".to_owned()));
+    let call = c.dpop_call(&userinfo.url).unwrap().unwrap();
+    let jti = [7u8; JTI_BYTES];
+    let claims_of = |proof: &UnsignedProof| {
+        let claims = proof.signing_input().split('.').nth(1).unwrap();
+        parse(&base64url::decode(claims).unwrap()).unwrap()
+    };
+    let proof = c.dpop_proof(&userinfo, &call, &jti, NOW + 5).unwrap();
+    let claims = claims_of(&proof);
+    assert_eq!(claims.get("htm").and_then(Value::as_str), Some("GET"));
+    assert_eq!(claims.get("htu").and_then(Value::as_str), Some("https://op.example/me"));
+    assert_eq!(claims.get("ath").and_then(Value::as_str), Some(crate::protocol::dpop::ath("at-rt-1").as_str()));
+    assert!(claims.get("nonce").is_none());
+    // The refresh grant: no `ath`, and a Bearer answer is refused too.
+    let grant = c.begin_refresh(&TokenKey::default()).unwrap();
+    let mut call = c.dpop_call(&grant.request.url).unwrap().unwrap();
+    let claims = claims_of(&c.dpop_proof(&grant.request, &call, &jti, NOW + 5).unwrap());
+    assert_eq!(claims.get("htm").and_then(Value::as_str), Some("POST"));
+    assert!(claims.get("ath").is_none());
+    // §8: `use_dpop_nonce` → one retry whose proof carries the nonce.
+    let demand = json(400, r#"{"error":"use_dpop_nonce"}"#);
+    assert_eq!(c.on_provider_dpop_response(&mut call, &grant.request, &demand, None, Some("n-1")), NonceStep::RetryWithNonce);
+    let claims = claims_of(&c.dpop_proof(&grant.request, &call, &jti, NOW + 5).unwrap());
+    assert_eq!(claims.get("nonce").and_then(Value::as_str), Some("n-1"));
+    assert_eq!(c.on_provider_dpop_response(&mut call, &grant.request, &demand, None, Some("n-2")), NonceStep::Done);
+    let bearer = token_response("rt-2", None);
+    assert_eq!(c.process_refresh_response(&grant.ticket, bearer).err(), Some(Error::InvalidResponse { reason: "token_type" }));
+    c.finish_refresh(grant.ticket, Err(Error::InvalidResponse { reason: "token_type" }), NOW + 5);
+    // The nonce is the origin's: UserInfo's next proof carries the latest one.
+    let call = c.dpop_call(&userinfo.url).unwrap().unwrap();
+    let claims = claims_of(&c.dpop_proof(&userinfo, &call, &jti, NOW + 5).unwrap());
+    assert_eq!(claims.get("nonce").and_then(Value::as_str), Some("n-2"));
+    // §9: UserInfo is a resource server: its `401` DPoP challenge asks for a nonce.
+    let mut call = c.dpop_call(&userinfo.url).unwrap().unwrap();
+    let challenge = Some(r#"DPoP error="use_dpop_nonce""#);
+    assert_eq!(c.on_provider_dpop_response(&mut call, &userinfo, &json(401, "{}"), challenge, Some("n-3")), NonceStep::RetryWithNonce);
+    // An API's nonces are its own.
+    let mut api = c.dpop_call("https://api.example/x").unwrap().unwrap();
+    assert_eq!(c.on_api_dpop_response(&mut api, 401, challenge, Some("a-1")), NonceStep::RetryWithNonce);
+    assert_eq!(c.on_api_dpop_response(&mut api, 401, challenge, Some("a-2")), NonceStep::Done);
+    let proof = c.api_proof("https://api.example/x?q=1", "get", Some("at-rt-1"), &api, &jti, NOW).unwrap();
+    assert_eq!(claims_of(&proof).get("nonce").and_then(Value::as_str), Some("a-2"));
+    assert_eq!(claims_of(&proof).get("htu").and_then(Value::as_str), Some("https://api.example/x"));
+    assert!(Client::finish_proof(proof.clone(), &[0; 63]).is_err());
+    assert_eq!(Client::finish_proof(proof, &[0; 64]).unwrap().split('.').count(), 3);
+}
+
+#[test]
+fn without_a_key_nothing_carries_a_proof() {
+    let c = signed_in();
+    assert_eq!(c.dpop_call("https://op.example/token").unwrap().map(|_| ()), None);
+    assert_eq!(c.authorization("t"), "Bearer t");
+    assert_eq!(c.userinfo_request(NOW + 5).unwrap().headers[0].1, "Bearer at-rt-1");
+}

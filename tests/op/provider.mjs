@@ -241,6 +241,11 @@ function cookieJar() {
  * @param {boolean}  [options.crossSiteCookies=false]   session and interaction cookies SameSite=None;
  *        Secure (Chromium keeps Secure cookies of http://localhost), so a third-party iframe may carry
  *        them where the browser allows third-party cookies (the default Lax never goes cross-site)
+ * @param {boolean|{requireNonce?: boolean}} [options.dpop]  DPoP (RFC 9449) as a test of it needs:
+ *        features.dPoP with a nonceSecret (so that DPoP-Nonce is sent and exposed by CORS), nonces
+ *        required when requireNonce, and rotateRefreshToken: true (the default never rotates the
+ *        DPoP-bound refresh tokens of a public client). Without it oidc-provider 9's defaults
+ *        (dPoP on, no nonces, its rotation rule) apply.
  * @param {boolean}  [options.faults=false]             put a fault proxy (tests/support/fault-proxy.mjs)
  *        in front: the proxy's origin is the issuer, op.faults controls it.
  */
@@ -260,6 +265,7 @@ export async function startProvider(options = {}) {
     faults = false,
     host = '127.0.0.1',
     crossSiteCookies = false,
+    dpop,
   } = options;
   if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
     throw new TypeError('startProvider: redirectUris (non-empty array) is required');
@@ -293,6 +299,7 @@ export async function startProvider(options = {}) {
   const serverErrors = [];
 
   const cookieKeys = [randomBytes(32).toString('base64url')];
+  const dpopNonceSecret = randomBytes(32);
   const adapter = sharedMemoryAdapter();
   let jwks = initialJwks ?? generateJwks();
   const introspectionClient = introspection
@@ -331,7 +338,15 @@ export async function startProvider(options = {}) {
       // Put the scope's claims (name, email) in the ID token too, as most hosted IdPs do: the client's
       // getUser() returns the ID token's claims. (The default, true, puts them only at userinfo.)
       conformIdTokenClaims: false,
+      ...(dpop ? { rotateRefreshToken: true } : {}),
       features: {
+        ...(dpop ? {
+          dPoP: {
+            enabled: true,
+            nonceSecret: dpopNonceSecret,
+            requireNonce: () => dpop.requireNonce === true,
+          },
+        } : {}),
         devInteractions: { enabled: true },
         revocation: { enabled: true },
         rpInitiatedLogout: { enabled: true },

@@ -124,7 +124,7 @@ pub async fn digest(function: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
 /// opaque redirect is reported as status 302), aborted after [`REQUEST_TIMEOUT_MS`], and
 /// refused beyond [`MAX_RESPONSE_BYTES`] (read in chunks, never buffered whole).
 pub async fn fetch(req: &HttpRequest) -> Result<HttpResponse, Error> {
-    fetch_within(req, REQUEST_TIMEOUT_MS).await.map(|f| f.response)
+    fetch_within(req, REQUEST_TIMEOUT_MS).await
 }
 
 /// A response and the headers a DPoP request is answered with (RFC 9449 §8, §9).
@@ -139,11 +139,15 @@ pub struct Fetched {
 
 /// [`fetch`], with the `WWW-Authenticate` and `DPoP-Nonce` headers.
 pub async fn fetch_dpop(req: &HttpRequest) -> Result<Fetched, Error> {
-    fetch_within(req, REQUEST_TIMEOUT_MS).await
+    fetch_with_headers(req, REQUEST_TIMEOUT_MS).await
 }
 
 /// [`fetch`] with an explicit timeout in milliseconds.
-pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<Fetched, Error> {
+pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<HttpResponse, Error> {
+    fetch_with_headers(req, timeout_ms).await.map(|f| f.response)
+}
+
+async fn fetch_with_headers(req: &HttpRequest, timeout_ms: u32) -> Result<Fetched, Error> {
     // `AbortSignal.timeout` aborts the request and any read of its body alike, and needs no
     // timer of ours (no closure crossing into JS) nor one to clear.
     let signal = AbortSignal::timeout_with_u32(timeout_ms);
@@ -211,30 +215,29 @@ async fn fetch_capped(req: &HttpRequest, signal: &AbortSignal) -> Result<Fetched
     })
 }
 
-/// Makes the worker's DPoP key pair: WebCrypto ECDSA P-256, the private key non-extractable
-/// and usable only to sign (the public key of a pair is always extractable). Returns the
-/// private key's handle, which stays in the worker, and the public key's raw export
-/// (`0x04 || X || Y`) for the core. `config` / `dpop_key` where WebCrypto cannot.
-pub async fn generate_dpop_key() -> Result<(CryptoKey, Vec<u8>), Error> {
-    const KEY: Error = Error::Config { reason: "dpop_key" };
-    let subtle = subtle().ok_or(KEY)?;
-    let algorithm = parse(r#"{"name":"ECDSA","namedCurve":"P-256"}"#).map_err(|_| KEY)?;
-    let usages = Array::of1(&JsValue::from_str("sign"));
-    let pair = settle(subtle.generate_key_with_object(&algorithm, false, &usages)).await.map_err(|_| KEY)?;
-    let get = |name: &str| js_sys::Reflect::get(&pair, &JsValue::from_str(name)).map(JsCast::unchecked_into::<CryptoKey>);
-    let (private, public) = (get("privateKey").map_err(|_| KEY)?, get("publicKey").map_err(|_| KEY)?);
-    let raw = settle(subtle.export_key("raw", &public)).await.map_err(|_| KEY)?;
-    Ok((private, Uint8Array::new(&raw).to_vec()))
+#[wasm_bindgen(module = "/src/worker/dpop.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = dpopKey, catch)]
+    async fn dpop_key() -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = dpopSign, catch)]
+    async fn dpop_sign(key: &JsValue, input: &str) -> Result<JsValue, JsValue>;
 }
 
-/// ECDSA P-256 SHA-256 signature of `data` with `key` (IEEE P1363 `r || s`, as JWS ES256
-/// wants). `config` / `dpop_key` where WebCrypto fails.
-pub async fn sign_es256(key: &CryptoKey, data: &[u8]) -> Result<Vec<u8>, Error> {
-    const KEY: Error = Error::Config { reason: "dpop_key" };
-    let subtle = subtle().ok_or(KEY)?;
-    let algorithm = parse(r#"{"name":"ECDSA","hash":"SHA-256"}"#).map_err(|_| KEY)?;
-    let signature = settle(subtle.sign_with_object_and_u8_array(&algorithm, key, data)).await.map_err(|_| KEY)?;
-    Ok(Uint8Array::new(&signature).to_vec())
+const DPOP_KEY: Error = Error::Config { reason: "dpop_key" };
+
+/// Makes the worker's DPoP key pair (`dpop.js`): WebCrypto ECDSA P-256, the private key
+/// non-extractable and usable only to sign. Returns the private key's handle, which stays in
+/// the worker, and the public key's raw export for the core. `config` / `dpop_key` where
+/// WebCrypto cannot.
+pub async fn generate_dpop_key() -> Result<(JsValue, Vec<u8>), Error> {
+    let pair: Array = dpop_key().await.map_err(|_| DPOP_KEY)?.unchecked_into();
+    Ok((pair.get(0), pair.get(1).unchecked_into::<Uint8Array>().to_vec()))
+}
+
+/// ES256 signature (IEEE P1363 `r || s`) of `input` with `key` (`dpop.js`).
+pub async fn sign_es256(key: &JsValue, input: &str) -> Result<Vec<u8>, Error> {
+    let signature: Uint8Array = dpop_sign(key, input).await.map_err(|_| DPOP_KEY)?.unchecked_into();
+    Ok(signature.to_vec())
 }
 
 #[wasm_bindgen(module = "/src/worker/fetch.js")]

@@ -74,7 +74,7 @@ struct Host {
     session_key: RefCell<Option<String>>,
     /// The private half of the DPoP key (non-extractable), when the core asked for one: it
     /// never leaves the worker, only signs.
-    dpop_key: RefCell<Option<web_sys::CryptoKey>>,
+    dpop_key: RefCell<Option<JsValue>>,
 }
 
 /// A successful call's value.
@@ -484,7 +484,7 @@ impl Host {
     /// Signs a DPoP proof the core built with the worker's private key: the `DPoP` header.
     async fn sign(&self, proof: UnsignedProof) -> Result<String, Error> {
         let key = self.dpop_key.borrow().clone().ok_or(Error::Config { reason: "dpop_key" })?;
-        let signature = io::sign_es256(&key, proof.signing_input().as_bytes()).await?;
+        let signature = io::sign_es256(&key, proof.signing_input()).await?;
         Client::finish_proof(proof, &signature)
     }
 

@@ -187,6 +187,15 @@ export interface AuthClientOptions {
    */
   dpop?: boolean | 'auto';
   /**
+   * `"dpop-bound"`: the session survives a browser restart. After login and each rotation the
+   * worker stores the DPoP-bound refresh token in IndexedDB next to its non-extractable key;
+   * a page that finds no live session resumes it with one refresh grant, no provider page.
+   * Never a bearer refresh token. Logout, `invalid_grant` and a failed ID token check delete
+   * token and key. Needs `dpop` (`true` or `"auto"`; else `config` / `persist`). Default
+   * `"none"`: nothing but the pending login is ever stored.
+   */
+  persist?: 'none' | 'dpop-bound';
+  /**
    * Where to load the worker from, instead of the package's `worker.js` (e.g. to satisfy a
    * strict `worker-src` CSP). It must be a module worker built from this package.
    */

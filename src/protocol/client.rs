@@ -32,6 +32,7 @@ use crate::protocol::secret::{constant_time_eq, Secret};
 use crate::protocol::{api, logout, token};
 use crate::protocol::config::Dpop;
 use crate::protocol::api_call::ApiCall;
+use crate::protocol::persist::{record_id, PersistAction, PersistedSession, Stored};
 use crate::protocol::dpop::{DpopCall, DpopKey, NonceStep, Nonces, ProofRequest, UnsignedProof, JTI_BYTES};
 
 pub use crate::protocol::authorization::ENTROPY_LEN;
@@ -74,6 +75,13 @@ pub struct Client {
     dpop_key: Option<DpopKey>,
     /// The DPoP nonces the servers gave, by origin.
     nonces: Nonces,
+    /// Changes whenever the session's refresh token does (a login, a rotation): what
+    /// `persist: "dpop-bound"` must have stored.
+    revision: u32,
+    /// What the store holds for this client, as far as it knows.
+    stored: Stored,
+    /// Whether the store was already looked at for a session to resume (once per client).
+    resume_looked: bool,
 }
 
 impl Client {
@@ -92,6 +100,9 @@ impl Client {
             orphaned: Vec::new(),
             dpop_key: None,
             nonces: Nonces::default(),
+            revision: 0,
+            stored: Stored::Nothing,
+            resume_looked: false,
         })
     }
 
@@ -212,6 +223,7 @@ impl Client {
         let mut tokens = self.process_token_response(&res)?;
         if let (Some(rotated), Some(session)) = (tokens.refresh_token.take(), self.session.as_mut()) {
             session.rotate_refresh_token(rotated);
+            self.revision = self.revision.wrapping_add(1);
         }
         if let Some(id_token) = &tokens.id_token {
             Jwt::parse(id_token.expose())?;
@@ -292,6 +304,11 @@ impl Client {
             return Ok(Exchanged::Stale);
         }
         let id_token = tokens.id_token.take();
+        // A session resumed from the store: its first ID token must name the stored user.
+        let resuming = match &login {
+            Some(_) => None,
+            None => self.session.as_ref().and_then(Session::is_resuming).map(|(sub, nonce)| (sub.to_owned(), nonce.map(str::to_owned))),
+        };
         let claims = match &id_token {
             None => None,
             Some(raw) => {
@@ -299,14 +316,14 @@ impl Client {
                 if !signature.is_some_and(|s| s.covers(token.signing_input())) {
                     return Err(Error::InvalidIdToken { reason: "signature" });
                 }
-                let previous = match &login {
-                    Some(_) => None,
-                    None => Some(Jwt::parse(self.session.as_ref().ok_or(Error::LoginRequired)?.id_token())?),
+                let previous = match (&login, &resuming) {
+                    (Some(_), _) | (None, Some(_)) => None,
+                    (None, None) => Some(Jwt::parse(self.session.as_ref().ok_or(Error::LoginRequired)?.id_token())?),
                 };
                 let nonce = match (&login, &previous) {
                     (Some(pending), _) => NonceRule::Required(pending.nonce.expose()),
                     (None, Some(previous)) => NonceRule::IfPresent(previous.claim("nonce").and_then(Value::as_str)),
-                    (None, None) => NonceRule::IfPresent(None),
+                    (None, None) => NonceRule::IfPresent(resuming.as_ref().and_then(|(_, nonce)| nonce.as_deref())),
                 };
                 validate_claims(
                     &token,
@@ -322,6 +339,11 @@ impl Client {
                     },
                 )?;
                 // OIDC Core §12.2: a refreshed ID token keeps the identity of the original.
+                if let Some((sub, _)) = &resuming {
+                    if token.claim("sub").and_then(Value::as_str) != Some(sub.as_str()) {
+                        return Err(Error::InvalidIdToken { reason: "sub" });
+                    }
+                }
                 if let Some(previous) = &previous {
                     for claim in ["iss", "sub", "aud", "azp", "auth_time"] {
                         if previous.claim(claim) != token.claim(claim) {
@@ -341,11 +363,19 @@ impl Client {
                     Some(app_state) => reply.raw("appState", app_state),
                     None => reply.null("appState"),
                 };
-                self.session = Some(Session::new(tokens, raw, claims, now, self.config.clock_skew));
+                let mut session = Session::new(tokens, raw, claims, now, self.config.clock_skew);
+                // A DPoP client accepts only `token_type` DPoP ([`Client::process_token_response`]).
+                session.dpop_bound = self.dpop_key.is_some();
+                self.session = Some(session);
                 self.new_generation();
+                self.revision = self.revision.wrapping_add(1);
                 Ok(Exchanged::LoggedIn { reply: reply.finish(), event: Event::Login })
             }
             None => {
+                if resuming.is_some() && validated.is_none() {
+                    // (OIDC Core §12.2 lets a refresh omit it; a resumed session has none yet.)
+                    return Err(Error::InvalidResponse { reason: "field" });
+                }
                 let session = self.session.as_mut().ok_or(Error::LoginRequired)?;
                 session.apply_refresh(&key, tokens, validated, now, self.config.clock_skew);
                 Ok(Exchanged::Refreshed)
@@ -353,9 +383,15 @@ impl Client {
         }
     }
 
-    /// Whether there is a session.
+    /// Whether the session is one resumed from the store that its first refresh grant has not
+    /// yet signed in ([`Client::resume`]).
+    pub fn is_resuming(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.is_resuming().is_some())
+    }
+
+    /// Whether there is a session (a resumed one only once its first grant succeeded).
     pub fn is_authenticated(&self) -> bool {
-        self.session.is_some()
+        self.session.as_ref().is_some_and(|s| s.is_resuming().is_none())
     }
 
     /// What the `login` / `tokenRefreshed` event tells about `key`'s token (never the token).
@@ -371,7 +407,7 @@ impl Client {
 
     /// The validated ID token claims as JSON object text.
     pub fn user_json(&self) -> Option<&str> {
-        self.session.as_ref().map(Session::claims_json)
+        self.session.as_ref().filter(|s| s.is_resuming().is_none()).map(Session::claims_json)
     }
 
     /// `Ok(Some(token))` while the access token for `key` is valid, `Ok(None)` when it must be
@@ -423,7 +459,8 @@ impl Client {
         }
         let request = self.refresh_request(key)?;
         self.refreshing = true;
-        Ok(RefreshGrant { request, ticket: RefreshTicket { key: key.clone(), generation: self.generation } })
+        let resume = self.session.as_ref().is_some_and(|s| s.is_resuming().is_some());
+        Ok(RefreshGrant { request, ticket: RefreshTicket { key: key.clone(), generation: self.generation, resume } })
     }
 
     /// Ends the grant of `ticket` with what the shell saw (`result`: a failed request, a
@@ -447,6 +484,8 @@ impl Client {
         self.refreshing = false;
         self.backoff.record(result.as_ref().map(drop), now);
         match result {
+            // A resumed session is signed in by its first grant.
+            Ok(()) if ticket.resume => RefreshEnd { result: Ok(()), event: Some(Event::Login), revocations: Vec::new() },
             Ok(()) => RefreshEnd {
                 result: Ok(()),
                 event: Some(Event::TokenRefreshed { key: ticket.key }),
@@ -473,14 +512,25 @@ impl Client {
             }
             // No session, or no refresh token: the caller's `login_required` says it all.
             Err(Error::LoginRequired) => RefreshEnd { result: Err(Error::LoginRequired), event: None, revocations: Vec::new() },
+            // A stored session the provider did not take back as it was: it is not kept (nor
+            // stored) for another try; only a failure on the way to the provider keeps it.
+            Err(error) if ticket.resume && !schedule::is_transient(&error) => {
+                let revocations = match (self.end_session(), self.metadata.as_ref()) {
+                    (Some(session), Some(metadata)) => self.revocations(metadata, &session),
+                    _ => Vec::new(),
+                };
+                RefreshEnd { event: Some(Event::Error(error.clone())), result: Err(error), revocations }
+            }
             Err(error) => RefreshEnd { event: Some(Event::Error(error.clone())), result: Err(error), revocations: Vec::new() },
         }
     }
 
     /// Ends the session, if any, and starts a new generation, so that answers still in flight
     /// for it are dropped. Its secrets are overwritten when the returned value is dropped.
+    /// The session's DPoP key goes with it: the next login makes a new one.
     fn end_session(&mut self) -> Option<Session> {
         self.new_generation();
+        self.dpop_key = None;
         self.session.take()
     }
 
@@ -663,6 +713,20 @@ impl Client {
         Ok(())
     }
 
+    /// The key a callback's code is bound to: the one stored with its pending login (the raw
+    /// public half), since the login may have started in a worker that ended with its page
+    /// (RFC 9449 §10: `dpop_jkt`). `true` when the shell must sign with that stored key from
+    /// now on; `false` when it already is this client's key. `config` / `dpop_key` for a key
+    /// that is not a P-256 public key.
+    pub fn use_login_key(&mut self, raw_public_key: &[u8]) -> Result<bool, Error> {
+        let key = DpopKey::from_raw_p256(raw_public_key).ok_or(Error::Config { reason: "dpop_key" })?;
+        if self.config.dpop == Dpop::Off || self.dpop_key.as_ref().is_some_and(|current| current.thumbprint() == key.thumbprint()) {
+            return Ok(false);
+        }
+        self.dpop_key = Some(key);
+        Ok(true)
+    }
+
     /// The thumbprint of the worker's DPoP key (RFC 7638), if it has one.
     pub fn dpop_thumbprint(&self) -> Option<&str> {
         self.dpop_key.as_ref().map(DpopKey::thumbprint)
@@ -742,6 +806,75 @@ impl Client {
         call.on_resource_response(&mut self.nonces, status, challenge, dpop_nonce)
     }
 
+    /// Where to look for a stored session to resume (`persist: "dpop-bound"`), the first time
+    /// a page without a session asks to be restored: the store key, `None` when there is
+    /// nothing to look for (persistence off, a session here, already looked, or the page is a
+    /// login callback about to make a session of its own).
+    pub fn resume_id(&mut self, page_url: &str) -> Option<String> {
+        let look = self.config.persist && self.session.is_none() && !self.resume_looked && self.parse_callback(page_url).is_err();
+        self.resume_looked |= look;
+        look.then(|| record_id(&self.config))
+    }
+
+    /// Takes up a stored session (its record and the raw public half of the key stored beside
+    /// it) as a session that still needs its first refresh grant ([`Session::resumed`]); the
+    /// shell then asks for the login's token, which makes that grant with a proof of the key.
+    /// `false` when the record cannot be used (unreadable, or for another key): it is deleted.
+    pub fn resume(&mut self, record: &str, raw_public_key: &[u8]) -> bool {
+        self.stored = Stored::Stale;
+        if self.session.is_some() {
+            return false; // a login got there first; its session replaces the record
+        }
+        let Some(persisted) = PersistedSession::from_record(record) else { return false };
+        match DpopKey::from_raw_p256(raw_public_key) {
+            Some(key) if key.thumbprint() == persisted.jkt => self.dpop_key = Some(key),
+            _ => return false,
+        }
+        self.session = Some(Session::resumed(persisted.refresh_token, persisted.sub, persisted.nonce));
+        self.new_generation();
+        self.revision = self.revision.wrapping_add(1);
+        self.stored = Stored::Revision(self.revision);
+        true
+    }
+
+    /// What the store must do now to hold exactly this client's persistable session
+    /// (`persist: "dpop-bound"`): write its DPoP-bound refresh token (after a login, after a
+    /// rotation), delete the record (the session ended, or is not persistable: a bearer one,
+    /// one without a refresh token), or nothing. Counted as done; [`Client::persist_failed`]
+    /// when it was not.
+    pub fn persist_action(&mut self) -> Option<PersistAction> {
+        if !self.config.persist {
+            return None;
+        }
+        let session = self.session.as_ref();
+        if session.is_some_and(|s| s.is_resuming().is_some()) {
+            return None; // its record is what is stored
+        }
+        let persistable = session.filter(|s| s.dpop_bound).and_then(|s| Some((s.refresh_token()?, s)));
+        let id = record_id(&self.config);
+        match (persistable, self.dpop_key.as_ref()) {
+            (Some(_), _) if self.stored == Stored::Revision(self.revision) => None,
+            (Some((refresh_token, session)), Some(key)) => {
+                let id_token = Jwt::parse(session.id_token()).ok()?;
+                let sub = id_token.claim("sub")?.as_str()?;
+                let nonce = id_token.claim("nonce").and_then(Value::as_str);
+                let record = PersistedSession::to_record(refresh_token, sub, nonce, key.thumbprint());
+                self.stored = Stored::Revision(self.revision);
+                Some(PersistAction::Store { id, record })
+            }
+            _ if self.stored == Stored::Nothing => None,
+            _ => {
+                self.stored = Stored::Nothing;
+                Some(PersistAction::Delete { id })
+            }
+        }
+    }
+
+    /// The store did not carry out the last [`PersistAction`]: the next call tries again.
+    pub fn persist_failed(&mut self) {
+        self.stored = Stored::Stale;
+    }
+
     /// Ends the local session (its secrets are overwritten as it is dropped) and returns what
     /// is left to do: the revocation requests for its refresh and access tokens (RFC 7009 §2;
     /// refresh token first, since revoking it ends the grant), and, when the app is to be sent
@@ -750,6 +883,10 @@ impl Client {
     /// without letting their failure undo the local logout.
     pub fn logout(&mut self, entropy: &[u8; 16], redirect: bool) -> Logout {
         let session = self.end_session();
+        // Whatever this worker knows, nothing of this client stays stored after a logout.
+        if self.config.persist {
+            self.stored = Stored::Stale;
+        }
         let Some(metadata) = self.metadata.as_ref() else {
             return Logout { revocations: Vec::new(), end_session_url: None };
         };

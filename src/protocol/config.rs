@@ -84,6 +84,9 @@ pub struct ClientConfig {
     pub silent_redirect_uri: Option<String>,
     /// Whether tokens are bound to the worker's key (DPoP, RFC 9449).
     pub dpop: Dpop,
+    /// `persist: "dpop-bound"`: the DPoP-bound refresh token is stored next to its key, so the
+    /// session outlives the browser ([`crate::protocol::persist`]). Default `false` (`"none"`).
+    pub persist: bool,
 }
 
 /// The `dpop` option: whether the session's tokens are sender-constrained (RFC 9449) to a
@@ -130,7 +133,7 @@ impl ClientConfig {
     /// Unknown options are refused: a misspelt option silently ignored is a security bug.
     pub fn from_json(value: &Value) -> Result<ClientConfig, Error> {
         let members = value.as_object().ok_or(config("options"))?;
-        const KNOWN: [&str; 18] = [
+        const KNOWN: [&str; 19] = [
             "issuer",
             "clientId",
             "redirectUri",
@@ -149,6 +152,7 @@ impl ClientConfig {
             "restore",
             "silentRedirectUri",
             "dpop",
+            "persist",
         ];
         if members.iter().any(|(k, _)| !KNOWN.contains(&k.as_str())) {
             return Err(config("unknown_option"));
@@ -264,6 +268,12 @@ impl ClientConfig {
             Some(Value::String(s)) if s == "auto" => Dpop::Auto,
             Some(_) => return Err(config("dpop")),
         };
+        // Only a sender-constrained refresh token may be stored: persistence needs DPoP.
+        let persist = match optional("persist").map(Value::as_str) {
+            None | Some(Some("none")) => false,
+            Some(Some("dpop-bound")) if dpop != Dpop::Off => true,
+            Some(_) => return Err(config("persist")),
+        };
 
         Ok(ClientConfig {
             issuer: issuer.to_owned(),
@@ -283,6 +293,7 @@ impl ClientConfig {
             restore,
             silent_redirect_uri,
             dpop,
+            persist,
         })
     }
 }

@@ -31,6 +31,7 @@ pub mod event;
 pub mod refresh;
 pub mod logout;
 pub mod restore;
+pub mod persist;
 pub mod client;
 pub mod messages;
 

@@ -31,6 +31,7 @@ pub fn config() -> ClientConfig {
         restore: crate::protocol::config::Restore::Redirect,
         silent_redirect_uri: None,
         dpop: crate::protocol::config::Dpop::Off,
+        persist: false,
     }
 }
 

@@ -8,7 +8,8 @@ export async function dpopKey() {
   return [privateKey, new Uint8Array(await subtle.exportKey('raw', publicKey))];
 }
 
-// Resolves to the IEEE P1363 signature (r || s) of the text `input`.
-export async function dpopSign(key, input) {
-  return new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, new TextEncoder().encode(input)));
+// Resolves to the IEEE P1363 signature (r || s) of the text `input` with the private half of
+// `pair` ([privateKey, rawPublicKey]).
+export async function dpopSign(pair, input) {
+  return new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair[0], new TextEncoder().encode(input)));
 }

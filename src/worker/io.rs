@@ -220,23 +220,29 @@ extern "C" {
     #[wasm_bindgen(js_name = dpopKey, catch)]
     async fn dpop_key() -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = dpopSign, catch)]
-    async fn dpop_sign(key: &JsValue, input: &str) -> Result<JsValue, JsValue>;
+    async fn dpop_sign(pair: &JsValue, input: &str) -> Result<JsValue, JsValue>;
 }
 
 const DPOP_KEY: Error = Error::Config { reason: "dpop_key" };
 
 /// Makes the worker's DPoP key pair (`dpop.js`): WebCrypto ECDSA P-256, the private key
-/// non-extractable and usable only to sign. Returns the private key's handle, which stays in
-/// the worker, and the public key's raw export for the core. `config` / `dpop_key` where
-/// WebCrypto cannot.
-pub async fn generate_dpop_key() -> Result<(JsValue, Vec<u8>), Error> {
-    let pair: Array = dpop_key().await.map_err(|_| DPOP_KEY)?.unchecked_into();
-    Ok((pair.get(0), pair.get(1).unchecked_into::<Uint8Array>().to_vec()))
+/// non-extractable and usable only to sign. Returns the pair as `dpop.js` made it,
+/// `[privateKey, rawPublicKey]`, which stays in the worker (and its store). `config` /
+/// `dpop_key` where WebCrypto cannot.
+pub async fn generate_dpop_key() -> Result<JsValue, Error> {
+    dpop_key().await.map_err(|_| DPOP_KEY)
 }
 
-/// ES256 signature (IEEE P1363 `r || s`) of `input` with `key` (`dpop.js`).
-pub async fn sign_es256(key: &JsValue, input: &str) -> Result<Vec<u8>, Error> {
-    let signature: Uint8Array = dpop_sign(key, input).await.map_err(|_| DPOP_KEY)?.unchecked_into();
+/// The raw public key (`0x04 || X || Y`) of a key pair from [`generate_dpop_key`] (or the
+/// store): what the core computes the JWK and thumbprint from. `None` for anything else.
+pub fn dpop_public_key(pair: &JsValue) -> Option<Vec<u8>> {
+    let public = pair.dyn_ref::<Array>()?.get(1);
+    Some(public.dyn_ref::<Uint8Array>()?.to_vec())
+}
+
+/// ES256 signature (IEEE P1363 `r || s`) of `input` with the private half of `pair` (`dpop.js`).
+pub async fn sign_es256(pair: &JsValue, input: &str) -> Result<Vec<u8>, Error> {
+    let signature: Uint8Array = dpop_sign(pair, input).await.map_err(|_| DPOP_KEY)?.unchecked_into();
     Ok(signature.to_vec())
 }
 

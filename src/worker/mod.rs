@@ -27,6 +27,7 @@ use crate::protocol::dpop::{DpopCall, NonceStep, UnsignedProof, JTI_BYTES};
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::refresh::{Exchanged, Need, RefreshTicket, TokenStep};
 use crate::protocol::config::{session_key, token_key, Restore};
+use crate::protocol::persist::PersistAction;
 use crate::protocol::restore::{restore_login_options, restore_mode, RestoreRequest};
 use crate::protocol::jws::VerifiedSignature;
 use crate::protocol::schedule::timer_delay_ms;
@@ -72,9 +73,11 @@ struct Host {
     scheduled: Cell<Option<u64>>,
     /// What a session holder files this configuration's session under ([`session_key`]).
     session_key: RefCell<Option<String>>,
-    /// The private half of the DPoP key (non-extractable), when the core asked for one: it
-    /// never leaves the worker, only signs.
+    /// The DPoP key pair, `[privateKey, rawPublicKey]`, when the core asked for one: the
+    /// private half is non-extractable and never leaves the worker (or its store); it only signs.
     dpop_key: RefCell<Option<JsValue>>,
+    /// The look into the store for a persisted session, which concurrent restores share.
+    resume: SingleFlight<(), ()>,
 }
 
 /// A successful call's value.
@@ -129,6 +132,7 @@ impl WorkerHost {
                 Ok(call) => host.dispatch(call, &request).await,
                 Err(error) => Err(error),
             };
+            host.sync_store().await;
             host.reschedule();
             boundary::write_reply(result)
         })
@@ -190,10 +194,17 @@ impl Host {
             call @ (Call::Login(_) | Call::Restore(_)) => {
                 let (options, mode) = match call {
                     Call::Login(options) => (login_options(&options)?, None),
-                    Call::Restore(request) => match self.restore_plan(&request)? {
-                        Some((options, mode)) => (options, Some(mode)),
-                        None => return Ok(Reply::Null),
-                    },
+                    Call::Restore(request) => {
+                        let request = json::parse(request.as_bytes()).ok().as_ref().and_then(RestoreRequest::from_json).ok_or(INVALID_CALL)?;
+                        // A persisted session first: no provider page at all.
+                        if self.resume_persisted(&request.url).await? {
+                            return Ok(Reply::Null);
+                        }
+                        match self.restore_plan(&request)? {
+                            Some((options, mode)) => (options, Some(mode)),
+                            None => return Ok(Reply::Null),
+                        }
+                    }
                     _ => unreachable!(),
                 };
                 let url = self.begin_login(&options).await?;
@@ -279,11 +290,10 @@ impl Host {
     /// answer the page brings back (by a redirect, or from a hidden iframe), and its login
     /// options. The reply is `{"restore": "redirect" | "silent", "url": ...}`, or `null`: then
     /// nothing was requested from the provider.
-    fn restore_plan(&self, request: &str) -> Result<Option<(Value, Restore)>, Error> {
-        let request = json::parse(request.as_bytes()).ok().as_ref().and_then(RestoreRequest::from_json).ok_or(INVALID_CALL)?;
+    fn restore_plan(&self, request: &RestoreRequest) -> Result<Option<(Value, Restore)>, Error> {
         let now_ms = io::now_ms();
         self.with(|c| {
-            let mode = restore_mode(c.config(), c.is_authenticated(), &request, now_ms);
+            let mode = restore_mode(c.config(), c.is_authenticated(), request, now_ms);
             Ok(mode.map(|mode| (restore_login_options(c.config(), &request.url, mode == Restore::Silent), mode)))
         })
     }
@@ -299,13 +309,10 @@ impl Host {
         let start = self.with(|c| c.begin_login(options, &entropy, now));
         entropy.fill(0);
         let start = start?;
-        store::put(
-            &start.pending_key,
-            start.pending_record.expose(),
-            start.expires_at,
-            now,
-        )
-        .await?;
+        // The key the code is bound to (`dpop_jkt`) goes with the pending login: the callback
+        // may reach a worker that did not start it.
+        let dpop_key = self.dpop_key.borrow().clone().unwrap_or(JsValue::UNDEFINED);
+        store::put(&start.pending_key, start.pending_record.expose(), start.expires_at, now, &dpop_key).await?;
         Ok(start.url)
     }
 
@@ -313,12 +320,17 @@ impl Host {
     /// the store, single-use) and redeems the code. Value: `{"appState": ...}`.
     async fn handle_callback(&self, url: &str) -> Result<Reply, Error> {
         self.ensure_discovery().await?;
-        // (A callback in a worker that did not start the login gets a key of its own: the
-        // provider then refuses the code, which `dpop_jkt` bound to the other key.)
-        self.ensure_dpop_key().await?;
         let callback = self.with(|c| c.parse_callback(url))?;
         let now = io::now();
-        let record = store::take(&callback.pending_key(), now).await?;
+        let (record, login_key) = store::take(&callback.pending_key(), now).await?.unzip();
+        // The code is bound to the key stored with its login (RFC 9449 §10).
+        if let Some(public) = login_key.as_ref().and_then(io::dpop_public_key) {
+            if self.with_mut(|c| c.use_login_key(&public))? {
+                *self.dpop_key.borrow_mut() = login_key;
+            }
+        }
+        // (Without one, a DPoP client makes its key now; a code bound to another is refused.)
+        self.ensure_dpop_key().await?;
         let callback = match self.with(|c| c.complete_callback(callback, record.as_deref(), now)) {
             Ok(callback) => callback,
             // A restore that found the user signed out: no session, no error.
@@ -472,13 +484,58 @@ impl Host {
         if !self.with(|c| Ok(c.needs_dpop_key()))? {
             return Ok(());
         }
-        let (private, public) = io::generate_dpop_key().await?;
+        let pair = io::generate_dpop_key().await?;
+        let public = io::dpop_public_key(&pair).ok_or(Error::Config { reason: "dpop_key" })?;
         self.with_mut(|c| match c.needs_dpop_key() {
             true => c.set_dpop_key(&public),
             false => return Ok(()), // a concurrent call got there first
         })?;
-        *self.dpop_key.borrow_mut() = Some(private);
+        *self.dpop_key.borrow_mut() = Some(pair);
         Ok(())
+    }
+
+    /// `persist: "dpop-bound"`: takes up the session stored in this browser, if the core says
+    /// to look (once per worker; concurrent restores share the look), and signs it in with one
+    /// refresh grant and no provider page. `true` once signed in.
+    async fn resume_persisted(self: &Rc<Self>, page_url: &str) -> Result<bool, Error> {
+        let id = self.with_mut(|c| Ok(c.resume_id(page_url)))?;
+        let host = self.clone();
+        self.resume.run(&(), || async move {
+            let Some(id) = id else { return };
+            // (An unreadable store is an empty one: the page simply starts without a session.)
+            if let Ok(Some((record, pair))) = store::session_get(&id).await {
+                let public = io::dpop_public_key(&pair).unwrap_or_default();
+                if host.with_mut(|c| Ok(c.resume(&record, &public))).unwrap_or(false) {
+                    *host.dpop_key.borrow_mut() = Some(pair);
+                }
+            }
+        })
+        .await;
+        if self.with(|c| Ok(c.is_authenticated()))? {
+            return Ok(true);
+        }
+        // A resumed session is signed in by its first grant (shared with any caller).
+        let resuming = self.with(|c| Ok(c.is_resuming()))?;
+        Ok(resuming && self.access_token(&TokenKey::default(), Need::Valid).await.is_ok())
+    }
+
+    /// Brings the store in line with the session, as the core decides after every call: the
+    /// persisted session written or deleted, and the DPoP key let go of when the core did
+    /// (a session that ended takes its key with it).
+    async fn sync_store(&self) {
+        if self.with(|c| Ok(c.dpop_thumbprint().is_none())).unwrap_or(true) {
+            *self.dpop_key.borrow_mut() = None;
+        }
+        // (One action per call: a change made meanwhile is carried out after the next call.)
+        let Some(action) = self.with_mut(|c| Ok(c.persist_action())).ok().flatten() else { return };
+        let (id, record) = match &action {
+            PersistAction::Store { id, record } => (id, Some(record.expose())),
+            PersistAction::Delete { id } => (id, None),
+        };
+        let pair = self.dpop_key.borrow().clone().unwrap_or(JsValue::UNDEFINED);
+        if store::session_write(id, record, &pair).await.is_err() {
+            let _ = self.with_mut(|c| Ok(c.persist_failed()));
+        }
     }
 
     /// Signs a DPoP proof the core built with the worker's private key: the `DPoP` header.

@@ -902,3 +902,216 @@ fn without_a_key_nothing_carries_a_proof() {
     assert_eq!(c.authorization("t"), "Bearer t");
     assert_eq!(c.userinfo_request(NOW + 5).unwrap().headers[0].1, "Bearer at-rt-1");
 }
+
+// `persist: "dpop-bound"`: what is stored when, what ends it, and a resumed session.
+
+fn dpop_token_response(refresh_token: &str, id_token: Option<&str>) -> HttpResponse {
+    let HttpResponse { body, .. } = token_response(refresh_token, id_token);
+    json(200, &String::from_utf8(body).unwrap().replace(r#""Bearer""#, r#""DPoP""#))
+}
+
+fn persisting() -> Client {
+    let mut c = dpop_signed_in();
+    c.config.persist = true;
+    c
+}
+
+fn stored_record(action: Option<PersistAction>) -> PersistedSession {
+    match action {
+        Some(PersistAction::Store { id, record }) => {
+            assert_eq!(id, "session\nhttps://op.example\nspa");
+            PersistedSession::from_record(record.expose()).unwrap()
+        }
+        other => panic!("expected a write, got {other:?}"),
+    }
+}
+
+fn deleted(action: Option<PersistAction>) -> bool {
+    matches!(action, Some(PersistAction::Delete { id }) if id == "session\nhttps://op.example\nspa")
+}
+
+#[test]
+fn persist_is_none_or_dpop_bound_and_needs_dpop() {
+    assert!(!with_dpop(r#","dpop":true"#).unwrap().config().persist);
+    assert!(!with_dpop(r#","dpop":true,"persist":"none""#).unwrap().config().persist);
+    assert!(with_dpop(r#","dpop":true,"persist":"dpop-bound""#).unwrap().config().persist);
+    assert!(with_dpop(r#","dpop":"auto","persist":"dpop-bound""#).unwrap().config().persist);
+    for bad in [r#","persist":"dpop-bound""#, r#","dpop":false,"persist":"dpop-bound""#, r#","dpop":true,"persist":true"#, r#","dpop":true,"persist":"bearer""#] {
+        assert_eq!(with_dpop(bad).err(), Some(Error::Config { reason: "persist" }), "{bad}");
+    }
+}
+
+#[test]
+fn the_dpop_bound_refresh_token_is_stored_after_login_and_each_rotation() {
+    let mut c = persisting();
+    let first = stored_record(c.persist_action());
+    assert_eq!((first.refresh_token.expose(), first.sub.as_str(), first.jkt.as_str()), ("rt-1", "alice", RFC9449_JKT));
+    assert_eq!(c.persist_action(), None, "written once");
+    // A rotation: the new token replaces the stored one.
+    let end = refresh(&mut c, &TokenKey::default(), dpop_token_response("rt-2", None), NOW + 700);
+    assert_eq!(end.result, Ok(()));
+    assert_eq!(stored_record(c.persist_action()).refresh_token.expose(), "rt-2");
+    // No rotation: nothing to write.
+    let HttpResponse { body, .. } = dpop_token_response("x", None);
+    let unrotated = String::from_utf8(body).unwrap().replace(r#","refresh_token":"x""#, "");
+    assert_eq!(refresh(&mut c, &TokenKey::default(), json(200, &unrotated), NOW + 1400).result, Ok(()));
+    assert_eq!(c.persist_action(), None);
+    // A failed write is tried again on the next call.
+    c.persist_failed();
+    assert_eq!(stored_record(c.persist_action()).refresh_token.expose(), "rt-2");
+}
+
+#[test]
+fn nothing_is_stored_without_the_option_or_for_a_bearer_session() {
+    let mut c = dpop_signed_in();
+    assert_eq!(c.persist_action(), None, "persist off");
+    let mut bearer = signed_in();
+    bearer.config.persist = true; // (a `dpop: "auto"` client whose provider has no DPoP)
+    assert_eq!(bearer.persist_action(), None, "never a bearer refresh token");
+}
+
+#[test]
+fn logout_invalid_grant_and_a_failed_id_token_check_delete_the_record_and_the_key() {
+    let mut c = persisting();
+    stored_record(c.persist_action());
+    c.logout(&[0; 16], false);
+    assert!(deleted(c.persist_action()));
+    assert_eq!(c.persist_action(), None);
+    assert_eq!(c.dpop_thumbprint(), None, "the key goes with the session");
+    assert!(c.needs_dpop_key(), "the next login makes a new key");
+
+    // A logout in a worker that never wrote anything still deletes what may be stored.
+    let mut c = persisting();
+    c.stored = Stored::Nothing;
+    c.revision = 0;
+    c.logout(&[0; 16], false);
+    assert!(deleted(c.persist_action()));
+
+    let mut c = persisting();
+    stored_record(c.persist_action());
+    let end = refresh(&mut c, &TokenKey::default(), json(400, r#"{"error":"invalid_grant"}"#), NOW + 700);
+    assert_eq!(end.result, Err(Error::LoginRequired));
+    assert!(deleted(c.persist_action()));
+    assert_eq!(c.dpop_thumbprint(), None);
+
+    let mut c = persisting();
+    stored_record(c.persist_action());
+    let other = claims().replace("alice", "someone-else");
+    let end = refresh(&mut c, &TokenKey::default(), dpop_token_response("rt-2", Some(&id_token(&other))), NOW + 100);
+    assert_eq!(end.result, Err(Error::InvalidIdToken { reason: "sub" }));
+    assert!(deleted(c.persist_action()));
+    assert_eq!(c.dpop_thumbprint(), None);
+}
+
+/// A fresh client (a cold start) with `persist: "dpop-bound"`, discovered.
+fn cold_start() -> Client {
+    let mut c = discovered();
+    c.config.dpop = Dpop::On;
+    c.config.persist = true;
+    c
+}
+
+#[test]
+fn a_stored_session_is_resumed_by_one_refresh_grant_for_the_same_user() {
+    let mut stored = persisting();
+    let record = stored.persist_action().map(|a| match a {
+        PersistAction::Store { record, .. } => record,
+        _ => unreachable!(),
+    });
+    let record = record.unwrap();
+
+    let mut c = cold_start();
+    // Not on a login callback, once per client.
+    assert_eq!(c.resume_id("https://app.example/cb?code=c&state=s&iss=https%3A%2F%2Fop.example"), None);
+    assert_eq!(c.resume_id("https://app.example/home").as_deref(), Some("session\nhttps://op.example\nspa"));
+    assert_eq!(c.resume_id("https://app.example/home"), None);
+    assert!(c.resume(record.expose(), &rfc9449_raw_key()));
+    assert!(c.is_resuming() && !c.is_authenticated() && c.user_json().is_none());
+    assert_eq!(c.dpop_thumbprint(), Some(RFC9449_JKT));
+    assert_eq!(c.persist_action(), None, "what is stored is this session");
+    // The login's token needs the grant; it presents the stored token, with a proof.
+    assert_eq!(c.token_step(&TokenKey::default(), Need::Valid, NOW + 10).unwrap(), TokenStep::Refresh);
+    let grant = c.begin_refresh(&TokenKey::default()).unwrap();
+    assert_eq!(form(grant.request.body.as_deref().unwrap())[1].1, "rt-1");
+    assert!(c.dpop_call(&grant.request.url).unwrap().is_some());
+    let exchange = c.process_refresh_response(&grant.ticket, dpop_token_response("rt-2", Some(&id_token(&claims())))).unwrap().unwrap();
+    let result = finish(&mut c, exchange, NOW + 10).map(drop);
+    let end = c.finish_refresh(grant.ticket, result, NOW + 10);
+    assert_eq!((end.result, end.event), (Ok(()), Some(Event::Login)));
+    assert!(c.is_authenticated() && !c.is_resuming());
+    assert_eq!(c.user_json(), Some(claims().as_str()));
+    assert_eq!(stored_record(c.persist_action()).refresh_token.expose(), "rt-2", "the rotated token is stored");
+}
+
+fn resumed() -> Client {
+    let mut c = cold_start();
+    let record = PersistedSession::to_record("rt-1", "alice", Some(&crate::protocol::testing::nonce()), RFC9449_JKT);
+    assert!(c.resume(record.expose(), &rfc9449_raw_key()));
+    c
+}
+
+#[test]
+fn a_resumed_session_that_the_provider_does_not_take_back_ends_and_is_deleted() {
+    // Another user's ID token (OIDC Core §12.2).
+    let mut c = resumed();
+    let other = claims().replace("alice", "someone-else");
+    let end = refresh(&mut c, &TokenKey::default(), dpop_token_response("rt-2", Some(&id_token(&other))), NOW + 10);
+    assert_eq!(end.result, Err(Error::InvalidIdToken { reason: "sub" }));
+    assert!(!c.is_authenticated() && !c.is_resuming());
+    assert!(deleted(c.persist_action()));
+    assert_eq!(end.revocations.len(), 0, "no revocation endpoint here; see the next case for the rule");
+
+    // No ID token: nothing says who the session is for.
+    let mut c = resumed();
+    let end = refresh(&mut c, &TokenKey::default(), dpop_token_response("rt-2", None), NOW + 10);
+    assert_eq!(end.result, Err(Error::InvalidResponse { reason: "field" }));
+    assert!(matches!(end.event, Some(Event::Error(_))));
+    assert!(!c.is_resuming());
+    assert!(deleted(c.persist_action()));
+
+    // A spent or revoked token.
+    let mut c = resumed();
+    let end = refresh(&mut c, &TokenKey::default(), json(400, r#"{"error":"invalid_grant"}"#), NOW + 10);
+    assert_eq!(end.event, Some(Event::SessionExpired { reason: "invalid_grant" }));
+    assert!(deleted(c.persist_action()));
+    assert_eq!(c.dpop_thumbprint(), None);
+
+    // The provider unreachable: the session and the record stay for the next try.
+    let mut c = resumed();
+    let end = refresh_failing(&mut c, Error::Network { reason: "failed" }, NOW + 10);
+    assert!(end.result.is_err());
+    assert!(c.is_resuming());
+    assert_eq!(c.persist_action(), None);
+}
+
+#[test]
+fn a_record_that_cannot_be_used_is_deleted_not_guessed_at() {
+    let mut c = cold_start();
+    assert!(!c.resume("not a record", &rfc9449_raw_key()));
+    assert!(!c.is_resuming());
+    assert!(deleted(c.persist_action()));
+    // Bound to another key than the one stored beside it.
+    let mut c = cold_start();
+    let record = PersistedSession::to_record("rt-1", "alice", None, "another-thumbprint");
+    assert!(!c.resume(record.expose(), &rfc9449_raw_key()));
+    assert_eq!(c.dpop_thumbprint(), None);
+    assert!(deleted(c.persist_action()));
+    // A key that is no P-256 public key.
+    let mut c = cold_start();
+    let record = PersistedSession::to_record("rt-1", "alice", None, RFC9449_JKT);
+    assert!(!c.resume(record.expose(), &[]));
+    assert!(deleted(c.persist_action()));
+}
+
+#[test]
+fn a_callback_uses_the_key_stored_with_its_login() {
+    let mut c = cold_start();
+    assert!(c.needs_dpop_key());
+    assert_eq!(c.use_login_key(&rfc9449_raw_key()), Ok(true), "adopted");
+    assert_eq!(c.dpop_thumbprint(), Some(RFC9449_JKT));
+    assert_eq!(c.use_login_key(&rfc9449_raw_key()), Ok(false), "already this client's key");
+    assert_eq!(c.use_login_key(&[4; 64]), Err(Error::Config { reason: "dpop_key" }));
+    let mut bearer = discovered();
+    assert_eq!(bearer.use_login_key(&rfc9449_raw_key()), Ok(false), "a client without DPoP never takes one up");
+    assert_eq!(bearer.dpop_thumbprint(), None);
+}

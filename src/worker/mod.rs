@@ -515,8 +515,11 @@ impl Host {
             return Ok(true);
         }
         // A resumed session is signed in by its first grant (shared with any caller).
-        let resuming = self.with(|c| Ok(c.is_resuming()))?;
-        Ok(resuming && self.access_token(&TokenKey::default(), Need::Valid).await.is_ok())
+        if !self.with(|c| Ok(c.is_resuming()))? {
+            return Ok(false);
+        }
+        self.ensure_discovery().await?;
+        Ok(self.access_token(&TokenKey::default(), Need::Valid).await.is_ok())
     }
 
     /// Brings the store in line with the session, as the core decides after every call: the

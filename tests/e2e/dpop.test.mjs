@@ -66,13 +66,13 @@ async function pageFetch(page, url) {
 }
 
 /** One stack (provider with `providerDpop`, app with dpop: true, DPoP API) and a browser per describe. */
-function useDpopStack(providerDpop) {
+function useDpopStack(providerDpop, appExtra = {}) {
   const ctx = { consoleLogs: [] };
   before(async () => {
     assertLibraryBuilt();
     ctx.stack = await startStack({
       provider: { introspection: true, dpop: providerDpop },
-      appOptions: () => ({ dpop: true, exposeAccessToken: true, apiOrigins: [ctx.api.origin] }),
+      appOptions: () => ({ dpop: true, exposeAccessToken: true, apiOrigins: [ctx.api.origin], ...appExtra }),
     });
     const { op, web } = ctx.stack;
     ctx.api = await startApiServer({ allowOrigin: web.origin, introspect: (token) => op.introspect(token), dpop: true });
@@ -258,6 +258,26 @@ describe('DPoP with a provider that requires nonces', { timeout: 120_000 }, () =
     const refreshes = op.tokenRequests.slice(from);
     assert.ok(refreshes.length <= 2, JSON.stringify(refreshes.map((r) => r.status)));
     assert.equal(refreshes.at(-1).status, 200);
+    assertCleanRun(op, ...ctx.consoleLogs);
+  });
+});
+
+describe('DPoP with sharing: "tab": the callback\'s worker redeems the code with the key stored with the login', { timeout: 120_000 }, () => {
+  const ctx = useDpopStack({}, { sharing: 'tab' });
+
+  it('login through a full-page redirect: the code exchange succeeds, bound to the key of dpop_jkt', async () => {
+    // The page that started the login and its dedicated worker are gone when the callback
+    // loads; without the key stored beside the pending login the provider would refuse the code.
+    const jkt = await ctx.login();
+    assert.equal(await ctx.page.evaluate(() => window.auth.sharing), 'tab');
+    const { op } = ctx.stack;
+    const exchanges = op.tokenRequests.filter((r) => r.grantType === 'authorization_code');
+    assert.deepEqual(exchanges.map((r) => r.status), [200]);
+    const info = await op.introspect(exchanges[0].issued.access_token);
+    assert.equal(info.cnf?.jkt, jkt);
+    const res = await pageFetch(ctx.page, `${ctx.api.origin}/me`);
+    assert.equal(res.status, 200, JSON.stringify(res));
+    assert.equal(res.json.jkt, jkt, 'the callback\'s worker signs with that key');
     assertCleanRun(op, ...ctx.consoleLogs);
   });
 });

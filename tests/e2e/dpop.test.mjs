@@ -18,7 +18,12 @@
 //   - a second tab (same session holder) presents proofs of the same key;
 //   - logout's revocations (sent with proofs) succeed;
 //   - with the provider requiring nonces: the code exchange and the refresh each get exactly one
-//     `use_dpop_nonce` answer and one retry.
+//     `use_dpop_nonce` answer and one retry;
+//   - no CryptoKey is reachable from the page's globals or the client object;
+//   - sharing: "tab": the callback page's own worker redeems the code with the key stored beside
+//     the pending login (the worker that started the login ended with its page);
+//   - dpop: "auto": DPoP with a provider that advertises ES256 for DPoP, bearer tokens (no
+//     dpop_jkt) with one that has DPoP off.
 
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, sign as cryptoSign } from 'node:crypto';
@@ -228,6 +233,32 @@ describe('DPoP (dpop: true) with oidc-provider and a DPoP API', { timeout: 120_0
     await page.close();
   });
 
+  it('no CryptoKey is reachable from the page: its globals and the client hold none', async () => {
+    assert.ok(jkt, 'depends on the login');
+    const found = await ctx.page.evaluate(() => {
+      const hits = [];
+      const seen = new WeakSet();
+      const walk = (value, path, depth) => {
+        if (value instanceof CryptoKey) hits.push(path);
+        if (depth === 0 || value === null || (typeof value !== 'object' && typeof value !== 'function') || seen.has(value)) return;
+        seen.add(value);
+        for (const name of Object.getOwnPropertyNames(value)) {
+          let child;
+          try { child = value[name]; } catch { continue; }
+          walk(child, `${path}.${name}`, depth - 1);
+        }
+      };
+      walk(window.auth, 'auth', 4);
+      for (const name of Object.getOwnPropertyNames(window)) {
+        let child;
+        try { child = window[name]; } catch { continue; }
+        if (child !== window.auth) walk(child, name, 1);
+      }
+      return hits;
+    });
+    assert.deepEqual(found, []);
+  });
+
   it('logout revokes with proofs; no errors, no token in any console', async () => {
     assert.ok(jkt, 'depends on the login');
     const { op } = ctx.stack;
@@ -279,5 +310,32 @@ describe('DPoP with sharing: "tab": the callback\'s worker redeems the code with
     assert.equal(res.status, 200, JSON.stringify(res));
     assert.equal(res.json.jkt, jkt, 'the callback\'s worker signs with that key');
     assertCleanRun(op, ...ctx.consoleLogs);
+  });
+});
+
+describe('dpop: "auto" uses DPoP exactly when discovery advertises ES256', { timeout: 120_000 }, () => {
+  const withDpop = useDpopStack({}, { dpop: 'auto' });
+
+  it('a provider with DPoP: dpop_jkt and DPoP-bound tokens', async () => {
+    const jkt = await withDpop.login();
+    assert.match(jkt ?? '', /^[A-Za-z0-9_-]{43}$/);
+    const { op } = withDpop.stack;
+    const [exchange] = op.tokenRequests.filter((r) => r.grantType === 'authorization_code');
+    const info = await op.introspect(exchange.issued.access_token);
+    assert.equal(info.token_type, 'DPoP');
+    assert.equal(info.cnf?.jkt, jkt);
+  });
+
+  const without = useDpopStack(false, { dpop: 'auto' });
+
+  it('a provider without DPoP: no dpop_jkt, bearer tokens', async () => {
+    const jkt = await without.login();
+    assert.equal(jkt, null, 'no dpop_jkt');
+    const { op } = without.stack;
+    const [exchange] = op.tokenRequests.filter((r) => r.grantType === 'authorization_code');
+    const info = await op.introspect(exchange.issued.access_token);
+    assert.equal(info.token_type, 'Bearer');
+    assert.equal(info.cnf, undefined);
+    assertCleanRun(op, ...without.consoleLogs);
   });
 });

@@ -245,7 +245,7 @@ function cookieJar() {
  *        features.dPoP with a nonceSecret (so that DPoP-Nonce is sent and exposed by CORS), nonces
  *        required when requireNonce, and rotateRefreshToken: true (the default never rotates the
  *        DPoP-bound refresh tokens of a public client). Without it oidc-provider 9's defaults
- *        (dPoP on, no nonces, its rotation rule) apply.
+ *        (dPoP on, no nonces, its rotation rule) apply; `false` turns DPoP off (not advertised).
  * @param {boolean}  [options.faults=false]             put a fault proxy (tests/support/fault-proxy.mjs)
  *        in front: the proxy's origin is the issuer, op.faults controls it.
  */
@@ -347,6 +347,8 @@ export async function startProvider(options = {}) {
             requireNonce: () => dpop.requireNonce === true,
           },
         } : {}),
+        // (oidc-provider 9 has DPoP on by default; `dpop: false` turns it off.)
+        ...(dpop === false ? { dPoP: { enabled: false } } : {}),
         devInteractions: { enabled: true },
         revocation: { enabled: true },
         rpInitiatedLogout: { enabled: true },

@@ -13,7 +13,8 @@
 // Two sessions of the same provider and client id, each logged in through the provider's forms in
 // its own browser context (so its own SharedWorker): "bearer" (dpop: false: the code exchange and
 // the refreshes carry no proof, the provider issues Bearer tokens) and "DPoP" (dpop: true: DPoP-bound
-// tokens, a proof on every token request and auth.fetch). Then, one section after the other:
+// tokens, a proof on every token request and auth.fetch). Then, one section after the other (the
+// third with a session of its own):
 //
 // 1. Refresh: getAccessToken({ forceRefresh: true }) alternately in the two sessions (the order
 //    swapped every round), each call timed in its page; BENCH_DPOP_REFRESH_WARMUP unmeasured rounds
@@ -29,17 +30,37 @@
 //    auth.fetch; BENCH_DPOP_FETCHES each, after BENCH_DPOP_FETCH_WARMUP each. Checked at the API:
 //    the count of each, all 200, the headers each way sent, and every DPoP proof (signature with
 //    the session's key, htm, htu, iat, ath, a jti never repeated).
+// 3. Cold start with persist: a third session (dpop: true, persist: "dpop-bound", restore: "none")
+//    in a persistent Chromium profile (chromium.launchPersistentContext on a temporary directory,
+//    removed afterwards), logged in once through the provider's forms; then BENCH_DPOP_COLD_WARMUP
+//    unmeasured and BENCH_DPOP_COLD_STARTS measured rounds of: launch the browser on the profile,
+//    open the bench page in its first tab (the worker resumes the session with one refresh_token
+//    grant before createAuthClient resolves), open it again in a second tab while the first is open
+//    (the holder alive: no grant), close the whole browser (context.close()). A script added by
+//    Playwright before the page's own calls getAccessToken() the moment bench.js stores its client
+//    in window.auth; timed in the page: navigation start (performance.timeOrigin) → that first
+//    getAccessToken() resolved. The browser launch is not counted (reported for scale). Checked
+//    every round: exactly one refresh_token grant answered 200 during the cold page's load, whose
+//    access token is the one the page got; no authorization/interaction request at the provider
+//    and no navigation to it; the token DPoP-bound (introspection) to the login's key; the second
+//    page got the same token with no token request.
 //
 // Env (for quick trials; the defaults are what results.md reports):
 //   BENCH_DPOP_REFRESHES=20  BENCH_DPOP_REFRESH_WARMUP=3  BENCH_DPOP_FETCHES=500
-//   BENCH_DPOP_FETCH_BLOCK=10  BENCH_DPOP_FETCH_WARMUP=20  BENCH_OUT=bench/results.md
+//   BENCH_DPOP_FETCH_BLOCK=10  BENCH_DPOP_FETCH_WARMUP=20  BENCH_DPOP_COLD_STARTS=10
+//   BENCH_DPOP_COLD_WARMUP=1  BENCH_OUT=bench/results.md
 
-import { rmSync, writeFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+
+import { chromium } from 'playwright-core';
 
 import { generateJwks, startProvider } from '../tests/op/provider.mjs';
 import { startApiServer, verifyDpopProof } from '../tests/support/api-server.mjs';
-import { closeBrowser, launchBrowser } from '../tests/support/browser.mjs';
+import {
+  CHROMIUM_ARGS, CHROMIUM_PATH, closeBrowser, launchBrowser,
+} from '../tests/support/browser.mjs';
 import { completeLogin } from '../tests/support/op-interactions.mjs';
 import { startStaticServer } from '../tests/support/static-server.mjs';
 import {
@@ -54,6 +75,8 @@ const REFRESH_WARMUP = envCount('BENCH_DPOP_REFRESH_WARMUP', 3);
 const FETCHES = envInt('BENCH_DPOP_FETCHES', 500);
 const FETCH_BLOCK = envInt('BENCH_DPOP_FETCH_BLOCK', 10);
 const FETCH_WARMUP = envCount('BENCH_DPOP_FETCH_WARMUP', 20);
+const COLD_STARTS = envInt('BENCH_DPOP_COLD_STARTS', 10);
+const COLD_WARMUP = envCount('BENCH_DPOP_COLD_WARMUP', 1);
 const OUT = resolve(process.env.BENCH_OUT || DEFAULT_OUT);
 
 const short = (token) => (typeof token === 'string' ? `${token.slice(0, 8)}…` : String(token));
@@ -117,8 +140,9 @@ async function login(browser, op, appUrl, setPageOptions, { name, dpop, apiOrigi
 //
 // A section is an async function (ctx) → { lines (its part of the report, starting with its
 // "###" heading), problems (what did not work; the run then fails), summary (one log line) }.
-// SECTIONS below runs them in order on the same two sessions; a further measurement (e.g. the cold
-// start with persistence, once the worker can persist the DPoP key) is one more such function there.
+// SECTIONS below runs them in order (the first two on the same two sessions, the third with its own
+// persistent browser); a further measurement is one more such function there. ctx: { op, api,
+// sessions, pageOrigin, appUrl, setPageOptions (what /bench-config.json serves from then on) }.
 
 /** 1. A forced refresh with DPoP against one without, alternating. */
 async function measureRefresh({ op, sessions }) {
@@ -388,7 +412,272 @@ async function measureFetch({
   };
 }
 
-const SECTIONS = [measureRefresh, measureFetch];
+// ---------------------------------------------------------------- 3. cold start with persist
+
+/**
+ * Added to every page of a measured persistent browser before its scripts run: the moment
+ * bench/page/bench.js stores its client in window.auth (right after createAuthClient resolved), it
+ * calls getAccessToken() once and records, in performance.now() time (ms since the navigation
+ * start), when it was called and when it settled, with the token. Nothing is polled.
+ */
+function firstTokenHook() {
+  let auth;
+  const first = {};
+  window.benchFirstToken = first;
+  Object.defineProperty(window, 'auth', {
+    configurable: true,
+    enumerable: true,
+    get: () => auth,
+    set(client) {
+      auth = client;
+      if (first.called !== undefined) return;
+      first.called = performance.now();
+      client.getAccessToken().then(
+        (token) => { first.at = performance.now(); first.token = token; },
+        (err) => {
+          first.at = performance.now();
+          first.error = {
+            name: err?.name, message: err?.message, code: err?.code, reason: err?.reason,
+          };
+        },
+      );
+    },
+  });
+}
+
+/** The persistent browser of the cold-start section and its profile directory (for the signal handler). */
+const cold = { context: undefined, profile: undefined };
+
+async function launchProfile(op) {
+  const context = await chromium.launchPersistentContext(cold.profile, {
+    executablePath: CHROMIUM_PATH, headless: process.env.HEADED !== '1', args: CHROMIUM_ARGS,
+  });
+  cold.context = context;
+  const providerNavigations = [];
+  context.on('request', (r) => {
+    if (r.isNavigationRequest() && new URL(r.url()).origin === op.issuer) providerNavigations.push(r.url());
+  });
+  return { context, providerNavigations };
+}
+
+async function closeProfile() {
+  const { context } = cold;
+  cold.context = undefined;
+  await closeBrowser(context);
+}
+
+/**
+ * Opens the bench page in `page`; waits until it started and its first getAccessToken() settled.
+ * → { total (navigation start → token, ms), page: bench.t, token, error?, isolated, url }
+ */
+async function timedLoad(page, appUrl) {
+  await page.goto(appUrl);
+  await page.waitForFunction(
+    () => window.benchFirstToken && window.bench && window.bench.status !== 'loading'
+      && (window.benchFirstToken.at !== undefined || window.bench.status === 'failed'),
+    null, { timeout: 30000 },
+  );
+  return page.evaluate(() => {
+    const { bench, benchFirstToken: first } = window;
+    return {
+      status: bench.status,
+      benchError: bench.error,
+      t: bench.t,
+      called: first.called,
+      total: first.at,
+      token: first.token,
+      error: first.error,
+      isolated: bench.crossOriginIsolated,
+      url: window.location.href,
+    };
+  });
+}
+
+/**
+ * 3. A browser cold start with `persist: "dpop-bound"`: navigation start → the first access token
+ * (the resume's refresh grant inside createAuthClient), against a second page of the same browser.
+ */
+async function measureColdStart({ op, appUrl, setPageOptions }) {
+  const problems = [];
+  const options = { dpop: true, persist: 'dpop-bound', restore: 'none' };
+  setPageOptions(options);
+  const samples = {
+    cold: [], warm: [], launch: [], coldCreate: [], coldScript: [], coldToken: [], warmCreate: [], warmScript: [], warmToken: [],
+  };
+  const routes = new Map(); // provider routes seen during the measured cold starts → count
+  let isolatedPages = 0;
+  let loadedPages = 0;
+  let introspected = 0;
+  let jkt;
+  cold.profile = mkdtempSync(join(tmpdir(), 'oidc-worker-bench-profile-'));
+  const runs = COLD_WARMUP + COLD_STARTS;
+  try {
+    // Login, once, in the persistent profile (no hook: this page's client is the login's).
+    {
+      const { context } = await launchProfile(op);
+      const page = context.pages()[0] ?? await context.newPage();
+      page.setDefaultTimeout(20000);
+      await page.goto(appUrl);
+      await waitForBench(page);
+      const before = op.tokenRequests.length;
+      await completeLogin(page, {
+        issuer: op.issuer, login: 'dpop-bench-cold', trigger: () => page.locator('#login').click(),
+      });
+      const bench = await waitForBench(page, { callback: true });
+      const grants = op.tokenRequests.slice(before);
+      const code = grants[0];
+      if (JSON.stringify(bench.appState) !== '{"bench":true}' || grants.length !== 1 || code.grantType !== 'authorization_code'
+        || code.status !== 200 || !code.issued.refresh_token) {
+        throw new Error(`cold start login: appState ${JSON.stringify(bench.appState)}, the provider saw ${describeGrants(grants)}`);
+      }
+      const info = await op.introspect(code.issued.access_token);
+      if (info.active !== true || info.token_type !== 'DPoP' || !info.cnf?.jkt) {
+        throw new Error(`cold start login: the code exchange's access token is not an active DPoP token (${info.token_type}, cnf ${JSON.stringify(info.cnf)})`);
+      }
+      jkt = info.cnf.jkt;
+      await closeProfile();
+    }
+    log('dpop: cold start: logged in in the persistent profile');
+
+    for (let r = 0; r < runs; r += 1) {
+      const at = `cold start ${r + 1}/${runs}${r < COLD_WARMUP ? ' (warm-up)' : ''}`;
+      const grantsFrom = op.tokenRequests.length;
+      const requestsFrom = op.requests.length;
+      const launchStart = performance.now();
+      const { context, providerNavigations } = await launchProfile(op);
+      const launchMs = performance.now() - launchStart;
+      await context.addInitScript(firstTokenHook);
+      const page = context.pages()[0] ?? await context.newPage();
+      page.setDefaultTimeout(20000);
+
+      const c = await timedLoad(page, appUrl);
+      const grants = op.tokenRequests.slice(grantsFrom);
+      const seen = op.requests.slice(requestsFrom);
+      loadedPages += 1;
+      isolatedPages += c.isolated ? 1 : 0;
+      if (c.status !== 'ready' || c.error) {
+        problems.push(`${at}: ${c.status !== 'ready' ? `the page failed: ${JSON.stringify(c.benchError)}` : `getAccessToken() failed: ${JSON.stringify(c.error)}`}; `
+          + `the provider saw ${describeGrants(grants)}`);
+        break;
+      }
+      const grant = grants[0];
+      if (grants.length !== 1 || grant.grantType !== 'refresh_token' || grant.status !== 200) {
+        problems.push(`${at}: expected exactly one refresh_token grant answered 200, the provider saw ${describeGrants(grants)}`);
+        break;
+      }
+      if (c.token !== grant.issued.access_token) {
+        problems.push(`${at}: getAccessToken() returned ${short(c.token)}, not the access token of the resume's grant (${short(grant.issued.access_token)})`);
+        break;
+      }
+      const authorizations = seen.filter((e) => e.route === 'authorization' || e.path.startsWith('/interaction') || e.route === 'resume');
+      if (authorizations.length || providerNavigations.length || c.url !== appUrl) {
+        problems.push(`${at}: ${authorizations.length} authorization/interaction request(s) at the provider, navigations to it: `
+          + `${JSON.stringify(providerNavigations)}, the page ended at ${c.url}`);
+        break;
+      }
+
+      // The same page load with the holder alive: a second page while the first is open.
+      const page2 = await context.newPage();
+      page2.setDefaultTimeout(20000);
+      const w = await timedLoad(page2, appUrl);
+      const warmGrants = op.tokenRequests.slice(grantsFrom + 1);
+      loadedPages += 1;
+      isolatedPages += w.isolated ? 1 : 0;
+      if (w.status !== 'ready' || w.error || warmGrants.length || w.token !== c.token || providerNavigations.length) {
+        problems.push(`${at}, second page: status ${w.status} ${JSON.stringify(w.benchError ?? w.error ?? null)}, `
+          + `token ${w.token === c.token ? 'the first page\'s' : short(w.token)}, token requests ${describeGrants(warmGrants)}, `
+          + `provider navigations ${providerNavigations.length}`);
+        break;
+      }
+
+      // The resumed session's token: DPoP-bound to the key stored at login.
+      const info = await op.introspect(c.token);
+      introspected += 1;
+      if (info.active !== true || info.token_type !== 'DPoP' || info.cnf?.jkt !== jkt) {
+        problems.push(`${at}: the resumed access token at introspection: active ${info.active}, token_type ${info.token_type}, `
+          + `cnf ${JSON.stringify(info.cnf)} (the login's key ${jkt})`);
+        break;
+      }
+
+      await closeProfile();
+      if (r < COLD_WARMUP) continue;
+      for (const e of seen) routes.set(e.route ?? e.path, (routes.get(e.route ?? e.path) ?? 0) + 1);
+      samples.launch.push(launchMs);
+      samples.cold.push(c.total);
+      samples.coldScript.push(c.t.createStart);
+      samples.coldCreate.push(c.t.createEnd - c.t.createStart);
+      samples.coldToken.push(c.total - c.called);
+      samples.warm.push(w.total);
+      samples.warmScript.push(w.t.createStart);
+      samples.warmCreate.push(w.t.createEnd - w.t.createStart);
+      samples.warmToken.push(w.total - w.called);
+    }
+  } catch (err) {
+    problems.push(`cold start: ${err?.message ?? err}`);
+  } finally {
+    await closeProfile();
+    rmSync(cold.profile, { recursive: true, force: true });
+    cold.profile = undefined;
+  }
+
+  const lines = ['### Cold start with `persist: "dpop-bound"`', ''];
+  lines.push('A third session, in a persistent Chromium profile (`chromium.launchPersistentContext`, a temporary directory), with options');
+  lines.push('`dpop: true, persist: "dpop-bound", restore: "none"`: logged in once through the provider\'s forms, then the browser closed. Then, each');
+  lines.push('round: the browser launched again on the same profile, the bench page (`bench/page/`) opened in its first tab: the worker finds');
+  lines.push('no live session, reads the stored refresh token and its non-extractable key from IndexedDB and resumes with one `refresh_token` grant');
+  lines.push('before `createAuthClient` resolves; then, the first page still open, the same page in a second tab (the holder alive: its session');
+  lines.push('is live, no grant); then the whole browser closed (`context.close()`). Timed in each page, by a script Playwright adds before');
+  lines.push('the page\'s own (it calls `getAccessToken()` the moment the page stores its client, right after `createAuthClient` resolved):');
+  lines.push('**navigation start (`performance.timeOrigin`) → the first `getAccessToken()` resolved with a token**: the document and');
+  lines.push('its module scripts, `/bench-config.json`, `createAuthClient` (worker start, wasm, with the holder gone discovery, the IndexedDB');
+  lines.push('read and the refresh grant with its DPoP proof, the ID token\'s checks, the rotated token stored), `getAccessToken`.');
+  lines.push('The browser launch itself is not counted (it is below, for scale). Everything is served `Cache-Control: no-store`.');
+  lines.push(`${COLD_WARMUP} unmeasured round${COLD_WARMUP === 1 ? '' : 's'}, then ${COLD_STARTS} measured.`);
+  const n = samples.cold.length;
+  if (!n) {
+    lines.push('', 'Nothing measured (see Problems).', '');
+    return { lines, problems, summary: 'cold start: nothing measured' };
+  }
+  const routeText = [...routes].map(([route, count]) => `${count} \`${route}\`${route === 'cors.token' ? ' (the preflight)' : ''}`).join(', ');
+  lines.push(`Checked in every round (warm-up included): the cold page's token is the access token of the one \`refresh_token\` grant`
+    + ` the provider answered 200 during the launch and page load, and it saw no other token request, no authorization request and no`
+    + ` navigation to it (the page stayed at the app's URL); the provider's introspection: DPoP-bound to the key of the login`
+    + ` (\`cnf.jkt\`, ${introspected} tokens); the second page got the same token with no token request.`
+    + ` Provider requests of the ${n} measured cold starts: ${routeText}. \`crossOriginIsolated\`: ${isolatedPages}/${loadedPages} pages.`);
+  lines.push('');
+  const rows = [
+    ['cold start: browser restarted, session resumed (one refresh grant)', samples.cold],
+    ['holder alive: a second page of the same browser (no grant)', samples.warm],
+  ];
+  lines.push('| navigation start → first access token | n | median | p90 | min | max |');
+  lines.push('|---|--:|--:|--:|--:|--:|');
+  for (const [label, values] of rows) {
+    const s = stats(values);
+    lines.push(`| ${label} | ${s.n} | ${ms(s.median)} | ${ms(s.p90)} | ${ms(s.min)} | ${ms(s.max)} |`);
+  }
+  lines.push('');
+  lines.push('Medians of the parts (the page\'s own marks; the first includes `/bench-config.json`):');
+  lines.push('');
+  lines.push('| page | navigation start → `createAuthClient` called | `createAuthClient` | `getAccessToken` |');
+  lines.push('|---|--:|--:|--:|');
+  lines.push(`| cold start | ${ms(median(samples.coldScript))} | ${ms(median(samples.coldCreate))} | ${ms(median(samples.coldToken), 2)} |`);
+  lines.push(`| holder alive | ${ms(median(samples.warmScript))} | ${ms(median(samples.warmCreate))} | ${ms(median(samples.warmToken), 2)} |`);
+  lines.push('');
+  const cs = stats(samples.cold);
+  const ws = stats(samples.warm);
+  const launch = stats(samples.launch);
+  lines.push(`**Cold start median ${ms(cs.median)}, ${signedMs(cs.median - ws.median, 1)} over a page of a browser whose holder is alive (${ms(ws.median)}).**`
+    + ` Not counted: the browser launch (\`launchPersistentContext\`, until Playwright has the browser), median ${ms(launch.median, 0)}`
+    + ` (min ${ms(launch.min, 0)}, max ${ms(launch.max, 0)}).`);
+  lines.push('');
+  return {
+    lines,
+    problems,
+    summary: `cold start medians: resumed ${ms(cs.median)}, holder alive ${ms(ws.median)} (${n} each)`,
+  };
+}
+
+const SECTIONS = [measureRefresh, measureFetch, measureColdStart];
 
 // ---------------------------------------------------------------- report
 
@@ -407,7 +696,8 @@ function report({
   L.push('What DPoP (`dpop: true`, RFC 9449) costs against the same client with bearer tokens, in one run: one oidc-provider with its DPoP feature');
   L.push('on (no nonces required; refresh tokens rotated) and a DPoP-verifying API (`tests/support/api-server.mjs` `dpop: true`). Two sessions of the same');
   L.push('client id, each logged in through the provider\'s forms in its own browser context (its own SharedWorker; scope `openid profile email offline_access`,');
-  L.push('`prompt=consent`): bearer (`dpop: false`; the provider issues Bearer tokens to a client that sends no proof) and DPoP (`dpop: true`).');
+  L.push('`prompt=consent`): bearer (`dpop: false`; the provider issues Bearer tokens to a client that sends no proof) and DPoP (`dpop: true`);');
+  L.push('the cold start, last, has a third session of its own in a persistent browser profile.');
   L.push('The same bench page (`bench/page/`) and headers as above; `crossOriginIsolated`: '
     + `${isolation.isolated}/${isolation.pages} callback pages, \`performance.now()\` step ${us(isolation.resolution)}. `
     + 'The provider and the API run in this node process, on the same machine as the browser: their work (including verifying proofs) is inside every time below.');
@@ -431,7 +721,9 @@ let browser;
 let exitCode = 0;
 const interrupted = stopOnSignals(() => {
   if (snapshot) rmSync(snapshot.dir, { recursive: true, force: true });
-  return [closeBrowser(browser, 4000), server?.close(), op?.close(), api?.close()];
+  const profile = cold.profile;
+  const coldClosed = closeBrowser(cold.context, 4000).then(() => { if (profile) rmSync(profile, { recursive: true, force: true }); });
+  return [closeBrowser(browser, 4000), coldClosed, server?.close(), op?.close(), api?.close()];
 });
 const sessions = {};
 try {
@@ -466,7 +758,7 @@ try {
   log('dpop: both sessions logged in');
 
   const ctx = {
-    op, api, sessions, pageOrigin: server.origin,
+    op, api, sessions, pageOrigin: server.origin, appUrl, setPageOptions,
   };
   const sections = [];
   const problems = [];

@@ -10,7 +10,8 @@
 # tabs and reloads"; ~7 more minutes, and npm ci of the peer libraries in bench/sessions/ the first time).
 # With BENCH_DPOP=1 it then (after the sessions, if asked for) also runs node bench/dpop.mjs (what DPoP,
 # option dpop: true, costs against bearer tokens: forced refreshes and auth.fetch against a direct
-# fetch(), against oidc-provider with DPoP and a DPoP-verifying API: section "DPoP"; ~20 more seconds).
+# fetch(), against oidc-provider with DPoP and a DPoP-verifying API, and a browser cold start with
+# persist: "dpop-bound" against a page of a browser whose holder is alive: section "DPoP"; ~45 more seconds).
 #
 #   bash bench/run.sh        builds pkg/ if it is missing, runs node bench/perf.mjs, which writes
 #                            bench/results.md, then node bench/lifecycle.mjs, which adds its
@@ -22,7 +23,8 @@
 #      BENCH_REFRESHES, BENCH_CONCURRENT, BENCH_EXPIRY_TRIALS, BENCH_ACCESS_TTL, BENCH_FETCH_ROUNDS,
 #      BENCH_FETCH_PER_ROUND, BENCH_FETCH_WARMUP (see lifecycle.mjs), BENCH_EXAMPLE_LOADS,
 #      BENCH_EXAMPLE_LOGINS (see examples.mjs), BENCH_DPOP_REFRESHES, BENCH_DPOP_REFRESH_WARMUP,
-#      BENCH_DPOP_FETCHES, BENCH_DPOP_FETCH_BLOCK, BENCH_DPOP_FETCH_WARMUP (see dpop.mjs), BENCH_OUT.
+#      BENCH_DPOP_FETCHES, BENCH_DPOP_FETCH_BLOCK, BENCH_DPOP_FETCH_WARMUP, BENCH_DPOP_COLD_STARTS,
+#      BENCH_DPOP_COLD_WARMUP (see dpop.mjs), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -59,7 +61,7 @@ fi
 # dpop.mjs, like lifecycle.mjs, writes what it measured even when a check fails, then exits 1.
 dpop_status=0
 if [ "${BENCH_DPOP:-0}" = 1 ]; then
-  timeout --kill-after=15 180 node bench/dpop.mjs || dpop_status=$?
+  timeout --kill-after=15 300 node bench/dpop.mjs || dpop_status=$?
 fi
 cat "$out"
 if [ "$status" -ne 0 ]; then

@@ -196,6 +196,14 @@ export interface AuthClientOptions {
    */
   persist?: 'none' | 'dpop-bound';
   /**
+   * Pushed authorization requests (RFC 9126). `"auto"` (default): when discovery has a
+   * `pushed_authorization_request_endpoint`, every login POSTs its parameters there first and
+   * the browser goes to the provider with only `client_id` and `request_uri`. `true`: always
+   * (no endpoint: `config` / `par`); `false`: never (a provider that requires it: `config` / `par`).
+   * A refused push rejects the login with `authorization_error` and the provider's `error`.
+   */
+  par?: 'auto' | boolean;
+  /**
    * Where to load the worker from, instead of the package's `worker.js` (e.g. to satisfy a
    * strict `worker-src` CSP). It must be a module worker built from this package.
    */

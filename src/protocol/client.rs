@@ -29,7 +29,7 @@ use crate::protocol::codec::base64url;
 use crate::protocol::event::Event;
 use crate::protocol::refresh::{Exchanged, Need, RefreshEnd, RefreshGrant, RefreshTicket, TokenStep};
 use crate::protocol::secret::{constant_time_eq, Secret};
-use crate::protocol::{api, logout, token};
+use crate::protocol::{api, logout, par, token};
 use crate::protocol::config::Dpop;
 use crate::protocol::api_call::ApiCall;
 use crate::protocol::persist::{record_id, PersistAction, PersistedSession, Stored};
@@ -39,8 +39,11 @@ pub use crate::protocol::authorization::ENTROPY_LEN;
 
 /// A login the shell must persist, then send the browser to `url`.
 pub struct LoginStart {
-    /// The authorization request URL.
+    /// The authorization request URL; with `push`, the one [`Client::pushed_authorization_url`]
+    /// makes of the provider's answer replaces it.
     pub url: String,
+    /// A pushed authorization request to send first (RFC 9126), when the login uses one.
+    pub push: Option<HttpRequest>,
     /// The key to store `pending_record` under.
     pub pending_key: String,
     /// The pending login (secrets included): persisted only until the callback.
@@ -148,15 +151,23 @@ impl Client {
         let app_state = options.get("appState").map(Value::to_json);
         // (`silent` set by `restore::restore_login_options` for an iframe.)
         let silent = options.get("silent").and_then(Value::as_bool) == Some(true);
+        let pushed = par::uses_par(&self.config, metadata)?;
         let mut start = authorization::authorization_request(&self.config, metadata, &extra_params, app_state, entropy, now, silent)?;
         // (Set by `restore::restore_login_options`.)
         start.pending.restore = options.get("restore").and_then(Value::as_bool) == Some(true);
         Ok(LoginStart {
             url: start.url,
+            push: if pushed { par::push_request(metadata, start.form) } else { None },
             pending_key: pending_key(start.pending.state.expose()),
             pending_record: start.pending.to_record().into(),
             expires_at: start.pending.expires_at(),
         })
+    }
+
+    /// The authorization URL of a pushed request ([`LoginStart::push`]) from the provider's
+    /// answer: `client_id` and `request_uri` only (RFC 9126 §4).
+    pub fn pushed_authorization_url(&self, res: &HttpResponse) -> Result<String, Error> {
+        par::authorization_url(&self.config, self.metadata()?, res)
     }
 
     /// Reads the callback URL; the shell then takes the pending record stored under

@@ -87,6 +87,19 @@ pub struct ClientConfig {
     /// `persist: "dpop-bound"`: the DPoP-bound refresh token is stored next to its key, so the
     /// session outlives the browser ([`crate::protocol::persist`]). Default `false` (`"none"`).
     pub persist: bool,
+    /// Whether logins push their request first (RFC 9126, [`crate::protocol::par`]).
+    pub par: Par,
+}
+
+/// The `par` option: pushed authorization requests (RFC 9126).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Par {
+    /// `"auto"` (default): when discovery has a `pushed_authorization_request_endpoint`.
+    Auto,
+    /// `true`: always; a provider without the endpoint is a `config` / `par` error.
+    On,
+    /// `false`: never; a provider that requires it is a `config` / `par` error.
+    Off,
 }
 
 /// The `dpop` option: whether the session's tokens are sender-constrained (RFC 9449) to a
@@ -133,7 +146,7 @@ impl ClientConfig {
     /// Unknown options are refused: a misspelt option silently ignored is a security bug.
     pub fn from_json(value: &Value) -> Result<ClientConfig, Error> {
         let members = value.as_object().ok_or(config("options"))?;
-        const KNOWN: [&str; 19] = [
+        const KNOWN: [&str; 20] = [
             "issuer",
             "clientId",
             "redirectUri",
@@ -153,6 +166,7 @@ impl ClientConfig {
             "silentRedirectUri",
             "dpop",
             "persist",
+            "par",
         ];
         if members.iter().any(|(k, _)| !KNOWN.contains(&k.as_str())) {
             return Err(config("unknown_option"));
@@ -274,6 +288,13 @@ impl ClientConfig {
             Some(Some("dpop-bound")) if dpop != Dpop::Off => true,
             Some(_) => return Err(config("persist")),
         };
+        let par = match optional("par") {
+            None => Par::Auto,
+            Some(Value::String(s)) if s == "auto" => Par::Auto,
+            Some(Value::Bool(true)) => Par::On,
+            Some(Value::Bool(false)) => Par::Off,
+            Some(_) => return Err(config("par")),
+        };
 
         Ok(ClientConfig {
             issuer: issuer.to_owned(),
@@ -294,6 +315,7 @@ impl ClientConfig {
             silent_redirect_uri,
             dpop,
             persist,
+            par,
         })
     }
 }

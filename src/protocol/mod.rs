@@ -32,6 +32,7 @@ pub mod refresh;
 pub mod logout;
 pub mod restore;
 pub mod persist;
+pub mod par;
 pub mod client;
 pub mod messages;
 

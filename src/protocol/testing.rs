@@ -32,6 +32,7 @@ pub fn config() -> ClientConfig {
         silent_redirect_uri: None,
         dpop: crate::protocol::config::Dpop::Off,
         persist: false,
+        par: crate::protocol::config::Par::Auto,
     }
 }
 
@@ -48,6 +49,8 @@ pub fn metadata() -> ProviderMetadata {
         id_token_signing_alg_values_supported: None,
         userinfo_signing_alg_values_supported: None,
         dpop_signing_alg_values_supported: None,
+        pushed_authorization_request_endpoint: None,
+        require_pushed_authorization_requests: false,
     }
 }
 

@@ -308,7 +308,13 @@ impl Host {
         let now = io::now();
         let start = self.with(|c| c.begin_login(options, &entropy, now));
         entropy.fill(0);
-        let start = start?;
+        let mut start = start?;
+        // RFC 9126: the parameters go to the provider first, the browser gets a `request_uri`
+        // (with a DPoP proof in a DPoP session, RFC 9449 §10.1).
+        if let Some(push) = start.push.take() {
+            let answer = self.send(&push).await?;
+            start.url = self.with(|c| c.pushed_authorization_url(&answer))?;
+        }
         // The key the code is bound to (`dpop_jkt`) goes with the pending login: the callback
         // may reach a worker that did not start it.
         let dpop_key = self.dpop_key.borrow().clone().unwrap_or(JsValue::UNDEFINED);

@@ -110,7 +110,7 @@ function useDpopStack(providerDpop, appExtra = {}) {
     assert.deepEqual(steps, ['login', 'consent']);
     assert.equal(app.callback?.ok, true, `login callback: ${JSON.stringify(app.callback)}`);
     assert.equal(authorizeUrls.length, 1, 'one authorization request');
-    return new URL(authorizeUrls[0]).searchParams.get('dpop_jkt');
+    return stack.op.authorizationParams(authorizeUrls[0]).get('dpop_jkt');
   };
   return ctx;
 }
@@ -272,7 +272,8 @@ describe('DPoP (dpop: true) with oidc-provider and a DPoP API', { timeout: 120_0
 });
 
 describe('DPoP with a provider that requires nonces', { timeout: 120_000 }, () => {
-  const ctx = useDpopStack({ requireNonce: true });
+  // (par: false, so that the code exchange is the first request that needs a nonce.)
+  const ctx = useDpopStack({ requireNonce: true }, { par: false });
 
   it('the code exchange and a refresh each get one use_dpop_nonce answer and one retry', async () => {
     const jkt = await ctx.login();
@@ -289,6 +290,22 @@ describe('DPoP with a provider that requires nonces', { timeout: 120_000 }, () =
     const refreshes = op.tokenRequests.slice(from);
     assert.ok(refreshes.length <= 2, JSON.stringify(refreshes.map((r) => r.status)));
     assert.equal(refreshes.at(-1).status, 200);
+    assertCleanRun(op, ...ctx.consoleLogs);
+  });
+});
+
+describe('DPoP with a pushed authorization request (RFC 9126 with RFC 9449 §10.1) and required nonces', { timeout: 120_000 }, () => {
+  const ctx = useDpopStack({ requireNonce: true });
+
+  it('the push carries a proof, gets one use_dpop_nonce answer and one retry; the code exchange reuses the nonce', async () => {
+    const jkt = await ctx.login();
+    const { op } = ctx.stack;
+    assert.deepEqual(op.pushedRequests.map((r) => [r.status, r.error ?? null]), [[400, 'use_dpop_nonce'], [201, null]]);
+    assert.ok(op.pushedRequests.every((r) => r.dpop), 'a DPoP proof on each push');
+    assert.equal(op.pushedRequests[1].params.dpop_jkt, jkt);
+    const exchanges = op.tokenRequests.filter((r) => r.grantType === 'authorization_code');
+    assert.deepEqual(exchanges.map((r) => [r.status, r.error ?? null]), [[200, null]], 'the nonce of the push answer is reused');
+    assert.equal((await op.introspect(exchanges[0].issued.access_token)).cnf?.jkt, jkt);
     assertCleanRun(op, ...ctx.consoleLogs);
   });
 });

@@ -4,6 +4,8 @@
 //   const op = await startProvider({ redirectUris: ['http://127.0.0.1:8080/vanilla/'] });
 //   op.issuer            // 'http://127.0.0.1:PORT' (exactly as discovery states it)
 //   op.tokenRequests     // [{ grantType, status, error, origin, resource, scope, issued, at }] one per POST /token
+//   op.pushedRequests    // [{ params, status, error, requestUri, dpop, at }] one per POST to the PAR endpoint
+//   op.authorizationParams(url)  // the parameters an authorization URL stands for (pushed or not)
 //   op.issuedTokens()    // { access, refresh, id: Set<string>, all() } every token handed out
 //   await op.close();
 //
@@ -246,6 +248,9 @@ function cookieJar() {
  *        required when requireNonce, and rotateRefreshToken: true (the default never rotates the
  *        DPoP-bound refresh tokens of a public client). Without it oidc-provider 9's defaults
  *        (dPoP on, no nonces, its rotation rule) apply; `false` turns DPoP off (not advertised).
+ * @param {boolean|{require?: boolean}} [options.par]  pushed authorization requests (RFC 9126): left
+ *        out, oidc-provider 9's default (offered, not required); false: off (not advertised);
+ *        { require: true }: required (require_pushed_authorization_requests).
  * @param {boolean}  [options.faults=false]             put a fault proxy (tests/support/fault-proxy.mjs)
  *        in front: the proxy's origin is the issuer, op.faults controls it.
  */
@@ -266,6 +271,7 @@ export async function startProvider(options = {}) {
     host = '127.0.0.1',
     crossSiteCookies = false,
     dpop,
+    par,
   } = options;
   if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
     throw new TypeError('startProvider: redirectUris (non-empty array) is required');
@@ -295,6 +301,7 @@ export async function startProvider(options = {}) {
   const issuer = `http://${host}:${port}`;
 
   const tokenRequests = [];
+  const pushedRequests = [];
   const requests = [];
   const serverErrors = [];
 
@@ -349,6 +356,9 @@ export async function startProvider(options = {}) {
         } : {}),
         // (oidc-provider 9 has DPoP on by default; `dpop: false` turns it off.)
         ...(dpop === false ? { dPoP: { enabled: false } } : {}),
+        ...(par === undefined ? {} : {
+          pushedAuthorizationRequests: { enabled: par !== false, requirePushedAuthorizationRequests: par?.require === true },
+        }),
         devInteractions: { enabled: true },
         revocation: { enabled: true },
         rpInitiatedLogout: { enabled: true },
@@ -425,8 +435,19 @@ export async function startProvider(options = {}) {
     provider.use(async (ctx, next) => {
       await next();
       const route = ctx.oidc?.route;
-      const entry = { method: ctx.method, path: ctx.path, route, status: ctx.status, at: Date.now() };
+      const entry = { method: ctx.method, path: ctx.path, query: ctx.querystring, route, status: ctx.status, at: Date.now() };
       requests.push(entry);
+      if (route === 'pushed_authorization_request' && ctx.method === 'POST') {
+        const body = ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? ctx.body : {};
+        pushedRequests.push({
+          params: { ...(ctx.oidc?.body ?? {}) },
+          status: ctx.status,
+          error: ctx.status >= 400 ? body.error : undefined,
+          requestUri: body.request_uri,
+          dpop: ctx.get('dpop') || undefined,
+          at: entry.at,
+        });
+      }
       if (route === 'token' && ctx.method === 'POST') {
         const body = ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? ctx.body : {};
         const form = ctx.oidc?.body ?? {};
@@ -485,7 +506,25 @@ export async function startProvider(options = {}) {
      * repeated, or undefined).
      */
     tokenRequests,
-    /** Every request the provider handled: { method, path, route, status, at }. */
+    /**
+     * POSTs to the pushed authorization request endpoint (RFC 9126), in order: { params (the form
+     * parameters), status, error, requestUri (of a 201), dpop (the DPoP header, if any), at }.
+     */
+    pushedRequests,
+    /**
+     * The parameters an authorization request URL stands for: its own query, or, when it carries
+     * a request_uri (RFC 9126 §4), the parameters pushed for it (with client_id and request_uri).
+     * A URLSearchParams.
+     */
+    authorizationParams(url) {
+      const query = new URL(url).searchParams;
+      const requestUri = query.get('request_uri');
+      if (!requestUri) return query;
+      const pushed = pushedRequests.find((r) => r.requestUri === requestUri);
+      if (!pushed) throw new Error(`no pushed request for ${requestUri}`);
+      return new URLSearchParams({ ...pushed.params, ...Object.fromEntries(query) });
+    },
+    /** Every request the provider handled: { method, path, query, route, status, at }. */
     requests,
     /** Errors the provider reported as server_error (should stay empty). */
     serverErrors,

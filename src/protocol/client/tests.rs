@@ -1115,3 +1115,43 @@ fn a_callback_uses_the_key_stored_with_its_login() {
     assert_eq!(bearer.use_login_key(&rfc9449_raw_key()), Ok(false), "a client without DPoP never takes one up");
     assert_eq!(bearer.dpop_thumbprint(), None);
 }
+
+// Pushed authorization requests (RFC 9126) as the client runs them.
+
+#[test]
+fn a_pushed_login_sends_every_parameter_to_the_endpoint_and_the_browser_only_client_id_and_request_uri() {
+    let mut c = discovered();
+    c.metadata.as_mut().unwrap().pushed_authorization_request_endpoint = Some("https://op.example/par".into());
+    c.config.dpop = Dpop::On;
+    c.set_dpop_key(&rfc9449_raw_key()).unwrap();
+    let start = c.begin_login(&parse(br#"{"extraParams":{"ui_locales":"de"}}"#).unwrap(), &entropy(), NOW).unwrap();
+    let push = start.push.expect("pushed: the provider offers PAR");
+    assert_eq!(push.url, "https://op.example/par");
+    let pushed = form(push.body.as_deref().unwrap());
+    let plain = parse_query(Url::parse(&start.url).unwrap().query.as_deref().unwrap()).unwrap();
+    assert_eq!(pushed, plain, "the same parameters as a plain request would carry");
+    for name in ["state", "nonce", "code_challenge", "dpop_jkt", "ui_locales", "redirect_uri"] {
+        assert!(pushed.iter().any(|(n, _)| n == name), "{name}");
+    }
+    // The proof goes with the push too (RFC 9449 §10.1): the shell sends it like any provider request.
+    assert!(c.dpop_call(&push.url).unwrap().is_some());
+    let answer = json(201, r#"{"request_uri":"urn:x","expires_in":60}"#);
+    let url = c.pushed_authorization_url(&answer).unwrap();
+    assert_eq!(url, "https://op.example/auth?client_id=spa&request_uri=urn%3Ax");
+    // The callback is checked against the pending login as ever.
+    let state = &plain.iter().find(|(k, _)| k == "state").unwrap().1;
+    let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={state}&iss=https%3A%2F%2Fop.example")).unwrap();
+    assert!(c.complete_callback(cb, Some(start.pending_record.expose()), NOW + 5).is_ok());
+}
+
+#[test]
+fn without_the_endpoint_or_with_par_false_the_login_is_not_pushed() {
+    let c = discovered();
+    assert!(c.begin_login(&Value::Object(vec![]), &entropy(), NOW).unwrap().push.is_none());
+    let mut c = discovered();
+    c.metadata.as_mut().unwrap().pushed_authorization_request_endpoint = Some("https://op.example/par".into());
+    c.config.par = crate::protocol::config::Par::Off;
+    assert!(c.begin_login(&Value::Object(vec![]), &entropy(), NOW).unwrap().push.is_none());
+    c.metadata.as_mut().unwrap().require_pushed_authorization_requests = true;
+    assert_eq!(c.begin_login(&Value::Object(vec![]), &entropy(), NOW).err(), Some(Error::Config { reason: "par" }));
+}

@@ -50,7 +50,10 @@ export type AuthErrorCode =
   | 'authorization_error'
   | 'token_error'
   | 'invalid_id_token'
-  | 'login_required';
+  | 'login_required'
+  | 'popup_blocked'
+  | 'popup_closed'
+  | 'timeout';
 
 /** The plain error object the worker sends, from which an {@link AuthError} is built. */
 export interface AuthErrorData {
@@ -231,6 +234,20 @@ export interface LoginOptions {
   extraParams?: Record<string, string>;
 }
 
+/** Options of {@link AuthClient.loginWithPopup}. */
+export interface PopupLoginOptions extends LoginOptions {
+  /**
+   * A window the app opened itself (synchronously, in the click handler), instead of the one
+   * `loginWithPopup` opens.
+   */
+  popup?: Window;
+  /**
+   * How long to wait for the login to complete (default 120): then it rejects `popup_closed`
+   * if the browser reported the popup closed, `timeout` otherwise.
+   */
+  timeoutSeconds?: number;
+}
+
 /** The outcome of a successful {@link AuthClient.handleRedirectCallback}. */
 export interface RedirectResult<S = unknown> {
   /** The `appState` given to {@link AuthClient.loginWithRedirect}, or `null`. */
@@ -292,6 +309,18 @@ export interface AuthClient {
   readonly sharing: 'browser' | 'tab';
   /** Starts a login: sends the browser to the provider's authorization endpoint. */
   loginWithRedirect(options?: LoginOptions): Promise<void>;
+  /**
+   * Logs in in a popup window and resolves with the login's `appState` once the session is in
+   * the worker (every page of the app gets `login`). Call it synchronously from a click
+   * handler: it opens the window at once (browsers, iOS Safari above all, block later ones).
+   * The popup lands on the redirect URI, whose page calls `handleRedirectCallback` as for any
+   * login: it hands the callback to the worker that waits for it and closes itself. No
+   * `window.opener` is needed, so it works with `Cross-Origin-Opener-Policy` on the app and on
+   * the provider. Rejects `popup_blocked` (no window), `authorization_error` (the provider's
+   * `error`), or after `timeoutSeconds` `popup_closed` / `timeout`. A second call while a
+   * popup login runs focuses its window and returns the same promise.
+   */
+  loginWithPopup<S = unknown>(options?: PopupLoginOptions): Promise<RedirectResult<S>>;
   /**
    * Completes a login on the redirect URI: validates the callback, redeems the code and
    * starts the session. `url` defaults to the current location; when it is the current
@@ -393,6 +422,9 @@ const json = (value: unknown): string | null => {
  * callback parameters of src/contract.json, which the worker reads (`RESPONSE_PARAMS`).
  */
 const CALLBACK_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri'];
+
+/** The popup window's name, and the channel a popup's callback reaches its opener's worker by. */
+const POPUP = 'oidc-worker-popup';
 
 /** The name of the hidden iframe of a silent restore, and of the message its page posts. */
 const FRAME = 'oidc-worker-restore';
@@ -587,11 +619,57 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
     // (e.g. the provider unreachable: the page starts signed out)
   }
 
+  // Popup logins: with `sharing: "tab"` the popup page's worker is not the one waiting, so the
+  // popup hands its callback URL over this channel; only the worker that waits for that
+  // login's `state` acts on it (a forged one is ignored: no request is made).
+  const channel = new BroadcastChannel(POPUP);
+  channel.onmessage = ({ data }) => {
+    if (typeof data === 'string') call('popupCallback', data).catch(() => {});
+  };
+  let popupLogin: Promise<never> | undefined;
+  let popupWindow: Window | null = null;
+
   return {
     sharing,
     async loginWithRedirect(options = {}) {
       const { url } = await call<{ url: string }>('login', json(options));
       location.assign(url);
+    },
+    loginWithPopup({ popup, timeoutSeconds = 120, ...options } = {}) {
+      if (popupLogin) {
+        popupWindow?.focus();
+        return popupLogin;
+      }
+      // Synchronously, in the caller's click handler.
+      const win = popup ?? open('', POPUP, 'popup,width=500,height=640');
+      if (!win) return Promise.reject(new AuthError({ code: 'popup_blocked', message: 'the browser blocked the popup: call loginWithPopup from a click handler' }));
+      popupWindow = win;
+      popupLogin = (async () => {
+        const stop = new AbortController();
+        let closed = false;
+        const watch = setInterval(() => (closed ||= win.closed), 500);
+        const limit = new Promise<never>((_, reject) =>
+          setTimeout(() => {
+            reject(new AuthError(closed
+              ? { code: 'popup_closed', message: 'the popup was closed before the login completed' }
+              : { code: 'timeout', message: `the popup login did not complete within ${timeoutSeconds} s` }));
+            stop.abort();
+          }, timeoutSeconds * 1000));
+        try {
+          const { url, popup: key } = await call<{ url: string; popup: string }>('login', json({ ...options, popup: true }));
+          win.location.href = url;
+          return await Promise.race([call<never>('awaitLogin', key, undefined, [], stop.signal), limit]);
+        } catch (error) {
+          if (!win.closed) win.close();
+          throw error;
+        } finally {
+          clearInterval(watch);
+          stop.abort();
+          popupLogin = undefined;
+          popupWindow = null;
+        }
+      })();
+      return popupLogin;
     },
     async handleRedirectCallback(url) {
       // In a silent restore's iframe: the answer is the parent page's, which completes it.
@@ -601,7 +679,15 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       }
       const current = url === undefined || url === location.href;
       try {
-        return await call('handleCallback', url ?? location.href);
+        const result = await call<{ appState: any; popup?: 'done' | 'forward' }>('handleCallback', url ?? location.href);
+        // A popup's callback: handled by the worker that waits for it (here, or the opener's,
+        // reached through the channel); the popup closes.
+        if (result.popup) {
+          if (result.popup === 'forward') channel.postMessage(url ?? location.href);
+          close();
+          return new Promise(() => {});
+        }
+        return result;
       } finally {
         if (current) {
           const clean = new URL(location.href);
@@ -643,6 +729,9 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       set.add(own);
       return () => set.delete(own);
     },
-    close: () => fail('closed', 'the client is closed'),
+    close() {
+      channel.close();
+      fail('closed', 'the client is closed');
+    },
   };
 }

@@ -76,6 +76,7 @@ export function AuthProvider({ children, onRedirectCallback, ...options }: AuthP
   const value = useMemo<AuthContextValue>(() => ({
     ...snapshot,
     loginWithRedirect: store.loginWithRedirect,
+    loginWithPopup: store.loginWithPopup,
     logout: store.logout,
     getAccessToken: store.getAccessToken,
     fetch: store.fetch,

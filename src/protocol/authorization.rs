@@ -92,6 +92,7 @@ pub fn authorization_request(
             max_age,
             created_at: now,
             restore: false,
+            popup: false,
         },
     })
 }

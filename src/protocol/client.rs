@@ -153,8 +153,9 @@ impl Client {
         let silent = options.get("silent").and_then(Value::as_bool) == Some(true);
         let pushed = par::uses_par(&self.config, metadata)?;
         let mut start = authorization::authorization_request(&self.config, metadata, &extra_params, app_state, entropy, now, silent)?;
-        // (Set by `restore::restore_login_options`.)
+        // (Set by `restore::restore_login_options`, and by the page's `loginWithPopup`.)
         start.pending.restore = options.get("restore").and_then(Value::as_bool) == Some(true);
+        start.pending.popup = options.get("popup").and_then(Value::as_bool) == Some(true);
         Ok(LoginStart {
             url: start.url,
             push: if pushed { par::push_request(metadata, start.form) } else { None },
@@ -168,6 +169,13 @@ impl Client {
     /// answer: `client_id` and `request_uri` only (RFC 9126 §4).
     pub fn pushed_authorization_url(&self, res: &HttpResponse) -> Result<String, Error> {
         par::authorization_url(&self.config, self.metadata()?, res)
+    }
+
+    /// Whether the pending login in `record` (read, not taken) runs in a popup: its callback
+    /// then belongs to the worker that waits for it, which may be another than the popup page's
+    /// (each tab has its own with `sharing: "tab"`).
+    pub fn is_popup_record(record: &str) -> bool {
+        PendingLogin::from_record(record).is_some_and(|p| p.popup)
     }
 
     /// Reads the callback URL; the shell then takes the pending record stored under

@@ -53,6 +53,14 @@ pub enum Call {
     /// [`restore`](crate::protocol::restore)). Value: `{ restore: "redirect" | "silent", url }`
     /// (the pending login is stored; the page navigates or frames `url`), or `null`.
     Restore(String),
+    /// `loginWithPopup`, once the popup was sent to the `login` call's URL: waits until the
+    /// callback of the popup login under this pending key was handled. Value: `{ appState }`;
+    /// or the login's error.
+    AwaitLogin(String),
+    /// A popup's callback URL, handed over by the popup page (with `sharing: "tab"` its own
+    /// worker is not the one that waits): acted on only by a worker waiting for its `state`.
+    /// Value: `null`.
+    PopupCallback(String),
 }
 
 impl Call {
@@ -143,6 +151,13 @@ pub enum ReplyValue<J> {
         restore: &'static str,
         /// The authorization request URL.
         url: String,
+    },
+    /// `login` of a popup: the URL, and the pending key `awaitLogin` waits on.
+    Popup {
+        /// The authorization request URL.
+        url: String,
+        /// The pending login's key.
+        popup: String,
     },
     /// Claims, `{ appState }`, an API response.
     Json(J),

@@ -21,6 +21,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::protocol::api_call::ApiStep;
+use crate::protocol::authorization::Callback;
 use crate::protocol::client::{Client, Purpose, SignatureStep, TokenExchange, UserInfo, ENTROPY_LEN};
 use crate::protocol::event::Event as SessionEvent;
 use crate::protocol::dpop::{DpopCall, NonceStep, UnsignedProof, JTI_BYTES};
@@ -78,7 +79,12 @@ struct Host {
     dpop_key: RefCell<Option<JsValue>>,
     /// The look into the store for a persisted session, which concurrent restores share.
     resume: SingleFlight<(), ()>,
+    /// Popup logins whose page waits (`awaitLogin`), by pending key: where the outcome goes.
+    popups: RefCell<Vec<(String, PopupWaiter)>>,
 }
+
+/// Where a popup login's outcome goes, and the function that wakes its `awaitLogin`.
+type PopupWaiter = (Rc<RefCell<Option<Result<Reply, Error>>>>, js_sys::Function);
 
 /// A successful call's value.
 type Reply = ReplyValue<Held>;
@@ -207,14 +213,25 @@ impl Host {
                     }
                     _ => unreachable!(),
                 };
-                let url = self.begin_login(&options).await?;
+                let popup = options.get("popup").and_then(Value::as_bool) == Some(true);
+                let (url, pending_key) = self.begin_login(&options).await?;
                 Ok(match mode {
+                    None if popup => Reply::Popup { url, popup: pending_key },
                     None => Reply::Url { url: Some(url) },
                     Some(Restore::Silent) => Reply::Restore { restore: "silent", url },
                     Some(_) => Reply::Restore { restore: "redirect", url },
                 })
             }
             Call::HandleCallback(url) => self.handle_callback(&url).await,
+            Call::AwaitLogin(key) => self.await_popup(key).await,
+            // Only for a popup login this worker waits for: anything else is ignored, unread.
+            Call::PopupCallback(url) => {
+                let key = self.with(|c| c.parse_callback(&url)).map(|cb| cb.pending_key());
+                if key.is_ok_and(|key| self.popups.borrow().iter().any(|(k, _)| *k == key)) {
+                    let _ = self.handle_callback(&url).await;
+                }
+                Ok(Reply::Null)
+            }
             Call::Fetch(FetchCall { url, method }) => {
                 // The names of the headers that will be sent, read from those very headers: a
                 // list the page declared beside them could hide an `Authorization` among them.
@@ -300,7 +317,7 @@ impl Host {
 
     /// `login {options}` (and a restore): builds the authorization request and persists the
     /// pending login before the page navigates away; returns the request's URL.
-    async fn begin_login(&self, options: &Value) -> Result<String, Error> {
+    async fn begin_login(&self, options: &Value) -> Result<(String, String), Error> {
         self.ensure_discovery().await?;
         self.ensure_dpop_key().await?;
         let mut entropy = [0u8; ENTROPY_LEN];
@@ -319,16 +336,51 @@ impl Host {
         // may reach a worker that did not start it.
         let dpop_key = self.dpop_key.borrow().clone().unwrap_or(JsValue::UNDEFINED);
         store::put(&start.pending_key, start.pending_record.expose(), start.expires_at, now, &dpop_key).await?;
-        Ok(start.url)
+        Ok((start.url, start.pending_key))
     }
 
     /// `handleCallback {url}`: validates the callback against its pending login (taken from
-    /// the store, single-use) and redeems the code. Value: `{"appState": ...}`.
+    /// the store, single-use) and redeems the code. Value: `{"appState": ...}`. A popup login's
+    /// callback settles the `awaitLogin` that waits for it instead, and the popup page gets
+    /// `{"popup": "done"}`; in a worker that does not wait for it (`sharing: "tab"`), it is
+    /// left in the store and the page gets `{"popup": "forward"}`: hand it to the opener.
     async fn handle_callback(&self, url: &str) -> Result<Reply, Error> {
         self.ensure_discovery().await?;
         let callback = self.with(|c| c.parse_callback(url))?;
         let now = io::now();
-        let (record, login_key) = store::take(&callback.pending_key(), now).await?.unzip();
+        let key = callback.pending_key();
+        let waiter = {
+            let mut popups = self.popups.borrow_mut();
+            popups.iter().position(|(k, _)| *k == key).map(|i| popups.swap_remove(i).1)
+        };
+        let Some((outcome, wake)) = waiter else {
+            if store::peek(&key, now).await?.is_some_and(|record| Client::is_popup_record(&record)) {
+                return Ok(Reply::Json(Held::Json(r#"{"appState":null,"popup":"forward"}"#.into())));
+            }
+            return self.redeem(callback, &key, now).await;
+        };
+        *outcome.borrow_mut() = Some(self.redeem(callback, &key, now).await);
+        let _ = wake.call0(&JsValue::UNDEFINED);
+        Ok(Reply::Json(Held::Json(r#"{"appState":null,"popup":"done"}"#.into())))
+    }
+
+    /// `awaitLogin {key}`: waits until the callback of the popup login under `key` was handled
+    /// ([`Host::handle_callback`]), and answers with its outcome.
+    async fn await_popup(&self, key: String) -> Result<Reply, Error> {
+        let outcome = Rc::new(RefCell::new(None));
+        let mut wake = None;
+        let done = Promise::new(&mut |resolve, _| wake = Some(resolve));
+        let wake = wake.ok_or(INVALID_CALL)?;
+        self.popups.borrow_mut().push((key, (outcome.clone(), wake)));
+        let _ = wasm_bindgen_futures::JsFuture::from(done).await;
+        let result = outcome.borrow_mut().take();
+        result.unwrap_or(Err(INVALID_CALL))
+    }
+
+    /// Takes the pending login of `callback` out of the store (single-use), checks the callback
+    /// against it and redeems the code.
+    async fn redeem(&self, callback: Callback, key: &str, now: u64) -> Result<Reply, Error> {
+        let (record, login_key) = store::take(key, now).await?.unzip();
         // The code is bound to the key stored with its login (RFC 9449 §10).
         if let Some(public) = login_key.as_ref().and_then(io::dpop_public_key) {
             if self.with_mut(|c| c.use_login_key(&public))? {

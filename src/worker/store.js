@@ -74,6 +74,17 @@ export function storeTake(key, now) {
   });
 }
 
+// The record under `key`, unless it expired by `now`, left in place (undefined: none).
+export function storePeek(key, now) {
+  return transact('pending', (store, done) => {
+    const read = store.get(key);
+    read.onsuccess = () => {
+      const [record, expiresAt] = Array.isArray(read.result) ? read.result : [];
+      done(typeof record === 'string' && expiresAt > now ? record : undefined);
+    };
+  });
+}
+
 // Writes the persisted session [record, dpopKey] under `id`; without a record (undefined),
 // deletes what is stored there, record and key.
 export function sessionWrite(id, record, dpopKey) {

@@ -27,6 +27,8 @@ extern "C" {
     async fn store_put(key: &str, record: &str, expires_at: f64, now: f64, dpop_key: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = storeTake, catch)]
     async fn store_take(key: &str, now: f64) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = storePeek, catch)]
+    async fn store_peek(key: &str, now: f64) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = sessionWrite, catch)]
     async fn session_write_js(id: &str, record: Option<&str>, dpop_key: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = sessionGet, catch)]
@@ -45,6 +47,12 @@ pub async fn put(key: &str, record: &str, expires_at: u64, now: u64, dpop_key: &
 pub async fn take(key: &str, now: u64) -> Result<Option<(String, JsValue)>, Error> {
     let taken = store_take(key, now as f64).await.map_err(|_| UNAVAILABLE)?;
     Ok(record_and_key(taken))
+}
+
+/// The record stored under `key`, unless it expired by `now`, left in place (to tell whose
+/// callback it is before anyone takes it).
+pub async fn peek(key: &str, now: u64) -> Result<Option<String>, Error> {
+    store_peek(key, now as f64).await.map(|record| record.as_string()).map_err(|_| UNAVAILABLE)
 }
 
 /// Writes the persisted session's record next to its key pair under `id`, or, without a

@@ -251,6 +251,8 @@ function cookieJar() {
  * @param {boolean|{require?: boolean}} [options.par]  pushed authorization requests (RFC 9126): left
  *        out, oidc-provider 9's default (offered, not required); false: off (not advertised);
  *        { require: true }: required (require_pushed_authorization_requests).
+ * @param {boolean}  [options.coop=false]             Cross-Origin-Opener-Policy: same-origin on every
+ *        response (the provider's pages sever a popup from its opener).
  * @param {boolean}  [options.faults=false]             put a fault proxy (tests/support/fault-proxy.mjs)
  *        in front: the proxy's origin is the issuer, op.faults controls it.
  */
@@ -272,6 +274,7 @@ export async function startProvider(options = {}) {
     crossSiteCookies = false,
     dpop,
     par,
+    coop = false,
   } = options;
   if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
     throw new TypeError('startProvider: redirectUris (non-empty array) is required');
@@ -434,6 +437,7 @@ export async function startProvider(options = {}) {
     // Record every request (after it was handled, so the parsed form body and status are known).
     provider.use(async (ctx, next) => {
       await next();
+      if (coop) ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
       const route = ctx.oidc?.route;
       const entry = { method: ctx.method, path: ctx.path, query: ctx.querystring, route, status: ctx.status, at: Date.now() };
       requests.push(entry);

@@ -1155,3 +1155,21 @@ fn without_the_endpoint_or_with_par_false_the_login_is_not_pushed() {
     c.metadata.as_mut().unwrap().require_pushed_authorization_requests = true;
     assert_eq!(c.begin_login(&Value::Object(vec![]), &entropy(), NOW).err(), Some(Error::Config { reason: "par" }));
 }
+
+#[test]
+fn a_popup_login_is_marked_in_its_pending_record_and_completes_like_any_login() {
+    let c = discovered();
+    let popup = c.begin_login(&parse(br#"{"popup":true,"appState":{"from":"popup"}}"#).unwrap(), &entropy(), NOW).unwrap();
+    assert!(Client::is_popup_record(popup.pending_record.expose()));
+    let redirect = c.begin_login(&parse(b"{}").unwrap(), &entropy(), NOW).unwrap();
+    assert!(!Client::is_popup_record(redirect.pending_record.expose()));
+    assert!(!Client::is_popup_record("not a record"));
+    // Fresh state, nonce and PKCE, and every check of the callback, as for a redirect.
+    let q = parse_query(Url::parse(&popup.url).unwrap().query.as_deref().unwrap()).unwrap();
+    let state = &q.iter().find(|(k, _)| k == "state").unwrap().1;
+    let forged = c.parse_callback("https://app.example/cb?code=c&state=other&iss=https%3A%2F%2Fop.example").unwrap();
+    assert_eq!(c.complete_callback(forged, Some(popup.pending_record.expose()), NOW + 5).err(), Some(Error::StateMismatch));
+    let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={state}&iss=https%3A%2F%2Fop.example")).unwrap();
+    assert_eq!(cb.pending_key(), popup.pending_key);
+    assert!(c.complete_callback(cb, Some(popup.pending_record.expose()), NOW + 5).is_ok());
+}

@@ -80,6 +80,7 @@ fn calls_are_the_contracts() {
         (r#""tick""#, Call::Tick),
         (r#"{"restore":"{\"url\":\"https://app.example/\",\"hint\":1}"}"#, Call::Restore(r#"{"url":"https://app.example/","hint":1}"#.into())),
         (r#"{"awaitLogin":"k"}"#, Call::AwaitLogin("k".into())),
+        (r#"{"deviceLogin":"{}"}"#, Call::DeviceLogin("{}".into())),
         (r#"{"popupCallback":"https://app.example/cb?code=c&state=s"}"#, Call::PopupCallback("https://app.example/cb?code=c&state=s".into())),
     ];
     let mut covered = Names::new();

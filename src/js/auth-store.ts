@@ -14,6 +14,7 @@ import {
   type AuthClient,
   type AuthClientOptions,
   type AuthEvents,
+  type DeviceLoginOptions,
   type GetAccessTokenOptions,
   type LoginOptions,
   type LogoutOptions,
@@ -45,6 +46,8 @@ export interface AuthActions {
    * up it opens the popup itself, at once, and hands it over. Updates the snapshot.
    */
   loginWithPopup<S = unknown>(options?: PopupLoginOptions): Promise<RedirectResult<S>>;
+  /** See {@link AuthClient.loginWithDeviceCode}. Updates the snapshot. */
+  loginWithDeviceCode(options: DeviceLoginOptions): Promise<void>;
   /**
    * See {@link AuthClient.logout}. Updates the snapshot to signed-out unless it navigates to the
    * provider's logout page (then the page is leaving, and guarded views must not start a login).
@@ -242,6 +245,16 @@ export function createAuthStore(options: AuthClientOptions, onRedirectCallback: 
         const result = await (login ?? (await ensure()).loginWithPopup({ ...popupOptions, popup }));
         if (current) await sync(current, null);
         return result as RedirectResult<any>;
+      } catch (e) {
+        set({ error: asAuthError(e) });
+        throw e;
+      }
+    },
+    async loginWithDeviceCode(deviceOptions) {
+      const client = await ensure();
+      try {
+        await client.loginWithDeviceCode(deviceOptions);
+        await sync(client, null);
       } catch (e) {
         set({ error: asAuthError(e) });
         throw e;

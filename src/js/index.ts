@@ -248,6 +248,28 @@ export interface PopupLoginOptions extends LoginOptions {
   timeoutSeconds?: number;
 }
 
+/** What {@link DeviceLoginOptions.onCode} gets: what to show the user (RFC 8628 §3.2). */
+export interface DeviceCode {
+  /** The code the user enters at `verificationUri`. */
+  userCode: string;
+  /** The provider's page where the user enters the code (on a phone or computer). */
+  verificationUri: string;
+  /** The same page with the code in it, for a QR code; `null` if the provider gave none. */
+  verificationUriComplete: string | null;
+  /** When the codes expire (ms since the epoch). */
+  expiresAt: number;
+}
+
+/** Options of {@link AuthClient.loginWithDeviceCode}. */
+export interface DeviceLoginOptions {
+  /** The scope to ask for (default: the client's `scope`); `openid` is always included. */
+  scope?: string;
+  /** Called once with the code to show, as soon as the provider gave it. */
+  onCode(code: DeviceCode): void;
+  /** Stops the login (it then rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
 /** The outcome of a successful {@link AuthClient.handleRedirectCallback}. */
 export interface RedirectResult<S = unknown> {
   /** The `appState` given to {@link AuthClient.loginWithRedirect}, or `null`. */
@@ -321,6 +343,16 @@ export interface AuthClient {
    * popup login runs focuses its window and returns the same promise.
    */
   loginWithPopup<S = unknown>(options?: PopupLoginOptions): Promise<RedirectResult<S>>;
+  /**
+   * Logs in with the device authorization grant (RFC 8628), for TV and kiosk apps: `onCode`
+   * gets a user code and a page (and a complete link for a QR code) for the user to approve
+   * on another device, while the worker polls the provider at its interval (5 s more after
+   * each `slow_down`). Resolves once the session is in the worker, with the same checks as a
+   * redirect login; rejects `token_error` with `access_denied` or `expired_token`, or with the
+   * signal's reason. Needs a provider with a `device_authorization_endpoint` (else `config` /
+   * `device`).
+   */
+  loginWithDeviceCode(options: DeviceLoginOptions): Promise<void>;
   /**
    * Completes a login on the redirect URI: validates the callback, redeems the code and
    * starts the session. `url` defaults to the current location; when it is the current
@@ -513,8 +545,10 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
     }
   };
   const listeners = new Map<string, Set<(detail: any) => void>>();
+  const codes = new Map<number, (code: DeviceCode) => void>();
   port.onmessage = ({ data }: MessageEvent) => {
     const caller = waiting.get(data?.id);
+    if (data?.code) return void codes.get(data.id)?.(data.code);
     if (data?.event) {
       const { name, detail } = data.event;
       if (name === 'login' || name === 'tokenRefreshed') hint(true);
@@ -670,6 +704,15 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
         }
       })();
       return popupLogin;
+    },
+    async loginWithDeviceCode({ scope, onCode, signal }) {
+      const id = nextId;
+      codes.set(id, onCode);
+      try {
+        await call('deviceLogin', json({ scope }), undefined, [], signal);
+      } finally {
+        codes.delete(id);
+      }
     },
     async handleRedirectCallback(url) {
       // In a silent restore's iframe: the answer is the parent page's, which completes it.

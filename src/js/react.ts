@@ -77,6 +77,7 @@ export function AuthProvider({ children, onRedirectCallback, ...options }: AuthP
     ...snapshot,
     loginWithRedirect: store.loginWithRedirect,
     loginWithPopup: store.loginWithPopup,
+    loginWithDeviceCode: store.loginWithDeviceCode,
     logout: store.logout,
     getAccessToken: store.getAccessToken,
     fetch: store.fetch,

@@ -80,6 +80,7 @@ export function createAuth({ onRedirectCallback, ...options }: VueAuthOptions): 
     ready: store.ready,
     loginWithRedirect: store.loginWithRedirect,
     loginWithPopup: store.loginWithPopup,
+    loginWithDeviceCode: store.loginWithDeviceCode,
     logout: store.logout,
     getAccessToken: store.getAccessToken,
     fetch: store.fetch,

@@ -29,7 +29,8 @@ use crate::protocol::codec::base64url;
 use crate::protocol::event::Event;
 use crate::protocol::refresh::{Exchanged, Need, RefreshEnd, RefreshGrant, RefreshTicket, TokenStep};
 use crate::protocol::secret::{constant_time_eq, Secret};
-use crate::protocol::{api, logout, par, token};
+use crate::protocol::{api, device, logout, par, token};
+use crate::protocol::device::DeviceLogin;
 use crate::protocol::config::Dpop;
 use crate::protocol::api_call::ApiCall;
 use crate::protocol::persist::{record_id, PersistAction, PersistedSession, Stored};
@@ -176,6 +177,49 @@ impl Client {
     /// (each tab has its own with `sharing: "tab"`).
     pub fn is_popup_record(record: &str) -> bool {
         PendingLogin::from_record(record).is_some_and(|p| p.popup)
+    }
+
+    /// Starts a device login (RFC 8628 §3.1) for `scope` (default: the configured one; `openid`
+    /// is always included). `config` / `device` when the provider has no
+    /// `device_authorization_endpoint`.
+    pub fn device_authorization_request(&self, scope: Option<&str>) -> Result<HttpRequest, Error> {
+        let scope = match scope {
+            Some(scope) if scope.split(' ').any(|s| s == "openid") => scope.to_owned(),
+            Some(scope) => ["openid", scope].join(" "),
+            None => self.config.scope.clone(),
+        };
+        device::device_authorization_request(&self.config, self.metadata()?, scope.trim()).ok_or(Error::Config { reason: "device" })
+    }
+
+    /// Reads the device authorization response ([`device::process_device_authorization`]).
+    pub fn process_device_authorization(&self, res: &HttpResponse, now: u64) -> Result<DeviceLogin, Error> {
+        device::process_device_authorization(&self.config, res, now)
+    }
+
+    /// The token request a device login repeats (§3.4).
+    pub fn device_token_request(&self, login: &DeviceLogin) -> Result<HttpRequest, Error> {
+        Ok(login.token_request(&self.config, self.metadata()?))
+    }
+
+    /// The token response that ended a device login's polling, as a login's token exchange:
+    /// the ID token is required and checked like a redirect login's (no nonce: none was sent).
+    pub fn process_device_tokens(&self, res: HttpResponse, now: u64) -> Result<TokenExchange, Error> {
+        let tokens = self.process_token_response(&res)?;
+        Jwt::parse(tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: "field" })?.expose())?;
+        let login = PendingLogin {
+            state: Secret::from(String::new()),
+            nonce: Secret::from(String::new()),
+            code_verifier: Secret::from(String::new()),
+            issuer: self.config.issuer.clone(),
+            client_id: self.config.client_id.clone(),
+            redirect_uri: String::new(),
+            app_state: None,
+            max_age: None,
+            created_at: now,
+            restore: false,
+            popup: false,
+        };
+        Ok(TokenExchange { tokens, login: Some(login), key: TokenKey::default(), generation: self.generation })
     }
 
     /// Reads the callback URL; the shell then takes the pending record stored under
@@ -340,6 +384,8 @@ impl Client {
                     (None, None) => Some(Jwt::parse(self.session.as_ref().ok_or(Error::LoginRequired)?.id_token())?),
                 };
                 let nonce = match (&login, &previous) {
+                    // A device login sends no nonce (RFC 8628 has none): the token must carry none.
+                    (Some(pending), _) if pending.nonce.expose().is_empty() => NonceRule::IfPresent(None),
                     (Some(pending), _) => NonceRule::Required(pending.nonce.expose()),
                     (None, Some(previous)) => NonceRule::IfPresent(previous.claim("nonce").and_then(Value::as_str)),
                     (None, None) => NonceRule::IfPresent(resuming.as_ref().and_then(|(_, nonce)| nonce.as_deref())),

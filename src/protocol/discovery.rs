@@ -38,6 +38,8 @@ pub struct ProviderMetadata {
     pub pushed_authorization_request_endpoint: Option<String>,
     /// `require_pushed_authorization_requests` (RFC 9126 §5): only pushed requests are accepted.
     pub require_pushed_authorization_requests: bool,
+    /// `device_authorization_endpoint` (RFC 8628 §4).
+    pub device_authorization_endpoint: Option<String>,
 }
 
 /// A discovery document larger than this is refused: real ones are a few KiB.
@@ -134,6 +136,7 @@ pub fn process_discovery_response(
         dpop_signing_alg_values_supported: optional_strings("dpop_signing_alg_values_supported")?,
         pushed_authorization_request_endpoint: endpoint("pushed_authorization_request_endpoint")?,
         require_pushed_authorization_requests: flag("require_pushed_authorization_requests")?,
+        device_authorization_endpoint: endpoint("device_authorization_endpoint")?,
     })
 }
 

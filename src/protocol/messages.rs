@@ -61,6 +61,9 @@ pub enum Call {
     /// worker is not the one that waits): acted on only by a worker waiting for its `state`.
     /// Value: `null`.
     PopupCallback(String),
+    /// `loginWithDeviceCode`: the JSON text of `{ scope? }`. The page's `onCode` and signal
+    /// travel beside the call. Value: `{ appState: null }` once signed in.
+    DeviceLogin(String),
 }
 
 impl Call {

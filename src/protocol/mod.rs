@@ -33,6 +33,7 @@ pub mod logout;
 pub mod restore;
 pub mod persist;
 pub mod par;
+pub mod device;
 pub mod client;
 pub mod messages;
 

@@ -51,6 +51,7 @@ pub fn metadata() -> ProviderMetadata {
         dpop_signing_alg_values_supported: None,
         pushed_authorization_request_endpoint: None,
         require_pushed_authorization_requests: false,
+        device_authorization_endpoint: None,
     }
 }
 

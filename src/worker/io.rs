@@ -246,6 +246,25 @@ pub async fn sign_es256(pair: &JsValue, input: &str) -> Result<Vec<u8>, Error> {
     Ok(signature.to_vec())
 }
 
+#[wasm_bindgen(module = "/src/worker/device.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = deviceCode)]
+    fn device_code_js(request: &JsValue, code: &str);
+    #[wasm_bindgen(js_name = deviceWait, catch)]
+    async fn device_wait_js(ms: f64, request: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// A device login's user code for the page (`device.js`: `request.onCode`), as JSON text.
+pub fn device_code(request: &JsValue, code: &str) {
+    device_code_js(request, code);
+}
+
+/// Waits `seconds` between two token requests of a device login; `network` / `aborted` when
+/// the page's signal stops it (`device.js`).
+pub async fn device_wait(seconds: u64, request: &JsValue) -> Result<(), Error> {
+    device_wait_js(seconds as f64 * 1000.0, request).await.map(drop).map_err(|_| Error::Network { reason: "aborted" })
+}
+
 #[wasm_bindgen(module = "/src/worker/fetch.js")]
 extern "C" {
     /// `fetch.js`: resolves to `[status, wwwAuthenticate, response, dpopNonce]`, rejects with a

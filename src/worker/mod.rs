@@ -24,6 +24,7 @@ use crate::protocol::api_call::ApiStep;
 use crate::protocol::authorization::Callback;
 use crate::protocol::client::{Client, Purpose, SignatureStep, TokenExchange, UserInfo, ENTROPY_LEN};
 use crate::protocol::event::Event as SessionEvent;
+use crate::protocol::device::DevicePoll;
 use crate::protocol::dpop::{DpopCall, NonceStep, UnsignedProof, JTI_BYTES};
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::refresh::{Exchanged, Need, RefreshTicket, TokenStep};
@@ -224,6 +225,14 @@ impl Host {
             }
             Call::HandleCallback(url) => self.handle_callback(&url).await,
             Call::AwaitLogin(key) => self.await_popup(key).await,
+            Call::DeviceLogin(options) => {
+                let options = json::parse(options.as_bytes()).map_err(|_| INVALID_CALL)?;
+                let scope = match options.get("scope") {
+                    None | Some(Value::Null) => None,
+                    Some(scope) => Some(scope.as_str().ok_or(Error::Config { reason: "scope" })?.to_owned()),
+                };
+                self.device_login(scope.as_deref(), request).await
+            }
             // Only for a popup login this worker waits for: anything else is ignored, unread.
             Call::PopupCallback(url) => {
                 let key = self.with(|c| c.parse_callback(&url)).map(|cb| cb.pending_key());
@@ -364,6 +373,41 @@ impl Host {
         Ok(Reply::Json(Held::Json(r#"{"appState":null,"popup":"done"}"#.into())))
     }
 
+    /// `deviceLogin {scope?}` (RFC 8628): the device authorization request, the user code to the
+    /// page (`request.onCode`), then token requests at the provider's interval until the core
+    /// says the user decided; the tokens end in a session like a redirect login's. The page's
+    /// signal stops the polling (`network` / `aborted`).
+    async fn device_login(&self, scope: Option<&str>, request: &JsValue) -> Result<Reply, Error> {
+        self.ensure_discovery().await?;
+        self.ensure_dpop_key().await?;
+        let start = self.with(|c| c.device_authorization_request(scope))?;
+        let answer = io::fetch(&start).await?;
+        let mut login = self.with(|c| c.process_device_authorization(&answer, io::now()))?;
+        io::device_code(request, &login.code_json());
+        let mut wait = login.interval;
+        loop {
+            io::device_wait(wait, request).await?;
+            let poll = self.with(|c| c.device_token_request(&login))?;
+            let answer = self.send(&poll).await?;
+            match login.on_token_response(&answer, io::now())? {
+                DevicePoll::Wait(seconds) => wait = seconds,
+                DevicePoll::Tokens => break self.finish_login(self.with(|c| c.process_device_tokens(answer, io::now()))?).await,
+            }
+        }
+    }
+
+    /// Ends a login's token exchange: the checks, the session, the `login` event.
+    async fn finish_login(&self, exchange: TokenExchange) -> Result<Reply, Error> {
+        match self.complete_exchange(exchange).await? {
+            Exchanged::LoggedIn { reply, event } => {
+                self.emit_event(&event);
+                Ok(Reply::Json(Held::Json(reply)))
+            }
+            // A logout ended things while the code was redeemed.
+            _ => Err(Error::LoginRequired),
+        }
+    }
+
     /// `awaitLogin {key}`: waits until the callback of the popup login under `key` was handled
     /// ([`Host::handle_callback`]), and answers with its outcome.
     async fn await_popup(&self, key: String) -> Result<Reply, Error> {
@@ -400,14 +444,7 @@ impl Host {
         let request = self.with(|c| c.code_exchange_request(&callback))?;
         let response = self.send(&request).await?;
         let exchange = self.with(|c| c.process_code_exchange_response(callback, response))?;
-        match self.complete_exchange(exchange).await? {
-            Exchanged::LoggedIn { reply, event } => {
-                self.emit_event(&event);
-                Ok(Reply::Json(Held::Json(reply)))
-            }
-            // A logout ended things while the code was redeemed.
-            _ => Err(Error::LoginRequired),
-        }
+        self.finish_login(exchange).await
     }
 
     /// Verifies the signature of a JWS from the provider: fetches its keys when the core asks

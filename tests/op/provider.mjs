@@ -251,6 +251,11 @@ function cookieJar() {
  * @param {boolean|{require?: boolean}} [options.par]  pushed authorization requests (RFC 9126): left
  *        out, oidc-provider 9's default (offered, not required); false: off (not advertised);
  *        { require: true }: required (require_pushed_authorization_requests).
+ * @param {{interval?: number, slowDown?: number, ttl?: number}} [options.device]  the device
+ *        authorization grant (RFC 8628, features.deviceFlow) for client "spa": `interval` (s) is
+ *        added to the device authorization response (oidc-provider sends none: clients then
+ *        poll every 5 s), the first `slowDown` polls are answered `slow_down`, `ttl` (s) is the
+ *        device code's lifetime (default 600). Polls: op.devicePolls.
  * @param {boolean}  [options.coop=false]             Cross-Origin-Opener-Policy: same-origin on every
  *        response (the provider's pages sever a popup from its opener).
  * @param {boolean}  [options.faults=false]             put a fault proxy (tests/support/fault-proxy.mjs)
@@ -275,6 +280,7 @@ export async function startProvider(options = {}) {
     dpop,
     par,
     coop = false,
+    device,
   } = options;
   if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
     throw new TypeError('startProvider: redirectUris (non-empty array) is required');
@@ -305,6 +311,7 @@ export async function startProvider(options = {}) {
 
   const tokenRequests = [];
   const pushedRequests = [];
+  const devicePolls = [];
   const requests = [];
   const serverErrors = [];
 
@@ -322,7 +329,7 @@ export async function startProvider(options = {}) {
       client_id: CLIENT_ID,
       application_type: 'web',
       token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: ['authorization_code', 'refresh_token', ...(device ? ['urn:ietf:params:oauth:grant-type:device_code'] : [])],
       response_types: ['code'],
       redirect_uris: redirectUris,
       post_logout_redirect_uris: postLogoutRedirectUris,
@@ -363,6 +370,7 @@ export async function startProvider(options = {}) {
           pushedAuthorizationRequests: { enabled: par !== false, requirePushedAuthorizationRequests: par?.require === true },
         }),
         devInteractions: { enabled: true },
+        ...(device ? { deviceFlow: { enabled: true } } : {}),
         revocation: { enabled: true },
         rpInitiatedLogout: { enabled: true },
         userinfo: { enabled: true },
@@ -414,6 +422,7 @@ export async function startProvider(options = {}) {
         Session: 86400,
         Interaction: 600,
         AuthorizationCode: 60,
+        ...(device ? { DeviceCode: device.ttl ?? 600 } : {}),
       },
       async findAccount(ctx, id) {
         return {
@@ -432,6 +441,24 @@ export async function startProvider(options = {}) {
         configurable: true,
         get() { return (this[own] ??= new Cookies(this.req, this.res, { keys: this.app.keys, secure: true })); },
         set(cookies) { this[own] = cookies; },
+      });
+    }
+    // The device grant's test levers: a shorter interval, and slow_down instead of the first
+    // authorization_pending answers.
+    if (device) {
+      let slowDowns = device.slowDown ?? 0;
+      provider.use(async (ctx, next) => {
+        await next();
+        if (ctx.oidc?.route === 'device_authorization' && ctx.status === 200 && device.interval) {
+          ctx.body = { ...ctx.body, interval: device.interval };
+        }
+        if (ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'urn:ietf:params:oauth:grant-type:device_code') {
+          if (ctx.status === 400 && ctx.body?.error === 'authorization_pending' && slowDowns > 0) {
+            slowDowns -= 1;
+            ctx.body = { error: 'slow_down' };
+          }
+          devicePolls.push({ at: Date.now(), status: ctx.status, error: ctx.body?.error });
+        }
       });
     }
     // Record every request (after it was handled, so the parsed form body and status are known).
@@ -515,6 +542,8 @@ export async function startProvider(options = {}) {
      * parameters), status, error, requestUri (of a 201), dpop (the DPoP header, if any), at }.
      */
     pushedRequests,
+    /** With options.device: the token requests of device logins, in order: { at, status, error }. */
+    devicePolls,
     /**
      * The parameters an authorization request URL stands for: its own query, or, when it carries
      * a request_uri (RFC 9126 §4), the parameters pushed for it (with client_id and request_uri).

@@ -37,7 +37,7 @@ export async function startStack({ accessTokenTtl, port, providerPort, quiet, pr
   const web = await startStaticServer({
     port,
     headers,
-    mounts: { '/pkg/': PKG_DIR, '/': join(REPO_ROOT, 'www') },
+    mounts: { '/pkg/': PKG_DIR, '/vendor/uqr/': join(REPO_ROOT, 'node_modules/uqr/dist'), '/': join(REPO_ROOT, 'www') },
     json: {
       '/demo-config.json': () => ({
         issuer: op.issuer,

@@ -1173,3 +1173,34 @@ fn a_popup_login_is_marked_in_its_pending_record_and_completes_like_any_login() 
     assert_eq!(cb.pending_key(), popup.pending_key);
     assert!(c.complete_callback(cb, Some(popup.pending_record.expose()), NOW + 5).is_ok());
 }
+
+// The device authorization grant (RFC 8628) as the client runs it.
+
+#[test]
+fn a_device_login_ends_in_the_same_validated_session_as_a_redirect_login() {
+    let mut c = discovered();
+    assert_eq!(c.device_authorization_request(None).err(), Some(Error::Config { reason: "device" }));
+    c.metadata.as_mut().unwrap().device_authorization_endpoint = Some("https://op.example/device/auth".into());
+    let r = c.device_authorization_request(Some("profile")).unwrap();
+    assert_eq!(form(r.body.as_deref().unwrap())[1], ("scope".to_owned(), "openid profile".to_owned()), "openid always");
+    let start = json(200, r#"{"device_code":"dc","user_code":"U","verification_uri":"https://op.example/device","expires_in":600}"#);
+    let mut login = c.process_device_authorization(&start, NOW).unwrap();
+    let _ = c.device_token_request(&login).unwrap();
+    assert_eq!(login.on_token_response(&json(200, "{}"), NOW + 5), Ok(crate::protocol::device::DevicePoll::Tokens));
+    // No nonce was sent: an ID token with one is refused, one without is accepted.
+    let with_nonce = c.process_device_tokens(token_response("rt-1", Some(&id_token(&claims()))), NOW + 5).unwrap();
+    assert_eq!(finish(&mut c, with_nonce, NOW + 5).err(), Some(Error::InvalidIdToken { reason: "nonce" }));
+    let without = claims().replace(&format!(r#","nonce":"{}""#, crate::protocol::testing::nonce()), "");
+    let exchange = c.process_device_tokens(token_response("rt-1", Some(&id_token(&without))), NOW + 5).unwrap();
+    let Exchanged::LoggedIn { reply, event } = finish(&mut c, exchange, NOW + 5).unwrap() else { panic!("no login") };
+    assert_eq!((reply.as_str(), event), (r#"{"appState":null}"#, Event::Login));
+    assert!(c.is_authenticated());
+    // Without an ID token: no session.
+    let mut c = discovered();
+    assert_eq!(c.process_device_tokens(token_response("rt-1", None), NOW).err(), Some(Error::InvalidResponse { reason: "field" }));
+    // A bad signature or claim: no session either (the same checks).
+    let expired = claims().replace(&format!(r#""exp":{}"#, NOW + 600), &format!(r#""exp":{}"#, NOW - 600));
+    let exchange = c.process_device_tokens(token_response("rt-1", Some(&id_token(&expired))), NOW).unwrap();
+    assert!(finish(&mut c, exchange, NOW).is_err());
+    assert!(!c.is_authenticated());
+}

@@ -13,7 +13,9 @@
 //   - the user denies: token_error / access_denied, no session;
 //   - the code expires: token_error (oidc-provider: invalid_grant; RFC 8628: expired_token);
 //   - the app aborts: the polling stops (no poll after the abort), the call rejects with the
-//     signal's reason.
+//     signal's reason;
+//   - with dpop: true the tokens are DPoP-bound to the worker's key and auth.fetch proves it;
+//   - the example "TV" page shows the code and a QR code, and signs in.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -24,15 +26,15 @@ import { assertCleanRun, assertLibraryBuilt, callAuth, captureConsole, startStac
 
 const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
 
-function useStack(device) {
+function useStack(device, { dpop } = {}) {
   const ctx = { logs: [] };
   before(async () => {
     assertLibraryBuilt();
     ctx.stack = await startStack({
-      provider: { device, introspection: true },
-      appOptions: () => ({ apiOrigins: [ctx.api.origin] }),
+      provider: { device, introspection: true, ...(dpop ? { dpop: {} } : {}) },
+      appOptions: () => ({ apiOrigins: [ctx.api.origin], ...(dpop ? { dpop: true } : {}) }),
     });
-    ctx.api = await startApiServer({ allowOrigin: ctx.stack.web.origin, introspect: (token) => ctx.stack.op.introspect(token) });
+    ctx.api = await startApiServer({ allowOrigin: ctx.stack.web.origin, introspect: (token) => ctx.stack.op.introspect(token), dpop: !!dpop });
     ctx.browser = await launchBrowser();
   });
   after(async () => {
@@ -186,5 +188,23 @@ describe('the example "TV" page (www/vanilla/tv.html)', { timeout: 120_000 }, ()
     await tv.waitForFunction(() => window.tv.status === 'signed-in');
     assert.match(await tv.locator('#status').innerText(), /Signed in as/);
     assertCleanRun(ctx.stack.op, ...ctx.logs);
+  });
+});
+
+describe('loginWithDeviceCode with DPoP', { timeout: 120_000 }, () => {
+  const ctx = useStack({ interval: 1 }, { dpop: true });
+
+  it('the polls carry proofs; the tokens are bound to the worker\'s key; auth.fetch with DPoP', async () => {
+    const { tv, code } = await ctx.startTv();
+    await approve(ctx.browser, code);
+    assert.deepEqual(await ctx.outcome(tv), { ok: true });
+    const { op } = ctx.stack;
+    const [grant] = op.tokenRequests.filter((r) => r.grantType === 'urn:ietf:params:oauth:grant-type:device_code' && r.status === 200);
+    const info = await op.introspect(grant.issued.access_token);
+    assert.equal(info.token_type, 'DPoP');
+    assert.match(info.cnf?.jkt ?? '', /^[A-Za-z0-9_-]{43}$/);
+    const res = await tv.evaluate(async (url) => { const r = await window.auth.fetch(url); return { status: r.status, body: await r.json() }; }, `${ctx.api.origin}/me`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.jkt, info.cnf.jkt, 'the API verified a proof of the same key');
   });
 });

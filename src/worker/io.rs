@@ -1,16 +1,17 @@
 //! The I/O the core asks for: `fetch` (through `fetch.js`, for the provider's requests and
-//! `auth.fetch`'s), the clock, randomness (by `getrandom`) and WebCrypto (typed by web-sys).
+//! `auth.fetch`'s), the clock, randomness (by `getrandom`) and WebCrypto (digests typed by
+//! web-sys; signatures through `dpop.js`).
 //!
 //! Nothing here logs: requests and responses carry codes, verifiers and tokens.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use js_sys::{Array, Object, Promise, Uint8Array};
+use js_sys::{Array, Promise, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CryptoKey, SubtleCrypto, WorkerGlobalScope};
+use web_sys::{SubtleCrypto, WorkerGlobalScope};
 
 use crate::protocol::codec::json;
 use crate::protocol::config::ClientConfig;
@@ -64,46 +65,22 @@ async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
     JsFuture::from(promise?).await
 }
 
-/// `JSON.parse` of a string the core built (a JWK, a WebCrypto algorithm), as the object
-/// WebCrypto takes.
-fn parse(json: &str) -> Result<Object, JsValue> {
-    js_sys::JSON::parse(json).map(JsCast::unchecked_into)
-}
-
-/// Checks `check.signature` over `check.signing_input` with WebCrypto:
-/// `importKey("jwk", jwk, import_algorithm, false, ["verify"])`, then
-/// `verify(verify_algorithm, key, signature, signing_input)`. `Ok(false)`: it does not match.
+/// Checks `check.signature` over `check.signing_input` with WebCrypto (`dpop.js`'s
+/// `verifySignature`: `importKey("jwk", jwk, import_algorithm, false, ["verify"])`, then
+/// `verify(verify_algorithm, key, signature, signing_input)`). `Ok(false)`: it does not match.
 ///
 /// Errors: `InvalidIdToken { alg }` when the browser lacks the algorithm or curve
 /// (`importKey` rejects with `NotSupportedError`) or has no WebCrypto; `InvalidResponse { jwks }`
 /// when it refuses the key otherwise (`DataError`, a malformed key); `InvalidIdToken { signature }`
 /// when `verify` itself fails.
 pub async fn verify_signature(check: &SignatureCheck) -> Result<bool, Error> {
-    let subtle = subtle().ok_or(ALG)?;
-    let usages = Array::of1(&JsValue::from_str("verify"));
-    // WebCrypto takes a copy of `signature` and `signing_input` when called (Web Cryptography
-    // API: "get a copy of the bytes held by" each argument), so views of wasm memory are sound.
-    let import = |jwk: &str, algorithm: &str| {
-        subtle.import_key_with_object("jwk", &parse(jwk)?, &parse(algorithm)?, false, &usages)
-    };
-    let key: CryptoKey = settle(import(&check.jwk, &check.import_algorithm))
-        .await
-        .map_err(|error| match error.unchecked_ref::<js_sys::Error>().name().as_string().as_deref() {
-            Some("NotSupportedError") => ALG,
-            _ => JWKS,
-        })?
-        .unchecked_into();
-    let verify = || {
-        subtle.verify_with_object_and_u8_array_and_u8_array(
-            &parse(&check.verify_algorithm)?,
-            &key,
-            &check.signature,
-            &check.signing_input,
-        )
-    };
-    match settle(verify()).await {
+    match verify_jws(&check.jwk, &check.import_algorithm, &check.verify_algorithm, &check.signature, &check.signing_input).await {
         Ok(valid) => Ok(valid.as_bool() == Some(true)),
-        Err(_) => Err(SIGNATURE),
+        Err(reason) => Err(match reason.as_string().as_deref() {
+            Some("alg") => ALG,
+            Some("jwks") => JWKS,
+            _ => SIGNATURE,
+        }),
     }
 }
 
@@ -187,6 +164,9 @@ extern "C" {
     async fn dpop_key() -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = dpopSign, catch)]
     async fn dpop_sign(key: &JsValue, input: &str) -> Result<JsValue, JsValue>;
+    /// Resolves to whether the signature matches; rejects with `alg`, `jwks` or `signature`.
+    #[wasm_bindgen(js_name = verifySignature, catch)]
+    async fn verify_jws(jwk: &str, import_algorithm: &str, verify_algorithm: &str, signature: &[u8], input: &[u8]) -> Result<JsValue, JsValue>;
 }
 
 const DPOP_KEY: Error = Error::Config { reason: "dpop_key" };

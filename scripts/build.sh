@@ -14,7 +14,9 @@ done
 
 rm -rf pkg
 cargo build --target wasm32-unknown-unknown --release --features tiny   # no_std: see src/lib.rs
-wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/oidc_worker.wasm
+# --encode-into always: strings enter wasm by TextEncoder#encodeInto, with no fallback for engines
+# without it (every browser the worker runs in has it: AbortSignal.timeout is younger).
+wasm-bindgen --target web --encode-into always --out-dir pkg target/wasm32-unknown-unknown/release/oidc_worker.wasm
 rm -f pkg/oidc_worker_bg.wasm.d.ts # types for direct wasm imports: nothing here uses them
 # -Oz plus: iterate to a fixed point, and assume the first 1 KiB of memory unused (Rust's
 # wasm32 layout puts the stack first, above it), which lets constant addresses shrink.

@@ -7,6 +7,8 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use core::future::Future;
+
 use js_sys::{Array, Promise, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -97,8 +99,8 @@ pub async fn digest(function: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
 /// Performs `req` with `fetch`: CORS, no credentials, no cache, redirects not followed (an
 /// opaque redirect is reported as status 302), aborted after [`REQUEST_TIMEOUT_MS`], and
 /// refused beyond [`MAX_RESPONSE_BYTES`] (read in chunks, never buffered whole).
-pub async fn fetch(req: &HttpRequest) -> Result<HttpResponse, Error> {
-    fetch_within(req, REQUEST_TIMEOUT_MS).await
+pub fn fetch(req: &HttpRequest) -> impl Future<Output = Result<HttpResponse, Error>> + '_ {
+    fetch_within(req, REQUEST_TIMEOUT_MS)
 }
 
 /// A response and the headers a DPoP request is answered with (RFC 9449 §8, §9).
@@ -112,8 +114,8 @@ pub struct Fetched {
 }
 
 /// [`fetch`], with the `WWW-Authenticate` and `DPoP-Nonce` headers.
-pub async fn fetch_dpop(req: &HttpRequest) -> Result<Fetched, Error> {
-    fetch_with_headers(req, REQUEST_TIMEOUT_MS).await
+pub fn fetch_dpop(req: &HttpRequest) -> impl Future<Output = Result<Fetched, Error>> + '_ {
+    fetch_with_headers(req, REQUEST_TIMEOUT_MS)
 }
 
 /// [`fetch`] with an explicit timeout in milliseconds.

@@ -19,9 +19,16 @@ cargo build --target wasm32-unknown-unknown --release --features tiny   # no_std
 wasm-bindgen --target web --encode-into always --out-dir pkg target/wasm32-unknown-unknown/release/oidc_worker.wasm
 rm -f pkg/oidc_worker_bg.wasm.d.ts # types for direct wasm imports: nothing here uses them
 # -Oz plus: iterate to a fixed point, and assume the first 1 KiB of memory unused (Rust's
-# wasm32 layout puts the stack first, above it), which lets constant addresses shrink.
+# wasm32 layout puts the stack first, above it), which lets constant addresses shrink. And the
+# imports and exports renamed to one or two letters (wasm-bindgen's carry a hash each, in the
+# .wasm and in the glue): wasm-opt prints the renaming, minify-names.mjs applies it to the glue
+# and checks the glue against the module's imports and exports.
+names=$(mktemp)
 node_modules/.bin/wasm-opt -Oz --converge --low-memory-unused --strip-producers \
-  pkg/oidc_worker_bg.wasm -o pkg/oidc_worker_bg.wasm
+  --minify-imports-and-exports-and-modules \
+  pkg/oidc_worker_bg.wasm -o pkg/oidc_worker_bg.wasm > "$names"
+node scripts/minify-names.mjs "$names" pkg/oidc_worker.js pkg/oidc_worker_bg.wasm
+rm -f "$names"
 node_modules/.bin/tsc -p tsconfig.json                                                # src/js: .js (+ bare .d.ts)
 node_modules/.bin/tsc -p tsconfig.json --removeComments false --emitDeclarationOnly   # .d.ts with TSDoc
 node_modules/.bin/tsc -p tsconfig.worker.json                                         # src/worker/worker.ts

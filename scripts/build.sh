@@ -18,9 +18,9 @@ cargo build --target wasm32-unknown-unknown --release --features tiny   # no_std
 # without it (every browser the worker runs in has it: AbortSignal.timeout is younger).
 wasm-bindgen --target web --encode-into always --out-dir pkg target/wasm32-unknown-unknown/release/oidc_worker.wasm
 rm -f pkg/oidc_worker_bg.wasm.d.ts # types for direct wasm imports: nothing here uses them
-# The core::fmt functions only panic messages point to (the panic handler formats nothing) become
-# traps, so that wasm-opt drops the formatting machinery (see the script).
-node scripts/stub-fmt.mjs pkg/oidc_worker_bg.wasm
+# The panic paths become plain traps (the panic handler traps already, formatting nothing), so
+# that wasm-opt drops the panic messages' formatting machinery (see the script).
+node scripts/stub-panics.mjs pkg/oidc_worker_bg.wasm
 # -Oz plus: iterate to a fixed point, and assume the first 1 KiB of memory unused (Rust's
 # wasm32 layout puts the stack first, above it), which lets constant addresses shrink. And the
 # imports and exports renamed to one or two letters (wasm-bindgen's carry a hash each, in the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/:
-#   cargo (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz (npm binaryen, never
+#   cargo (wasm32, release) → wasm-bindgen --target web → wasm-opt -O2 -Os (npm binaryen, never
 #   Debian's: its wasm-opt 108 breaks wasm-bindgen 0.2.130 output) → tsc (src/js → pkg/, and
 #   the worker's entry src/worker/worker.ts → pkg/worker.js) → esbuild (bundle, minify).
 # pkg/ is wiped first so stale files never ship. Prints raw and gzip -9 sizes at the end.
@@ -21,13 +21,14 @@ rm -f pkg/oidc_worker_bg.wasm.d.ts # types for direct wasm imports: nothing here
 # The panic paths become plain traps (the panic handler traps already, formatting nothing), so
 # that wasm-opt drops the panic messages' formatting machinery (see the script).
 node scripts/stub-panics.mjs pkg/oidc_worker_bg.wasm
-# -Oz plus: iterate to a fixed point, and assume the first 1 KiB of memory unused (Rust's
+# -O2 -Os plus: iterate to a fixed point, and assume the first 1 KiB of memory unused (Rust's
 # wasm32 layout puts the stack first, above it), which lets constant addresses shrink. And the
 # imports and exports renamed to one or two letters (wasm-bindgen's carry a hash each, in the
 # .wasm and in the glue): wasm-opt prints the renaming, minify-names.mjs applies it to the glue
 # and checks the glue against the module's imports and exports.
 names=$(mktemp)
-node_modules/.bin/wasm-opt -Oz --converge --low-memory-unused --strip-producers \
+# (-O2 first, then -Os: ~300 B gzip less than -Oz alone, measured, as is -Os over -Oz after it.)
+node_modules/.bin/wasm-opt -O2 -Os --converge --low-memory-unused --strip-producers \
   --minify-imports-and-exports-and-modules \
   pkg/oidc_worker_bg.wasm -o pkg/oidc_worker_bg.wasm > "$names"
 node scripts/minify-names.mjs "$names" pkg/oidc_worker.js pkg/oidc_worker_bg.wasm

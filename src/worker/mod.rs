@@ -235,12 +235,15 @@ impl Host {
         }
     }
 
-    /// Runs `f` on the client, borrowed only for the duration of `f`.
+    /// Runs `f` on the client, borrowed only for the duration of `f`. (Always inlined: a
+    /// function per closure, each passing its result on, was ~1.4 KB gzip more in the wasm.)
+    #[inline(always)]
     fn with<R>(&self, f: impl FnOnce(&Client) -> Result<R, Error>) -> Result<R, Error> {
         f(&*self.client()?)
     }
 
     /// Runs `f` on the client, borrowed mutably only for the duration of `f`.
+    #[inline(always)]
     fn with_mut<R>(&self, f: impl FnOnce(&mut Client) -> Result<R, Error>) -> Result<R, Error> {
         f(&mut *self.client_mut()?)
     }

@@ -1033,7 +1033,7 @@ extern "C" {
     fn known_differences() -> Array;
 }
 
-/// Ours (JSON.stringify → json.rs → json_serde) and serde-wasm-bindgen, the crate the boundary
+/// Ours (JSON.stringify → json.rs → Call::from_json) and serde-wasm-bindgen, the crate the boundary
 /// used to convert JS values with, read every call of `call_corpus` alike (the same call, or
 /// both refuse). They differ on `known_differences`, by design: the page's call reaches the
 /// wasm as `JSON.stringify` makes it, so what JSON cannot hold becomes what JSON has

@@ -8,8 +8,9 @@
 use crate::prelude::*;
 use crate::protocol::config::ClientConfig;
 use crate::protocol::discovery::ProviderMetadata;
-use crate::protocol::error::{oauth_error_text, Error};
-use crate::protocol::http::{HttpRequest, HttpResponse, Method};
+use crate::protocol::error::Error;
+use crate::protocol::http::{HttpRequest, HttpResponse};
+use crate::protocol::token::token_error;
 use crate::protocol::json::{ObjectWriter, Value};
 use crate::protocol::secret::Secret;
 use crate::protocol::url::{form_encode, is_secure_or_loopback, Url};
@@ -58,15 +59,10 @@ pub enum DevicePoll {
 /// The device authorization request (§3.1): the client ID and the scope. `None` when the
 /// provider has no `device_authorization_endpoint`.
 pub fn device_authorization_request(config: &ClientConfig, metadata: &ProviderMetadata, scope: &str) -> Option<HttpRequest> {
-    Some(HttpRequest {
-        method: Method::Post,
-        url: metadata.device_authorization_endpoint.clone()?,
-        headers: vec![
-            ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
-            ("Accept".into(), "application/json".into()),
-        ],
-        body: Some(form_encode(&[("client_id", &config.client_id), ("scope", scope)])),
-    })
+    Some(HttpRequest::form_post(
+        metadata.device_authorization_endpoint.clone()?,
+        form_encode(&[("client_id", &config.client_id), ("scope", scope)]),
+    ))
 }
 
 /// Reads the device authorization response (§3.2): `device_code`, `user_code`,
@@ -78,7 +74,7 @@ pub fn process_device_authorization(config: &ClientConfig, res: &HttpResponse, n
         return Err(Error::InvalidResponse { reason: "redirect" });
     }
     if res.status != 200 {
-        return Err(oauth_error(res));
+        return Err(token_error(res));
     }
     let body = res.json_object()?;
     let field = || Error::InvalidResponse { reason: "field" };
@@ -115,15 +111,10 @@ pub fn process_device_authorization(config: &ClientConfig, res: &HttpResponse, n
 impl DeviceLogin {
     /// The token request (§3.4) the worker repeats until the user decided.
     pub fn token_request(&self, config: &ClientConfig, metadata: &ProviderMetadata) -> HttpRequest {
-        HttpRequest {
-            method: Method::Post,
-            url: metadata.token_endpoint.clone(),
-            headers: vec![
-                ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
-                ("Accept".into(), "application/json".into()),
-            ],
-            body: Some(form_encode(&[("grant_type", GRANT_TYPE), ("device_code", self.device_code.expose()), ("client_id", &config.client_id)])),
-        }
+        HttpRequest::form_post(
+            metadata.token_endpoint.clone(),
+            form_encode(&[("grant_type", GRANT_TYPE), ("device_code", self.device_code.expose()), ("client_id", &config.client_id)]),
+        )
     }
 
     /// What a token response means (§3.5): tokens; `authorization_pending`: ask again after
@@ -135,7 +126,7 @@ impl DeviceLogin {
         if res.status == 200 {
             return Ok(DevicePoll::Tokens);
         }
-        let error = oauth_error(res);
+        let error = token_error(res);
         let waiting = match &error {
             Error::TokenError { error, .. } if error == "authorization_pending" => true,
             Error::TokenError { error, .. } if error == "slow_down" => {
@@ -167,17 +158,6 @@ impl DeviceLogin {
     }
 }
 
-/// An OAuth error response (RFC 6749 §5.2) as `token_error`, a 5xx without one as a server
-/// error, anything else as an invalid response.
-fn oauth_error(res: &HttpResponse) -> Error {
-    let body = res.json_object().ok();
-    let text = |name| body.as_ref().and_then(|b| b.get(name)).and_then(Value::as_str).and_then(oauth_error_text);
-    match text("error") {
-        Some(error) => Error::TokenError { error, error_description: text("error_description"), status: res.status },
-        None if res.status >= 500 => Error::ServerError { status: res.status },
-        None => Error::InvalidResponse { reason: "status" },
-    }
-}
 
 #[cfg(test)]
 mod tests;

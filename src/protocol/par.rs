@@ -8,8 +8,9 @@
 use crate::prelude::*;
 use crate::protocol::config::{ClientConfig, Par};
 use crate::protocol::discovery::ProviderMetadata;
-use crate::protocol::error::{oauth_error_text, Error};
-use crate::protocol::http::{HttpRequest, HttpResponse, Method};
+use crate::protocol::error::Error;
+use crate::protocol::http::{HttpRequest, HttpResponse};
+use crate::protocol::token::token_error;
 use crate::protocol::json::Value;
 use crate::protocol::url::with_query;
 
@@ -35,15 +36,7 @@ pub fn uses_par(config: &ClientConfig, metadata: &ProviderMetadata) -> Result<bo
 /// pushed authorization request endpoint. A public client authenticates with `client_id`
 /// alone, which is among the parameters.
 pub fn push_request(metadata: &ProviderMetadata, form: String) -> Option<HttpRequest> {
-    Some(HttpRequest {
-        method: Method::Post,
-        url: metadata.pushed_authorization_request_endpoint.clone()?,
-        headers: vec![
-            ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
-            ("Accept".into(), "application/json".into()),
-        ],
-        body: Some(form),
-    })
+    Some(HttpRequest::form_post(metadata.pushed_authorization_request_endpoint.clone()?, form))
 }
 
 /// The provider's answer to the push (RFC 9126 §2.2, §2.3) made into the authorization URL the
@@ -56,12 +49,11 @@ pub fn authorization_url(config: &ClientConfig, metadata: &ProviderMetadata, res
         return Err(Error::InvalidResponse { reason: "redirect" });
     }
     if res.status != 201 {
-        let body = res.json_object().ok();
-        let text = |name| body.as_ref().and_then(|b| b.get(name)).and_then(Value::as_str).and_then(oauth_error_text);
-        return Err(match text("error") {
-            Some(error) => Error::AuthorizationError { error, error_description: text("error_description") },
-            None if res.status >= 500 => Error::ServerError { status: res.status },
-            None => Error::InvalidResponse { reason: "status" },
+        // (Read as a token endpoint's error, RFC 6749 §5.2; reported as the authorization
+        // request's, §2.3.)
+        return Err(match token_error(res) {
+            Error::TokenError { error, error_description, .. } => Error::AuthorizationError { error, error_description },
+            other => other,
         });
     }
     let body = res.json_object()?;

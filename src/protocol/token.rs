@@ -8,7 +8,7 @@ use crate::protocol::config::ClientConfig;
 use crate::protocol::discovery::ProviderMetadata;
 use crate::protocol::dpop;
 use crate::protocol::error::{oauth_error_text, Error};
-use crate::protocol::http::{HttpRequest, HttpResponse, Method};
+use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::secret::Secret;
 use crate::protocol::codec::json::Value;
 use crate::protocol::types::TokenKey;
@@ -39,15 +39,7 @@ pub enum TokenType {
 }
 
 fn token_request(metadata: &ProviderMetadata, params: &[(&str, &str)]) -> HttpRequest {
-    HttpRequest {
-        method: Method::Post,
-        url: metadata.token_endpoint.clone(),
-        headers: vec![
-            ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
-            ("Accept".into(), "application/json".into()),
-        ],
-        body: Some(form_encode(params)),
-    }
+    HttpRequest::form_post(metadata.token_endpoint.clone(), form_encode(params))
 }
 
 /// The authorization code grant request of a public client: no secret, the PKCE verifier
@@ -153,7 +145,7 @@ fn process(res: &HttpResponse, check_token_type: &mut dyn FnMut(&str) -> Result<
 
 /// RFC 6749 §5.2: an error response is a JSON object with `error`. Anything else at a
 /// non-200 status is reported by its status.
-fn token_error(res: &HttpResponse) -> Error {
+pub(crate) fn token_error(res: &HttpResponse) -> Error {
     let parsed = res.json_object().ok();
     let text = |name| parsed.as_ref().and_then(|b| b.get(name)).and_then(Value::as_str);
     match text("error").and_then(oauth_error_text) {
@@ -171,6 +163,7 @@ fn token_error(res: &HttpResponse) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::http::Method;
 
     fn json(status: u16, body: &str) -> HttpResponse {
         HttpResponse { status, content_type: Some("application/json".into()), body: body.as_bytes().to_vec() }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::protocol::http::Method;
 use crate::protocol::testing::{config, metadata};
 
 fn json(status: u16, body: &str) -> HttpResponse {

@@ -53,9 +53,11 @@ function buildBenchWasm(outDir) {
   run('wasm-bindgen', ['--target', 'web', '--out-dir', outDir,
     join(TARGET_DIR, 'wasm32-unknown-unknown', 'release', 'oidc_worker.wasm')]);
   const wasm = join(outDir, 'oidc_worker_bg.wasm');
-  // The same wasm-opt pass as scripts/build.sh, so the timed code is what ships (plus the export).
+  // The same passes as scripts/build.sh, so the timed code is what ships (plus the export; the
+  // import and export names are not minified: this glue is not rewritten).
+  run('node', [join(ROOT, 'scripts', 'stub-panics.mjs'), wasm]);
   run(join(ROOT, 'node_modules', '.bin', 'wasm-opt'),
-    ['-Oz', '--converge', '--low-memory-unused', '--strip-producers', wasm, '-o', wasm]);
+    ['-O2', '-Os', '--converge', '--low-memory-unused', '--strip-producers', wasm, '-o', wasm]);
 }
 
 // ---------------------------------------------------------------- tokens
@@ -177,7 +179,7 @@ function report({ results, chromium, isolated }) {
   L.push(`- browser: Chromium ${chromium} (headless, /usr/bin/chromium via playwright-core); Node ${process.version}`);
   L.push(`- machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}`);
   L.push(`- worker crossOriginIsolated: ${isolated} (performance.now() resolution ~5 µs when true, ~100 µs otherwise)`);
-  L.push('- build: `cargo build --release --features tiny,bench` (target/bench-idtoken) → `wasm-bindgen --target web` → `wasm-opt` as in scripts/build.sh');
+  L.push('- build: `cargo build --release --features tiny,bench` (target/bench-idtoken) → `wasm-bindgen --target web` → scripts/stub-panics.mjs and `wasm-opt` as in scripts/build.sh');
   L.push('');
   L.push('One run = `IdToken::parse` + `Client::signature_step` (key selection among 2 keys by `kid`, JWK Set loaded once');
   L.push('before the loop) + `io::verify_signature` (WebCrypto `importKey` + `verify`, via web-sys) +');

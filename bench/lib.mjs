@@ -1,4 +1,4 @@
-// Shared by the benchmark scripts (bench/perf.mjs, bench/lifecycle.mjs): the pkg snapshot,
+// Shared by the benchmark scripts (bench/perf.mjs, bench/lifecycle.mjs, bench/dpop.mjs, bench/popup.mjs, ...): the pkg snapshot,
 // statistics, formatting, the bench page's readiness, and the environment lines of a report.
 
 import { createHash } from 'node:crypto';
@@ -185,7 +185,11 @@ export const LIFECYCLE_HEADING = '## Session lifecycle';
 export const EXAMPLES_HEADING = '## Example apps';
 /** bench/sessions/main.mjs's section (run on its own: bash bench/sessions/run.sh). */
 export const SESSIONS_HEADING = '## Sessions across tabs and reloads';
-const SECTION_HEADINGS = [LIFECYCLE_HEADING, EXAMPLES_HEADING, SESSIONS_HEADING];
+/** bench/dpop.mjs's section (opt-in: BENCH_DPOP=1 bash bench/run.sh, or node bench/dpop.mjs). */
+export const DPOP_HEADING = '## DPoP';
+/** bench/popup.mjs's section (opt-in: BENCH_POPUP=1 bash bench/run.sh, or node bench/popup.mjs). */
+export const POPUP_HEADING = '## Popup login';
+const SECTION_HEADINGS = [LIFECYCLE_HEADING, EXAMPLES_HEADING, SESSIONS_HEADING, DPOP_HEADING, POPUP_HEADING];
 
 /** Parts joined with one blank line, ending in one newline. */
 export function joinResults(...parts) {

@@ -8,6 +8,13 @@
 # With BENCH_SESSIONS=1 it then also runs bash bench/sessions/run.sh (sessions across tabs and reloads,
 # oidc-worker's modes against auth0-spa-js, oidc-client-ts and msal-browser: section "Sessions across
 # tabs and reloads"; ~7 more minutes, and npm ci of the peer libraries in bench/sessions/ the first time).
+# With BENCH_DPOP=1 it then (after the sessions, if asked for) also runs node bench/dpop.mjs (what DPoP,
+# option dpop: true, costs against bearer tokens: forced refreshes and auth.fetch against a direct
+# fetch(), against oidc-provider with DPoP and a DPoP-verifying API, and a browser cold start with
+# persist: "dpop-bound" against a page of a browser whose holder is alive: section "DPoP"; ~45 more seconds).
+# With BENCH_POPUP=1 it then (after the DPoP figures, if asked for) also runs node bench/popup.mjs (popup
+# login against redirect login, click → signed in, through the provider's login and consent forms, each
+# login in a fresh browser context, alternating: section "Popup login"; about a minute more).
 #
 #   bash bench/run.sh        builds pkg/ if it is missing, runs node bench/perf.mjs, which writes
 #                            bench/results.md, then node bench/lifecycle.mjs, which adds its
@@ -18,7 +25,9 @@
 #      BENCH_INIT_PAGES, BENCH_LOGINS, BENCH_TOKEN_READS, BENCH_TOKEN_WARMUP (see perf.mjs),
 #      BENCH_REFRESHES, BENCH_CONCURRENT, BENCH_EXPIRY_TRIALS, BENCH_ACCESS_TTL, BENCH_FETCH_ROUNDS,
 #      BENCH_FETCH_PER_ROUND, BENCH_FETCH_WARMUP (see lifecycle.mjs), BENCH_EXAMPLE_LOADS,
-#      BENCH_EXAMPLE_LOGINS (see examples.mjs), BENCH_OUT.
+#      BENCH_EXAMPLE_LOGINS (see examples.mjs), BENCH_DPOP_REFRESHES, BENCH_DPOP_REFRESH_WARMUP,
+#      BENCH_DPOP_FETCHES, BENCH_DPOP_FETCH_BLOCK, BENCH_DPOP_FETCH_WARMUP, BENCH_DPOP_COLD_STARTS,
+#      BENCH_DPOP_COLD_WARMUP (see dpop.mjs), BENCH_POPUP_LOGINS (see popup.mjs), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -52,6 +61,16 @@ sessions_status=0
 if [ "${BENCH_SESSIONS:-0}" = 1 ]; then
   bash bench/sessions/run.sh || sessions_status=$?
 fi
+# dpop.mjs, like lifecycle.mjs, writes what it measured even when a check fails, then exits 1.
+dpop_status=0
+if [ "${BENCH_DPOP:-0}" = 1 ]; then
+  timeout --kill-after=15 300 node bench/dpop.mjs || dpop_status=$?
+fi
+# popup.mjs, like dpop.mjs, writes what it measured even when a check fails, then exits 1.
+popup_status=0
+if [ "${BENCH_POPUP:-0}" = 1 ]; then
+  timeout --kill-after=15 300 node bench/popup.mjs || popup_status=$?
+fi
 cat "$out"
 if [ "$status" -ne 0 ]; then
   echo "bench: bench/lifecycle.mjs failed (exit $status)" >&2
@@ -60,6 +79,14 @@ fi
 if [ "$sessions_status" -ne 0 ]; then
   echo "bench: bench/sessions/run.sh failed (exit $sessions_status)" >&2
   exit "$sessions_status"
+fi
+if [ "$dpop_status" -ne 0 ]; then
+  echo "bench: bench/dpop.mjs failed (exit $dpop_status)" >&2
+  exit "$dpop_status"
+fi
+if [ "$popup_status" -ne 0 ]; then
+  echo "bench: bench/popup.mjs failed (exit $popup_status)" >&2
+  exit "$popup_status"
 fi
 if [ "$examples_status" -ne 0 ]; then
   echo "bench: bench/examples.mjs failed (exit $examples_status)" >&2

@@ -79,6 +79,9 @@ fn calls_are_the_contracts() {
         (r#"{"logout":true}"#, Call::Logout(true)),
         (r#""tick""#, Call::Tick),
         (r#"{"restore":"{\"url\":\"https://app.example/\",\"hint\":1}"}"#, Call::Restore(r#"{"url":"https://app.example/","hint":1}"#.into())),
+        (r#"{"awaitLogin":"k"}"#, Call::AwaitLogin("k".into())),
+        (r#"{"deviceLogin":"{}"}"#, Call::DeviceLogin("{}".into())),
+        (r#"{"popupCallback":"https://app.example/cb?code=c&state=s"}"#, Call::PopupCallback("https://app.example/cb?code=c&state=s".into())),
     ];
     let mut covered = Names::new();
     for (text, call) in samples {

@@ -610,9 +610,9 @@ async fn a_verify_that_throws_is_a_signature_error() {
 async fn store_take_is_single_use() {
     let key = unique_key("single");
     let now = io::now();
-    store::put(&key, "record-1", now + 600, now).await.unwrap();
+    store::put(&key, "record-1", now + 600, now, &JsValue::UNDEFINED).await.unwrap();
     assert_eq!(
-        store::take(&key, now).await.unwrap().as_deref(),
+        store::take(&key, now).await.unwrap().map(|(record, _)| record).as_deref(),
         Some("record-1")
     );
     assert_eq!(store::take(&key, now).await.unwrap(), None);
@@ -622,7 +622,7 @@ async fn store_take_is_single_use() {
 async fn store_take_is_single_use_under_concurrency() {
     let key = unique_key("race");
     let now = io::now();
-    store::put(&key, "record", now + 600, now).await.unwrap();
+    store::put(&key, "record", now + 600, now, &JsValue::UNDEFINED).await.unwrap();
     let takes: Array = (0..4)
         .map(|_| {
             let key = key.clone();
@@ -630,7 +630,7 @@ async fn store_take_is_single_use_under_concurrency() {
                 Ok(store::take(&key, now)
                     .await
                     .unwrap()
-                    .map_or(JsValue::NULL, JsValue::from))
+                    .map_or(JsValue::NULL, |(record, _)| JsValue::from(record)))
             }))
         })
         .collect();
@@ -653,7 +653,7 @@ async fn store_take_of_an_unknown_key_is_none() {
 async fn store_take_refuses_and_removes_an_expired_record() {
     let key = unique_key("expired");
     let now = io::now();
-    store::put(&key, "record", now + 10, now).await.unwrap();
+    store::put(&key, "record", now + 10, now, &JsValue::UNDEFINED).await.unwrap();
     assert_eq!(store::take(&key, now + 10).await.unwrap(), None);
     // Removed even though it was refused: not there at an earlier time either.
     assert_eq!(store::take(&key, now).await.unwrap(), None);
@@ -663,13 +663,13 @@ async fn store_take_refuses_and_removes_an_expired_record() {
 async fn store_put_purges_expired_records() {
     let (old, fresh) = (unique_key("old"), unique_key("fresh"));
     let now = io::now();
-    store::put(&old, "old", now + 5, now).await.unwrap();
-    store::put(&fresh, "fresh", now + 600, now + 5)
+    store::put(&old, "old", now + 5, now, &JsValue::UNDEFINED).await.unwrap();
+    store::put(&fresh, "fresh", now + 600, now + 5, &JsValue::UNDEFINED)
         .await
         .unwrap(); // `old` expired by now + 5
     assert_eq!(store::take(&old, now).await.unwrap(), None, "purged");
     assert_eq!(
-        store::take(&fresh, now).await.unwrap().as_deref(),
+        store::take(&fresh, now).await.unwrap().map(|(record, _)| record).as_deref(),
         Some("fresh")
     );
 }
@@ -678,11 +678,41 @@ async fn store_put_purges_expired_records() {
 async fn store_keeps_records_apart_and_overwrites_a_key() {
     let (a, b) = (unique_key("a"), unique_key("b"));
     let now = io::now();
-    store::put(&a, "a1", now + 600, now).await.unwrap();
-    store::put(&a, "a2", now + 600, now).await.unwrap();
-    store::put(&b, "b", now + 600, now).await.unwrap();
-    assert_eq!(store::take(&a, now).await.unwrap().as_deref(), Some("a2"));
-    assert_eq!(store::take(&b, now).await.unwrap().as_deref(), Some("b"));
+    store::put(&a, "a1", now + 600, now, &JsValue::UNDEFINED).await.unwrap();
+    store::put(&a, "a2", now + 600, now, &JsValue::UNDEFINED).await.unwrap();
+    store::put(&b, "b", now + 600, now, &JsValue::UNDEFINED).await.unwrap();
+    assert_eq!(store::take(&a, now).await.unwrap().map(|(record, _)| record).as_deref(), Some("a2"));
+    assert_eq!(store::take(&b, now).await.unwrap().map(|(record, _)| record).as_deref(), Some("b"));
+}
+
+#[wasm_bindgen_test]
+async fn store_keeps_the_login_key_with_the_pending_record() {
+    let key = unique_key("with-key");
+    let now = io::now();
+    let pair = io::generate_dpop_key().await.unwrap();
+    let public = io::dpop_public_key(&pair).unwrap();
+    store::put(&key, "record", now + 600, now, &pair).await.unwrap();
+    let (record, stored) = store::take(&key, now).await.unwrap().unwrap();
+    assert_eq!(record, "record");
+    assert_eq!(io::dpop_public_key(&stored).unwrap(), public);
+    // The private half came back as a CryptoKey, still non-extractable, still able to sign.
+    let private = Array::from(&stored).get(0);
+    assert_eq!(js_sys::Reflect::get(&private, &"extractable".into()).unwrap(), JsValue::FALSE);
+    assert_eq!(io::sign_es256(&stored, "x").await.unwrap().len(), 64);
+}
+
+#[wasm_bindgen_test]
+async fn persisted_session_is_written_read_and_deleted_with_its_key() {
+    let id = unique_key("session");
+    let pair = io::generate_dpop_key().await.unwrap();
+    assert_eq!(store::session_get(&id).await.unwrap(), None);
+    store::session_write(&id, Some("record-1"), &pair).await.unwrap();
+    store::session_write(&id, Some("record-2"), &pair).await.unwrap();
+    let (record, stored) = store::session_get(&id).await.unwrap().unwrap();
+    assert_eq!(record, "record-2");
+    assert_eq!(io::dpop_public_key(&stored), io::dpop_public_key(&pair));
+    store::session_write(&id, None, &JsValue::UNDEFINED).await.unwrap();
+    assert_eq!(store::session_get(&id).await.unwrap(), None);
 }
 
 // ---- single-flight ----
@@ -1003,7 +1033,7 @@ extern "C" {
     fn known_differences() -> Array;
 }
 
-/// Ours (JSON.stringify → json.rs → json_serde) and serde-wasm-bindgen, the crate the boundary
+/// Ours (JSON.stringify → json.rs → Call::from_json) and serde-wasm-bindgen, the crate the boundary
 /// used to convert JS values with, read every call of `call_corpus` alike (the same call, or
 /// both refuse). They differ on `known_differences`, by design: the page's call reaches the
 /// wasm as `JSON.stringify` makes it, so what JSON cannot hold becomes what JSON has

@@ -14,9 +14,12 @@ import {
   type AuthClient,
   type AuthClientOptions,
   type AuthEvents,
+  type DeviceLoginOptions,
   type GetAccessTokenOptions,
   type LoginOptions,
   type LogoutOptions,
+  type PopupLoginOptions,
+  type RedirectResult,
   type UserClaims,
 } from './index.js';
 
@@ -38,6 +41,13 @@ export interface AuthSnapshot {
 export interface AuthActions {
   /** See {@link AuthClient.loginWithRedirect}. */
   loginWithRedirect(options?: LoginOptions): Promise<void>;
+  /**
+   * See {@link AuthClient.loginWithPopup}; call it from a click handler. Before the client is
+   * up it opens the popup itself, at once, and hands it over. Updates the snapshot.
+   */
+  loginWithPopup<S = unknown>(options?: PopupLoginOptions): Promise<RedirectResult<S>>;
+  /** See {@link AuthClient.loginWithDeviceCode}. Updates the snapshot. */
+  loginWithDeviceCode(options: DeviceLoginOptions): Promise<void>;
   /**
    * See {@link AuthClient.logout}. Updates the snapshot to signed-out unless it navigates to the
    * provider's logout page (then the page is leaving, and guarded views must not start a login).
@@ -226,6 +236,29 @@ export function createAuthStore(options: AuthClientOptions, onRedirectCallback: 
       };
       attempt.then(settled, settled);
       return attempt;
+    },
+    async loginWithPopup(popupOptions = {}) {
+      // The window must open in the click's task: before any await.
+      const popup = current ? undefined : popupOptions.popup ?? open('', 'oidc-worker-popup', 'popup,width=500,height=640') ?? undefined;
+      const login = current?.loginWithPopup(popupOptions);
+      try {
+        const result = await (login ?? (await ensure()).loginWithPopup({ ...popupOptions, popup }));
+        if (current) await sync(current, null);
+        return result as RedirectResult<any>;
+      } catch (e) {
+        set({ error: asAuthError(e) });
+        throw e;
+      }
+    },
+    async loginWithDeviceCode(deviceOptions) {
+      const client = await ensure();
+      try {
+        await client.loginWithDeviceCode(deviceOptions);
+        await sync(client, null);
+      } catch (e) {
+        set({ error: asAuthError(e) });
+        throw e;
+      }
     },
     async logout(logoutOptions) {
       const client = await ensure();

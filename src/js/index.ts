@@ -50,7 +50,10 @@ export type AuthErrorCode =
   | 'authorization_error'
   | 'token_error'
   | 'invalid_id_token'
-  | 'login_required';
+  | 'login_required'
+  | 'popup_blocked'
+  | 'popup_closed'
+  | 'timeout';
 
 /** The plain error object the worker sends, from which an {@link AuthError} is built. */
 export interface AuthErrorData {
@@ -177,6 +180,33 @@ export interface AuthClientOptions {
    */
   silentRedirectUri?: string;
   /**
+   * Sender-constrained tokens (DPoP, RFC 9449). `true`: the worker makes an ECDSA P-256 key
+   * whose private half cannot be exported and never leaves the worker, binds the login's code
+   * to it (`dpop_jkt`), and sends a signed proof with every token, revocation, UserInfo and
+   * `auth.fetch` request (`Authorization: DPoP <token>`); the provider must answer with
+   * `token_type` `DPoP`, a Bearer answer fails (`invalid_response` / `token_type`). `"auto"`:
+   * the same when the provider's discovery lists `ES256` in
+   * `dpop_signing_alg_values_supported`, else bearer tokens. Default `false`.
+   */
+  dpop?: boolean | 'auto';
+  /**
+   * `"dpop-bound"`: the session survives a browser restart. After login and each rotation the
+   * worker stores the DPoP-bound refresh token in IndexedDB next to its non-extractable key;
+   * a page that finds no live session resumes it with one refresh grant, no provider page.
+   * Never a bearer refresh token. Logout, `invalid_grant` and a failed ID token check delete
+   * token and key. Needs `dpop` (`true` or `"auto"`; else `config` / `persist`). Default
+   * `"none"`: nothing but the pending login is ever stored.
+   */
+  persist?: 'none' | 'dpop-bound';
+  /**
+   * Pushed authorization requests (RFC 9126). `"auto"` (default): when discovery has a
+   * `pushed_authorization_request_endpoint`, every login POSTs its parameters there first and
+   * the browser goes to the provider with only `client_id` and `request_uri`. `true`: always
+   * (no endpoint: `config` / `par`); `false`: never (a provider that requires it: `config` / `par`).
+   * A refused push rejects the login with `authorization_error` and the provider's `error`.
+   */
+  par?: 'auto' | boolean;
+  /**
    * Where to load the worker from, instead of the package's `worker.js` (e.g. to satisfy a
    * strict `worker-src` CSP). It must be a module worker built from this package.
    */
@@ -202,6 +232,42 @@ export interface LoginOptions {
   appState?: unknown;
   /** Extra authorization request parameters for this login (e.g. `prompt`). */
   extraParams?: Record<string, string>;
+}
+
+/** Options of {@link AuthClient.loginWithPopup}. */
+export interface PopupLoginOptions extends LoginOptions {
+  /**
+   * A window the app opened itself (synchronously, in the click handler), instead of the one
+   * `loginWithPopup` opens.
+   */
+  popup?: Window;
+  /**
+   * How long to wait for the login to complete (default 120): then it rejects `popup_closed`
+   * if the browser reported the popup closed, `timeout` otherwise.
+   */
+  timeoutSeconds?: number;
+}
+
+/** What {@link DeviceLoginOptions.onCode} gets: what to show the user (RFC 8628 §3.2). */
+export interface DeviceCode {
+  /** The code the user enters at `verificationUri`. */
+  userCode: string;
+  /** The provider's page where the user enters the code (on a phone or computer). */
+  verificationUri: string;
+  /** The same page with the code in it, for a QR code; `null` if the provider gave none. */
+  verificationUriComplete: string | null;
+  /** When the codes expire (ms since the epoch). */
+  expiresAt: number;
+}
+
+/** Options of {@link AuthClient.loginWithDeviceCode}. */
+export interface DeviceLoginOptions {
+  /** The scope to ask for (default: the client's `scope`); `openid` is always included. */
+  scope?: string;
+  /** Called once with the code to show, as soon as the provider gave it. */
+  onCode(code: DeviceCode): void;
+  /** Stops the login (it then rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 /** The outcome of a successful {@link AuthClient.handleRedirectCallback}. */
@@ -265,6 +331,28 @@ export interface AuthClient {
   readonly sharing: 'browser' | 'tab';
   /** Starts a login: sends the browser to the provider's authorization endpoint. */
   loginWithRedirect(options?: LoginOptions): Promise<void>;
+  /**
+   * Logs in in a popup window and resolves with the login's `appState` once the session is in
+   * the worker (every page of the app gets `login`). Call it synchronously from a click
+   * handler: it opens the window at once (browsers, iOS Safari above all, block later ones).
+   * The popup lands on the redirect URI, whose page calls `handleRedirectCallback` as for any
+   * login: it hands the callback to the worker that waits for it and closes itself. No
+   * `window.opener` is needed, so it works with `Cross-Origin-Opener-Policy` on the app and on
+   * the provider. Rejects `popup_blocked` (no window), `authorization_error` (the provider's
+   * `error`), or after `timeoutSeconds` `popup_closed` / `timeout`. A second call while a
+   * popup login runs focuses its window and returns the same promise.
+   */
+  loginWithPopup<S = unknown>(options?: PopupLoginOptions): Promise<RedirectResult<S>>;
+  /**
+   * Logs in with the device authorization grant (RFC 8628), for TV and kiosk apps: `onCode`
+   * gets a user code and a page (and a complete link for a QR code) for the user to approve
+   * on another device, while the worker polls the provider at its interval (5 s more after
+   * each `slow_down`). Resolves once the session is in the worker, with the same checks as a
+   * redirect login; rejects `token_error` with `access_denied` or `expired_token`, or with the
+   * signal's reason. Needs a provider with a `device_authorization_endpoint` (else `config` /
+   * `device`).
+   */
+  loginWithDeviceCode(options: DeviceLoginOptions): Promise<void>;
   /**
    * Completes a login on the redirect URI: validates the callback, redeems the code and
    * starts the session. `url` defaults to the current location; when it is the current
@@ -370,6 +458,9 @@ const json = (value: unknown): string | null => {
  */
 const CALLBACK_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri'];
 
+/** The popup window's name, and the channel a popup's callback reaches its opener's worker by. */
+const POPUP = 'oidc-worker-popup';
+
 /** The name of the hidden iframe of a silent restore, and of the message its page posts. */
 const FRAME = 'oidc-worker-restore';
 /** How long a silent restore may take before the page counts as signed out. */
@@ -457,8 +548,10 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
     }
   };
   const listeners = new Map<string, Set<(detail: any) => void>>();
+  const codes = new Map<number, (code: DeviceCode) => void>();
   port.onmessage = ({ data }: MessageEvent) => {
     const caller = waiting.get(data?.id);
+    if (data?.code) return void codes.get(data.id)?.(data.code);
     if (data?.event) {
       const { name, detail } = data.event;
       if (name === 'login' || name === 'tokenRefreshed') hint(true);
@@ -563,11 +656,66 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
     // (e.g. the provider unreachable: the page starts signed out)
   }
 
+  // Popup logins: with `sharing: "tab"` the popup page's worker is not the one waiting, so the
+  // popup hands its callback URL over this channel; only the worker that waits for that
+  // login's `state` acts on it (a forged one is ignored: no request is made).
+  const channel = new BroadcastChannel(POPUP);
+  channel.onmessage = ({ data }) => {
+    if (typeof data === 'string') call('popupCallback', data).catch(() => {});
+  };
+  let popupLogin: Promise<never> | undefined;
+  let popupWindow: Window | null = null;
+
   return {
     sharing,
     async loginWithRedirect(options = {}) {
       const { url } = await call<{ url: string }>('login', json(options));
       location.assign(url);
+    },
+    loginWithPopup({ popup, timeoutSeconds = 120, ...options } = {}) {
+      if (popupLogin) {
+        popupWindow?.focus();
+        return popupLogin;
+      }
+      // Synchronously, in the caller's click handler.
+      const win = popup ?? open('', POPUP, 'popup,width=500,height=640');
+      if (!win) return Promise.reject(new AuthError({ code: 'popup_blocked', message: 'the browser blocked the popup: call loginWithPopup from a click handler' }));
+      popupWindow = win;
+      popupLogin = (async () => {
+        const stop = new AbortController();
+        let closed = false;
+        const watch = setInterval(() => (closed ||= win.closed), 500);
+        const limit = new Promise<never>((_, reject) =>
+          setTimeout(() => {
+            reject(new AuthError(closed
+              ? { code: 'popup_closed', message: 'the popup was closed before the login completed' }
+              : { code: 'timeout', message: `the popup login did not complete within ${timeoutSeconds} s` }));
+            stop.abort();
+          }, timeoutSeconds * 1000));
+        try {
+          const { url, popup: key } = await call<{ url: string; popup: string }>('login', json({ ...options, popup: true }));
+          win.location.href = url;
+          return await Promise.race([call<never>('awaitLogin', key, undefined, [], stop.signal), limit]);
+        } catch (error) {
+          if (!win.closed) win.close();
+          throw error;
+        } finally {
+          clearInterval(watch);
+          stop.abort();
+          popupLogin = undefined;
+          popupWindow = null;
+        }
+      })();
+      return popupLogin;
+    },
+    async loginWithDeviceCode({ scope, onCode, signal }) {
+      const id = nextId;
+      codes.set(id, onCode);
+      try {
+        await call('deviceLogin', json({ scope }), undefined, [], signal);
+      } finally {
+        codes.delete(id);
+      }
     },
     async handleRedirectCallback(url) {
       // In a silent restore's iframe: the answer is the parent page's, which completes it.
@@ -577,7 +725,15 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       }
       const current = url === undefined || url === location.href;
       try {
-        return await call('handleCallback', url ?? location.href);
+        const result = await call<{ appState: any; popup?: 'done' | 'forward' }>('handleCallback', url ?? location.href);
+        // A popup's callback: handled by the worker that waits for it (here, or the opener's,
+        // reached through the channel); the popup closes.
+        if (result.popup) {
+          if (result.popup === 'forward') channel.postMessage(url ?? location.href);
+          close();
+          return new Promise(() => {});
+        }
+        return result;
       } finally {
         if (current) {
           const clean = new URL(location.href);
@@ -619,6 +775,9 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       set.add(own);
       return () => set.delete(own);
     },
-    close: () => fail('closed', 'the client is closed'),
+    close() {
+      channel.close();
+      fail('closed', 'the client is closed');
+    },
   };
 }

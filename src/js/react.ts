@@ -76,6 +76,8 @@ export function AuthProvider({ children, onRedirectCallback, ...options }: AuthP
   const value = useMemo<AuthContextValue>(() => ({
     ...snapshot,
     loginWithRedirect: store.loginWithRedirect,
+    loginWithPopup: store.loginWithPopup,
+    loginWithDeviceCode: store.loginWithDeviceCode,
     logout: store.logout,
     getAccessToken: store.getAccessToken,
     fetch: store.fetch,

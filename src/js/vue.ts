@@ -79,6 +79,8 @@ export function createAuth({ onRedirectCallback, ...options }: VueAuthOptions): 
     error: readonly(state.error) as Readonly<Ref<AuthError | null>>,
     ready: store.ready,
     loginWithRedirect: store.loginWithRedirect,
+    loginWithPopup: store.loginWithPopup,
+    loginWithDeviceCode: store.loginWithDeviceCode,
     logout: store.logout,
     getAccessToken: store.getAccessToken,
     fetch: store.fetch,

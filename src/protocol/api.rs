@@ -23,7 +23,7 @@ pub fn origin_of(href: &str) -> Option<String> {
 /// Decides whether a page's request may be sent with a token, and with which one: its origin
 /// must be one of `apiOrigins` (else `config` / `api_origin`, and no token is attached to
 /// anything); the method must be a method token that `fetch` allows; the page may not set
-/// `Authorization` itself (`config` / `authorization_header`): that header is the worker's.
+/// `Authorization` or `DPoP` itself (`config` / `authorization_header`): those are the worker's.
 /// `header_names` are joined by `,`, which no header name contains (RFC 9110 §5.1).
 pub fn api_token_key(config: &ClientConfig, url: &str, method: &str, header_names: &str) -> Result<TokenKey, Error> {
     let origin = origin_of(url).ok_or(Error::Config { reason: "api_origin" })?;
@@ -37,7 +37,8 @@ pub fn api_token_key(config: &ClientConfig, url: &str, method: &str, header_name
     if method.is_empty() || !method.bytes().all(is_tchar) || forbidden {
         return Err(Error::Config { reason: "method" });
     }
-    if header_names.split(',').any(|n| n.trim_ascii().eq_ignore_ascii_case("authorization")) {
+    // (`DPoP` too: the proof is the worker's, RFC 9449 §7.1.)
+    if header_names.split(',').any(|n| ["authorization", "dpop"].iter().any(|h| n.trim_ascii().eq_ignore_ascii_case(h))) {
         return Err(Error::Config { reason: "authorization_header" });
     }
     Ok(api.token.clone())

@@ -5,7 +5,7 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::protocol::api::is_invalid_token_challenge;
+use crate::protocol::api::has_challenge_error;
 use crate::protocol::types::TokenKey;
 
 /// What the shell does with an API's answer.
@@ -22,6 +22,8 @@ pub enum ApiStep {
 #[derive(Debug)]
 pub struct ApiCall {
     key: TokenKey,
+    /// The scheme the token is presented with: `Bearer`, or `DPoP` (RFC 9449 §7.1).
+    scheme: &'static str,
     retried: bool,
 }
 
@@ -29,7 +31,12 @@ impl ApiCall {
     /// A call whose requests carry `key`'s token
     /// ([`Client::api_token_key`](crate::protocol::client::Client::api_token_key)).
     pub fn new(key: TokenKey) -> ApiCall {
-        ApiCall { key, retried: false }
+        ApiCall { key, scheme: "Bearer", retried: false }
+    }
+
+    /// A call of a DPoP session: its token is refused with a `DPoP` challenge (RFC 9449 §7.1).
+    pub fn dpop(key: TokenKey) -> ApiCall {
+        ApiCall { key, scheme: "DPoP", retried: false }
     }
 
     /// Which access token the requests carry.
@@ -40,7 +47,7 @@ impl ApiCall {
     /// What the API's answer (`status`, its `WWW-Authenticate` header) means for the call.
     pub fn on_response(&mut self, status: u16, challenge: Option<&str>) -> ApiStep {
         // RFC 6750 §3.1: `invalid_token` means expired or revoked; one refresh, one retry.
-        if status == 401 && !self.retried && challenge.is_some_and(is_invalid_token_challenge) {
+        if status == 401 && !self.retried && challenge.is_some_and(|c| has_challenge_error(c, self.scheme, "invalid_token")) {
             self.retried = true;
             return ApiStep::RetryWithNewToken;
         }
@@ -64,5 +71,14 @@ mod tests {
         assert_eq!(call.on_response(401, INVALID_TOKEN), ApiStep::RetryWithNewToken);
         // The retry's own `401` is the caller's answer.
         assert_eq!(call.on_response(401, INVALID_TOKEN), ApiStep::Return);
+    }
+
+    #[test]
+    fn a_dpop_call_retries_on_a_dpop_invalid_token_only() {
+        let mut call = ApiCall::dpop(TokenKey::default());
+        assert_eq!(call.on_response(401, INVALID_TOKEN), ApiStep::Return);
+        assert_eq!(call.on_response(401, Some(r#"DPoP algs="ES256", error="use_dpop_nonce""#)), ApiStep::Return);
+        assert_eq!(call.on_response(401, Some(r#"DPoP algs="ES256", error="invalid_token""#)), ApiStep::RetryWithNewToken);
+        assert_eq!(call.on_response(401, Some(r#"DPoP error="invalid_token""#)), ApiStep::Return);
     }
 }

@@ -9,7 +9,7 @@ use crate::protocol::discovery::ProviderMetadata;
 use crate::protocol::error::{oauth_error_text, Error};
 use crate::protocol::secret::Secret;
 use crate::protocol::transaction::{pending_key, PendingLogin};
-use crate::protocol::url::{parse_query, with_query, Url};
+use crate::protocol::url::{form_encode, parse_query, with_query, Url};
 use crate::protocol::{base64url, pkce};
 
 /// Random bytes per login attempt: PKCE verifier, `state` and `nonce`, 32 bytes (256 bits) each.
@@ -19,6 +19,8 @@ pub const ENTROPY_LEN: usize = 96;
 pub struct LoginStart {
     /// The authorization request URL.
     pub url: String,
+    /// The same parameters form-encoded: the body of a pushed request (RFC 9126 §2.1).
+    pub form: String,
     /// The pending login to persist under [`PendingLogin`]'s key.
     pub pending: PendingLogin,
 }
@@ -78,6 +80,7 @@ pub fn authorization_request(
 
     Ok(LoginStart {
         url: with_query(&metadata.authorization_endpoint, &params),
+        form: form_encode(&params),
         pending: PendingLogin {
             state,
             nonce,
@@ -89,6 +92,7 @@ pub fn authorization_request(
             max_age,
             created_at: now,
             restore: false,
+            popup: false,
         },
     })
 }

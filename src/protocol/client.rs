@@ -30,14 +30,22 @@ use crate::protocol::codec::base64url;
 use crate::protocol::event::Event;
 use crate::protocol::refresh::{Exchanged, Need, RefreshEnd, RefreshGrant, RefreshTicket, TokenStep};
 use crate::protocol::secret::{constant_time_eq, Secret};
-use crate::protocol::{api, logout, token};
+use crate::protocol::{api, device, logout, par, token};
+use crate::protocol::device::DeviceLogin;
+use crate::protocol::config::Dpop;
+use crate::protocol::api_call::ApiCall;
+use crate::protocol::persist::{record_id, PersistAction, PersistedSession, Stored};
+use crate::protocol::dpop::{DpopCall, DpopKey, NonceStep, Nonces, ProofRequest, UnsignedProof, JTI_BYTES};
 
 pub use crate::protocol::authorization::ENTROPY_LEN;
 
 /// A login the shell must persist, then send the browser to `url`.
 pub struct LoginStart {
-    /// The authorization request URL.
+    /// The authorization request URL; with `push`, the one [`Client::pushed_authorization_url`]
+    /// makes of the provider's answer replaces it.
     pub url: String,
+    /// A pushed authorization request to send first (RFC 9126), when the login uses one.
+    pub push: Option<HttpRequest>,
     /// The key to store `pending_record` under.
     pub pending_key: String,
     /// The pending login (secrets included): persisted only until the callback.
@@ -69,6 +77,18 @@ pub struct Client {
     orphaned: Vec<HttpRequest>,
     /// When a session restore was last attempted (one per window for all the holder's pages).
     restore_gate: RestoreGate,
+    /// The public half of the worker's DPoP key, once the shell made one: from then on every
+    /// token is DPoP-bound ([`Client::needs_dpop_key`]).
+    dpop_key: Option<DpopKey>,
+    /// The DPoP nonces the servers gave, by origin.
+    nonces: Nonces,
+    /// Changes whenever the session's refresh token does (a login, a rotation): what
+    /// `persist: "dpop-bound"` must have stored.
+    revision: u32,
+    /// What the store holds for this client, as far as it knows.
+    stored: Stored,
+    /// Whether the store was already looked at for a session to resume (once per client).
+    resume_looked: bool,
 }
 
 impl Client {
@@ -86,6 +106,11 @@ impl Client {
             refreshing: false,
             orphaned: Vec::new(),
             restore_gate: RestoreGate::default(),
+            dpop_key: None,
+            nonces: Nonces::default(),
+            revision: 0,
+            stored: Stored::Nothing,
+            resume_looked: false,
         })
     }
 
@@ -119,22 +144,86 @@ impl Client {
     /// CSPRNG output, never reused.
     pub fn begin_login(&self, options: &Value, entropy: &[u8; ENTROPY_LEN], now: u64) -> Result<LoginStart, Error> {
         let metadata = self.metadata()?;
-        let extra_params = match options.get("extraParams").filter(|v| !v.is_null()) {
+        let mut extra_params = match options.get("extraParams").filter(|v| !v.is_null()) {
             None => Vec::new(),
             Some(v) => auth_params(v).ok_or(Error::Config { reason: "extra_params" })?,
         };
+        // RFC 9449 §10: the code is bound to the key, so only this worker can redeem it.
+        if let Some(key) = &self.dpop_key {
+            extra_params.retain(|(name, _)| !name.eq_ignore_ascii_case("dpop_jkt"));
+            extra_params.push(("dpop_jkt".into(), key.thumbprint().to_owned()));
+        }
         let app_state = options.get("appState").map(Value::to_json);
         // (`silent` set by `restore::restore_login_options` for an iframe.)
         let silent = options.get("silent").and_then(Value::as_bool) == Some(true);
+        let pushed = par::uses_par(&self.config, metadata)?;
         let mut start = authorization::authorization_request(&self.config, metadata, &extra_params, app_state, entropy, now, silent)?;
-        // (Set by `restore::restore_login_options`.)
+        // (Set by `restore::restore_login_options`, and by the page's `loginWithPopup`.)
         start.pending.restore = options.get("restore").and_then(Value::as_bool) == Some(true);
+        start.pending.popup = options.get("popup").and_then(Value::as_bool) == Some(true);
         Ok(LoginStart {
             url: start.url,
+            push: if pushed { par::push_request(metadata, start.form) } else { None },
             pending_key: pending_key(start.pending.state.expose()),
             pending_record: start.pending.to_record().into(),
             expires_at: start.pending.expires_at(),
         })
+    }
+
+    /// The authorization URL of a pushed request ([`LoginStart::push`]) from the provider's
+    /// answer: `client_id` and `request_uri` only (RFC 9126 §4).
+    pub fn pushed_authorization_url(&self, res: &HttpResponse) -> Result<String, Error> {
+        par::authorization_url(&self.config, self.metadata()?, res)
+    }
+
+    /// Whether the pending login in `record` (read, not taken) runs in a popup: its callback
+    /// then belongs to the worker that waits for it, which may be another than the popup page's
+    /// (each tab has its own with `sharing: "tab"`).
+    pub fn is_popup_record(record: &str) -> bool {
+        PendingLogin::from_record(record).is_some_and(|p| p.popup)
+    }
+
+    /// Starts a device login (RFC 8628 §3.1) for `scope` (default: the configured one; `openid`
+    /// is always included). `config` / `device` when the provider has no
+    /// `device_authorization_endpoint`.
+    pub fn device_authorization_request(&self, scope: Option<&str>) -> Result<HttpRequest, Error> {
+        let scope = match scope {
+            Some(scope) if scope.split(' ').any(|s| s == "openid") => scope.to_owned(),
+            Some(scope) => ["openid", scope].join(" "),
+            None => self.config.scope.clone(),
+        };
+        device::device_authorization_request(&self.config, self.metadata()?, scope.trim()).ok_or(Error::Config { reason: "device" })
+    }
+
+    /// Reads the device authorization response ([`device::process_device_authorization`]).
+    pub fn process_device_authorization(&self, res: &HttpResponse, now: u64) -> Result<DeviceLogin, Error> {
+        device::process_device_authorization(&self.config, res, now)
+    }
+
+    /// The token request a device login repeats (§3.4).
+    pub fn device_token_request(&self, login: &DeviceLogin) -> Result<HttpRequest, Error> {
+        Ok(login.token_request(&self.config, self.metadata()?))
+    }
+
+    /// The token response that ended a device login's polling, as a login's token exchange:
+    /// the ID token is required and checked like a redirect login's (no nonce: none was sent).
+    pub fn process_device_tokens(&self, res: HttpResponse, now: u64) -> Result<TokenExchange, Error> {
+        let tokens = self.process_token_response(&res)?;
+        Jwt::parse(tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: "field" })?.expose())?;
+        let login = PendingLogin {
+            state: Secret::from(String::new()),
+            nonce: Secret::from(String::new()),
+            code_verifier: Secret::from(String::new()),
+            issuer: self.config.issuer.clone(),
+            client_id: self.config.client_id.clone(),
+            redirect_uri: String::new(),
+            app_state: None,
+            max_age: None,
+            created_at: now,
+            restore: false,
+            popup: false,
+        };
+        Ok(TokenExchange { tokens, login: Some(login), key: TokenKey::default(), generation: self.generation })
     }
 
     /// Reads the callback URL; the shell then takes the pending record stored under
@@ -175,7 +264,7 @@ impl Client {
     /// request carries an ID token. Its signature is checked next
     /// ([`Client::signature_step`]), then [`Client::complete_token_exchange`].
     pub fn process_code_exchange_response(&self, callback: ValidatedCallback, res: HttpResponse) -> Result<TokenExchange, Error> {
-        let tokens = token::process_token_response(&res)?;
+        let tokens = self.process_token_response(&res)?;
         let id_token = tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: "field" })?.expose();
         Jwt::parse(id_token)?;
         Ok(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default(), generation: self.generation })
@@ -198,9 +287,10 @@ impl Client {
             }
             return Ok(None);
         }
-        let mut tokens = token::process_token_response(&res)?;
+        let mut tokens = self.process_token_response(&res)?;
         if let (Some(rotated), Some(session)) = (tokens.refresh_token.take(), self.session.as_mut()) {
             session.rotate_refresh_token(rotated);
+            self.revision = self.revision.wrapping_add(1);
         }
         if let Some(id_token) = &tokens.id_token {
             Jwt::parse(id_token.expose())?;
@@ -281,6 +371,11 @@ impl Client {
             return Ok(Exchanged::Stale);
         }
         let id_token = tokens.id_token.take();
+        // A session resumed from the store: its first ID token must name the stored user.
+        let resuming = match &login {
+            Some(_) => None,
+            None => self.session.as_ref().and_then(Session::is_resuming).map(|(sub, nonce)| (sub.to_owned(), nonce.map(str::to_owned))),
+        };
         let claims = match &id_token {
             None => None,
             Some(raw) => {
@@ -288,14 +383,16 @@ impl Client {
                 if !signature.is_some_and(|s| s.covers(token.signing_input())) {
                     return Err(Error::InvalidIdToken { reason: "signature" });
                 }
-                let previous = match &login {
-                    Some(_) => None,
-                    None => Some(Jwt::parse(self.session.as_ref().ok_or(Error::LoginRequired)?.id_token())?),
+                let previous = match (&login, &resuming) {
+                    (Some(_), _) | (None, Some(_)) => None,
+                    (None, None) => Some(Jwt::parse(self.session.as_ref().ok_or(Error::LoginRequired)?.id_token())?),
                 };
                 let nonce = match (&login, &previous) {
+                    // A device login sends no nonce (RFC 8628 has none): the token must carry none.
+                    (Some(pending), _) if pending.nonce.expose().is_empty() => NonceRule::IfPresent(None),
                     (Some(pending), _) => NonceRule::Required(pending.nonce.expose()),
                     (None, Some(previous)) => NonceRule::IfPresent(previous.claim("nonce").and_then(Value::as_str)),
-                    (None, None) => NonceRule::IfPresent(None),
+                    (None, None) => NonceRule::IfPresent(resuming.as_ref().and_then(|(_, nonce)| nonce.as_deref())),
                 };
                 validate_claims(
                     &token,
@@ -311,6 +408,11 @@ impl Client {
                     },
                 )?;
                 // OIDC Core §12.2: a refreshed ID token keeps the identity of the original.
+                if let Some((sub, _)) = &resuming {
+                    if token.claim("sub").and_then(Value::as_str) != Some(sub.as_str()) {
+                        return Err(Error::InvalidIdToken { reason: "sub" });
+                    }
+                }
                 if let Some(previous) = &previous {
                     for claim in ["iss", "sub", "aud", "azp", "auth_time"] {
                         if previous.claim(claim) != token.claim(claim) {
@@ -330,11 +432,19 @@ impl Client {
                     Some(app_state) => reply.raw("appState", app_state),
                     None => reply.null("appState"),
                 };
-                self.session = Some(Session::new(tokens, raw, claims, now, self.config.clock_skew));
+                let mut session = Session::new(tokens, raw, claims, now, self.config.clock_skew);
+                // A DPoP client accepts only `token_type` DPoP ([`Client::process_token_response`]).
+                session.dpop_bound = self.dpop_key.is_some();
+                self.session = Some(session);
                 self.new_generation();
+                self.revision = self.revision.wrapping_add(1);
                 Ok(Exchanged::LoggedIn { reply: reply.finish(), event: Event::Login })
             }
             None => {
+                if resuming.is_some() && validated.is_none() {
+                    // (OIDC Core §12.2 lets a refresh omit it; a resumed session has none yet.)
+                    return Err(Error::InvalidResponse { reason: "field" });
+                }
                 let session = self.session.as_mut().ok_or(Error::LoginRequired)?;
                 session.apply_refresh(&key, tokens, validated, now, self.config.clock_skew);
                 Ok(Exchanged::Refreshed)
@@ -346,13 +456,19 @@ impl Client {
     /// ([`restore`](crate::protocol::restore)); an attempt it allows keeps others from starting
     /// for a while.
     pub fn decide_restore(&mut self, request: &RestoreRequest, now_ms: u64) -> Option<Restore> {
-        let authenticated = self.session.is_some();
+        let authenticated = self.is_authenticated();
         self.restore_gate.decide(&self.config, authenticated, request, now_ms)
     }
 
-    /// Whether there is a session.
+    /// Whether the session is one resumed from the store that its first refresh grant has not
+    /// yet signed in ([`Client::resume`]).
+    pub fn is_resuming(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.is_resuming().is_some())
+    }
+
+    /// Whether there is a session (a resumed one only once its first grant succeeded).
     pub fn is_authenticated(&self) -> bool {
-        self.session.is_some()
+        self.session.as_ref().is_some_and(|s| s.is_resuming().is_none())
     }
 
     /// What the `login` / `tokenRefreshed` event tells about `key`'s token (never the token).
@@ -368,7 +484,7 @@ impl Client {
 
     /// The validated ID token claims as JSON object text.
     pub fn user_json(&self) -> Option<&str> {
-        self.session.as_ref().map(Session::claims_json)
+        self.session.as_ref().filter(|s| s.is_resuming().is_none()).map(Session::claims_json)
     }
 
     /// `Ok(Some(token))` while the access token for `key` is valid, `Ok(None)` when it must be
@@ -420,7 +536,8 @@ impl Client {
         }
         let request = self.refresh_request(key)?;
         self.refreshing = true;
-        Ok(RefreshGrant { request, ticket: RefreshTicket { key: key.clone(), generation: self.generation } })
+        let resume = self.session.as_ref().is_some_and(|s| s.is_resuming().is_some());
+        Ok(RefreshGrant { request, ticket: RefreshTicket { key: key.clone(), generation: self.generation, resume } })
     }
 
     /// Ends the grant of `ticket` with what the shell saw (`result`: a failed request, a
@@ -444,6 +561,8 @@ impl Client {
         self.refreshing = false;
         self.backoff.record(result.as_ref().map(drop), now);
         match result {
+            // A resumed session is signed in by its first grant.
+            Ok(()) if ticket.resume => RefreshEnd { result: Ok(()), event: Some(Event::Login), revocations: Vec::new() },
             Ok(()) => RefreshEnd {
                 result: Ok(()),
                 event: Some(Event::TokenRefreshed { key: ticket.key }),
@@ -470,14 +589,25 @@ impl Client {
             }
             // No session, or no refresh token: the caller's `login_required` says it all.
             Err(Error::LoginRequired) => RefreshEnd { result: Err(Error::LoginRequired), event: None, revocations: Vec::new() },
+            // A stored session the provider did not take back as it was: it is not kept (nor
+            // stored) for another try; only a failure on the way to the provider keeps it.
+            Err(error) if ticket.resume && !schedule::is_transient(&error) => {
+                let revocations = match (self.end_session(), self.metadata.as_ref()) {
+                    (Some(session), Some(metadata)) => self.revocations(metadata, &session),
+                    _ => Vec::new(),
+                };
+                RefreshEnd { event: Some(Event::Error(error.clone())), result: Err(error), revocations }
+            }
             Err(error) => RefreshEnd { event: Some(Event::Error(error.clone())), result: Err(error), revocations: Vec::new() },
         }
     }
 
     /// Ends the session, if any, and starts a new generation, so that answers still in flight
     /// for it are dropped. Its secrets are overwritten when the returned value is dropped.
+    /// The session's DPoP key goes with it: the next login makes a new one.
     fn end_session(&mut self) -> Option<Session> {
         self.new_generation();
+        self.dpop_key = None;
         self.session.take()
     }
 
@@ -554,7 +684,7 @@ impl Client {
             method: Method::Get,
             url: endpoint.to_owned(),
             headers: vec![
-                ("Authorization".into(), String::from("Bearer ") + token),
+                ("Authorization".into(), self.authorization(token)),
                 ("Accept".into(), "application/json, application/jwt".into()),
             ],
             body: None,
@@ -624,6 +754,204 @@ impl Client {
         }
     }
 
+    /// A token response, parsed as the session requires: with a DPoP key, `token_type` must be
+    /// `DPoP` (RFC 9449 §5; a `Bearer` answer has dropped the binding and is refused,
+    /// `invalid_response` / `token_type`); without, `Bearer`.
+    fn process_token_response(&self, res: &HttpResponse) -> Result<token::TokenResponse, Error> {
+        match self.dpop_key {
+            Some(_) => token::process_dpop_token_response(res, false).map(|(tokens, _)| tokens),
+            None => token::process_token_response(res),
+        }
+    }
+
+    /// Whether the shell must make the worker's DPoP key (a non-extractable WebCrypto ES256 key
+    /// pair) and hand its public half to [`Client::set_dpop_key`] before the next login: the
+    /// `dpop` option is on, or `"auto"` and discovery lists `ES256` in
+    /// `dpop_signing_alg_values_supported` (RFC 9449 §5.1). Once per client.
+    pub fn needs_dpop_key(&self) -> bool {
+        let advertised = || {
+            self.metadata
+                .as_ref()
+                .and_then(|m| m.dpop_signing_alg_values_supported.as_ref())
+                .is_some_and(|algs| algs.iter().any(|a| a == "ES256"))
+        };
+        self.dpop_key.is_none()
+            && match self.config.dpop {
+                Dpop::Off => false,
+                Dpop::On => true,
+                Dpop::Auto => advertised(),
+            }
+    }
+
+    /// Keeps the public half of the worker's DPoP key: WebCrypto's `exportKey("raw")` of the
+    /// P-256 public key. `config` / `dpop_key` for anything else.
+    pub fn set_dpop_key(&mut self, raw_public_key: &[u8]) -> Result<(), Error> {
+        self.dpop_key = Some(DpopKey::from_raw_p256(raw_public_key).ok_or(Error::Config { reason: "dpop_key" })?);
+        Ok(())
+    }
+
+    /// The key a callback's code is bound to: the one stored with its pending login (the raw
+    /// public half), since the login may have started in a worker that ended with its page
+    /// (RFC 9449 §10: `dpop_jkt`). `true` when the shell must sign with that stored key from
+    /// now on; `false` when it already is this client's key. `config` / `dpop_key` for a key
+    /// that is not a P-256 public key.
+    pub fn use_login_key(&mut self, raw_public_key: &[u8]) -> Result<bool, Error> {
+        let key = DpopKey::from_raw_p256(raw_public_key).ok_or(Error::Config { reason: "dpop_key" })?;
+        if self.config.dpop == Dpop::Off || self.dpop_key.as_ref().is_some_and(|current| current.thumbprint() == key.thumbprint()) {
+            return Ok(false);
+        }
+        self.dpop_key = Some(key);
+        Ok(true)
+    }
+
+    /// The thumbprint of the worker's DPoP key (RFC 7638), if it has one.
+    pub fn dpop_thumbprint(&self) -> Option<&str> {
+        self.dpop_key.as_ref().map(DpopKey::thumbprint)
+    }
+
+    /// The `Authorization` header value that presents `token`: `DPoP <token>` in a DPoP session
+    /// (RFC 9449 §7.1), else `Bearer <token>` (RFC 6750 §2.1).
+    pub fn authorization(&self, token: &str) -> String {
+        let scheme = if self.dpop_key.is_some() { "DPoP " } else { "Bearer " };
+        String::from(scheme) + token
+    }
+
+    /// The state of one `auth.fetch` call presenting `key`'s token, with the session's scheme.
+    pub fn api_call(&self, key: TokenKey) -> ApiCall {
+        match self.dpop_key {
+            Some(_) => ApiCall::dpop(key),
+            None => ApiCall::new(key),
+        }
+    }
+
+    /// The nonce bookkeeping of one request to `url` when it must carry a DPoP proof (every
+    /// request once the client has a DPoP key), else `None`.
+    pub fn dpop_call(&self, url: &str) -> Result<Option<DpopCall>, Error> {
+        self.dpop_key.as_ref().map(|_| DpopCall::new(url)).transpose()
+    }
+
+    /// The proof to sign for `request` (built by the core, to the provider): `htm`, `htu`, the
+    /// nonce `call`'s server gave last, and `ath` of the access token it presents in
+    /// `Authorization: DPoP` (UserInfo). The shell signs it and passes it to
+    /// [`Client::attach_proof`].
+    pub fn dpop_proof(&self, request: &HttpRequest, call: &DpopCall, jti: &[u8; JTI_BYTES], now: u64) -> Result<UnsignedProof, Error> {
+        let access_token = request
+            .headers
+            .iter()
+            .find(|(name, _)| name == "Authorization")
+            .and_then(|(_, value)| value.strip_prefix("DPoP "));
+        self.api_proof(&request.url, request.method.as_str(), access_token, call, jti, now)
+    }
+
+    /// The proof to sign for a request to `url` with `method` presenting `access_token`
+    /// (`auth.fetch`: then its `ath`).
+    pub fn api_proof(&self, url: &str, method: &str, access_token: Option<&str>, call: &DpopCall, jti: &[u8; JTI_BYTES], now: u64) -> Result<UnsignedProof, Error> {
+        let key = self.dpop_key.as_ref().ok_or(Error::Config { reason: "dpop_key" })?;
+        let proof = ProofRequest { htm: method, htu: url, access_token, nonce: call.nonce(&self.nonces) };
+        proof.signing_input(key, jti, now)
+    }
+
+    /// The `DPoP` header value: `proof` with WebCrypto's ECDSA signature (`config` / `dpop_key`
+    /// when it is not the 64-byte P1363 form).
+    pub fn finish_proof(proof: UnsignedProof, signature: &[u8]) -> Result<String, Error> {
+        proof.finish(signature).ok_or(Error::Config { reason: "dpop_key" })
+    }
+
+    /// What the provider's answer to `request`, sent with a DPoP proof, means: one retry with
+    /// the nonce it just demanded, and any `DPoP-Nonce` kept for the next proof to its origin.
+    /// A request that presents an access token (UserInfo) is answered as by a resource server
+    /// (RFC 9449 §9: a `401` DPoP challenge `use_dpop_nonce`); the token and revocation
+    /// endpoints as by the authorization server (§8: a `400` `use_dpop_nonce`).
+    pub fn on_provider_dpop_response(
+        &mut self,
+        call: &mut DpopCall,
+        request: &HttpRequest,
+        res: &HttpResponse,
+        challenge: Option<&str>,
+        dpop_nonce: Option<&str>,
+    ) -> NonceStep {
+        match request.headers.iter().any(|(name, _)| name == "Authorization") {
+            true => call.on_resource_response(&mut self.nonces, res.status, challenge, dpop_nonce),
+            false => call.on_token_response(&mut self.nonces, res, dpop_nonce),
+        }
+    }
+
+    /// What an API's answer to `auth.fetch` sent with a DPoP proof means (RFC 9449 §9): one
+    /// retry on a `401` DPoP challenge `use_dpop_nonce` with the nonce it carries; any
+    /// `DPoP-Nonce` is kept for that origin.
+    pub fn on_api_dpop_response(&mut self, call: &mut DpopCall, status: u16, challenge: Option<&str>, dpop_nonce: Option<&str>) -> NonceStep {
+        call.on_resource_response(&mut self.nonces, status, challenge, dpop_nonce)
+    }
+
+    /// Where to look for a stored session to resume (`persist: "dpop-bound"`), the first time
+    /// a page without a session asks to be restored: the store key, `None` when there is
+    /// nothing to look for (persistence off, a session here, already looked, or the page is a
+    /// login callback about to make a session of its own).
+    pub fn resume_id(&mut self, page_url: &str) -> Option<String> {
+        let look = self.config.persist && self.session.is_none() && !self.resume_looked && self.parse_callback(page_url).is_err();
+        self.resume_looked |= look;
+        look.then(|| record_id(&self.config))
+    }
+
+    /// Takes up a stored session (its record and the raw public half of the key stored beside
+    /// it) as a session that still needs its first refresh grant ([`Session::resumed`]); the
+    /// shell then asks for the login's token, which makes that grant with a proof of the key.
+    /// `false` when the record cannot be used (unreadable, or for another key): it is deleted.
+    pub fn resume(&mut self, record: &str, raw_public_key: &[u8]) -> bool {
+        self.stored = Stored::Stale;
+        if self.session.is_some() {
+            return false; // a login got there first; its session replaces the record
+        }
+        let Some(persisted) = PersistedSession::from_record(record) else { return false };
+        match DpopKey::from_raw_p256(raw_public_key) {
+            Some(key) if key.thumbprint() == persisted.jkt => self.dpop_key = Some(key),
+            _ => return false,
+        }
+        self.session = Some(Session::resumed(persisted.refresh_token, persisted.sub, persisted.nonce));
+        self.new_generation();
+        self.revision = self.revision.wrapping_add(1);
+        self.stored = Stored::Revision(self.revision);
+        true
+    }
+
+    /// What the store must do now to hold exactly this client's persistable session
+    /// (`persist: "dpop-bound"`): write its DPoP-bound refresh token (after a login, after a
+    /// rotation), delete the record (the session ended, or is not persistable: a bearer one,
+    /// one without a refresh token), or nothing. Counted as done; [`Client::persist_failed`]
+    /// when it was not.
+    pub fn persist_action(&mut self) -> Option<PersistAction> {
+        if !self.config.persist {
+            return None;
+        }
+        let session = self.session.as_ref();
+        if session.is_some_and(|s| s.is_resuming().is_some()) {
+            return None; // its record is what is stored
+        }
+        let persistable = session.filter(|s| s.dpop_bound).and_then(|s| Some((s.refresh_token()?, s)));
+        let id = record_id(&self.config);
+        match (persistable, self.dpop_key.as_ref()) {
+            (Some(_), _) if self.stored == Stored::Revision(self.revision) => None,
+            (Some((refresh_token, session)), Some(key)) => {
+                let id_token = Jwt::parse(session.id_token()).ok()?;
+                let sub = id_token.claim("sub")?.as_str()?;
+                let nonce = id_token.claim("nonce").and_then(Value::as_str);
+                let record = PersistedSession::to_record(refresh_token, sub, nonce, key.thumbprint());
+                self.stored = Stored::Revision(self.revision);
+                Some(PersistAction::Store { id, record })
+            }
+            _ if self.stored == Stored::Nothing => None,
+            _ => {
+                self.stored = Stored::Nothing;
+                Some(PersistAction::Delete { id })
+            }
+        }
+    }
+
+    /// The store did not carry out the last [`PersistAction`]: the next call tries again.
+    pub fn persist_failed(&mut self) {
+        self.stored = Stored::Stale;
+    }
+
     /// Ends the local session (its secrets are overwritten as it is dropped) and returns what
     /// is left to do: the revocation requests for its refresh and access tokens (RFC 7009 §2;
     /// refresh token first, since revoking it ends the grant), and, when the app is to be sent
@@ -632,6 +960,10 @@ impl Client {
     /// without letting their failure undo the local logout.
     pub fn logout(&mut self, entropy: &[u8; 16], redirect: bool) -> Logout {
         let session = self.end_session();
+        // Whatever this worker knows, nothing of this client stays stored after a logout.
+        if self.config.persist {
+            self.stored = Stored::Stale;
+        }
         let Some(metadata) = self.metadata.as_ref() else {
             return Logout { revocations: Vec::new(), end_session_url: None };
         };

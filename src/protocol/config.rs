@@ -82,6 +82,37 @@ pub struct ClientConfig {
     pub restore: Restore,
     /// Where a silent restore's answer lands instead of `redirect_uri` (a lighter page).
     pub silent_redirect_uri: Option<String>,
+    /// Whether tokens are bound to the worker's key (DPoP, RFC 9449).
+    pub dpop: Dpop,
+    /// `persist: "dpop-bound"`: the DPoP-bound refresh token is stored next to its key, so the
+    /// session outlives the browser ([`crate::protocol::persist`]). Default `false` (`"none"`).
+    pub persist: bool,
+    /// Whether logins push their request first (RFC 9126, [`crate::protocol::par`]).
+    pub par: Par,
+}
+
+/// The `par` option: pushed authorization requests (RFC 9126).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Par {
+    /// `"auto"` (default): when discovery has a `pushed_authorization_request_endpoint`.
+    Auto,
+    /// `true`: always; a provider without the endpoint is a `config` / `par` error.
+    On,
+    /// `false`: never; a provider that requires it is a `config` / `par` error.
+    Off,
+}
+
+/// The `dpop` option: whether the session's tokens are sender-constrained (RFC 9449) to a
+/// non-extractable key of the worker. Default `Off` (`false`): a provider without DPoP support
+/// would answer with bearer tokens, which a DPoP session refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dpop {
+    /// `false`: bearer tokens.
+    Off,
+    /// `true`: always; a bearer answer is refused (`invalid_response` / `token_type`).
+    On,
+    /// `"auto"`: when discovery's `dpop_signing_alg_values_supported` lists `ES256`.
+    Auto,
 }
 
 /// The `restore` option: how a page that finds no session in its holder may get one from the
@@ -115,7 +146,7 @@ impl ClientConfig {
     /// Unknown options are refused: a misspelt option silently ignored is a security bug.
     pub fn from_json(value: &Value) -> Result<ClientConfig, Error> {
         let members = value.as_object().ok_or(config("options"))?;
-        const KNOWN: [&str; 17] = [
+        const KNOWN: [&str; 20] = [
             "issuer",
             "clientId",
             "redirectUri",
@@ -133,6 +164,9 @@ impl ClientConfig {
             "sharing",
             "restore",
             "silentRedirectUri",
+            "dpop",
+            "persist",
+            "par",
         ];
         if members.iter().any(|(k, _)| !KNOWN.contains(&k.as_str())) {
             return Err(config("unknown_option"));
@@ -242,6 +276,25 @@ impl ClientConfig {
             Some(Some("none")) => Restore::None,
             Some(_) => return Err(config("restore")),
         };
+        let dpop = match optional("dpop") {
+            None | Some(Value::Bool(false)) => Dpop::Off,
+            Some(Value::Bool(true)) => Dpop::On,
+            Some(Value::String(s)) if s == "auto" => Dpop::Auto,
+            Some(_) => return Err(config("dpop")),
+        };
+        // Only a sender-constrained refresh token may be stored: persistence needs DPoP.
+        let persist = match optional("persist").map(Value::as_str) {
+            None | Some(Some("none")) => false,
+            Some(Some("dpop-bound")) if dpop != Dpop::Off => true,
+            Some(_) => return Err(config("persist")),
+        };
+        let par = match optional("par") {
+            None => Par::Auto,
+            Some(Value::String(s)) if s == "auto" => Par::Auto,
+            Some(Value::Bool(true)) => Par::On,
+            Some(Value::Bool(false)) => Par::Off,
+            Some(_) => return Err(config("par")),
+        };
 
         Ok(ClientConfig {
             issuer: issuer.to_owned(),
@@ -260,6 +313,9 @@ impl ClientConfig {
             fetch_max_response_bytes,
             restore,
             silent_redirect_uri,
+            dpop,
+            persist,
+            par,
         })
     }
 }

@@ -32,6 +32,14 @@ pub struct ProviderMetadata {
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
     /// The JWS algorithms the provider signs UserInfo responses with.
     pub userinfo_signing_alg_values_supported: Option<Vec<String>>,
+    /// The JWS algorithms the provider accepts for DPoP proofs (RFC 9449 §5.1).
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
+    /// `pushed_authorization_request_endpoint` (RFC 9126 §5).
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// `require_pushed_authorization_requests` (RFC 9126 §5): only pushed requests are accepted.
+    pub require_pushed_authorization_requests: bool,
+    /// `device_authorization_endpoint` (RFC 8628 §4).
+    pub device_authorization_endpoint: Option<String>,
 }
 
 /// A discovery document larger than this is refused: real ones are a few KiB.
@@ -90,10 +98,11 @@ pub fn process_discovery_response(
         }
     }
 
-    let iss_supported = match doc.get("authorization_response_iss_parameter_supported") {
-        None | Some(Value::Null) => false,
-        Some(v) => v.as_bool().ok_or_else(metadata)?,
+    let flag = |name: &str| match doc.get(name) {
+        None | Some(Value::Null) => Ok(false),
+        Some(v) => v.as_bool().ok_or_else(metadata),
     };
+    let iss_supported = flag("authorization_response_iss_parameter_supported")?;
     let endpoint = |name: &str| -> Result<Option<String>, Error> {
         match doc.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -124,6 +133,10 @@ pub fn process_discovery_response(
         authorization_response_iss_parameter_supported: iss_supported,
         id_token_signing_alg_values_supported: optional_strings("id_token_signing_alg_values_supported")?,
         userinfo_signing_alg_values_supported: optional_strings("userinfo_signing_alg_values_supported")?,
+        dpop_signing_alg_values_supported: optional_strings("dpop_signing_alg_values_supported")?,
+        pushed_authorization_request_endpoint: endpoint("pushed_authorization_request_endpoint")?,
+        require_pushed_authorization_requests: flag("require_pushed_authorization_requests")?,
+        device_authorization_endpoint: endpoint("device_authorization_endpoint")?,
     })
 }
 
@@ -188,6 +201,20 @@ mod tests {
         let with_algs = DOC.replace("true}", r#"true,"id_token_signing_alg_values_supported":["RS256","ES256"]}"#);
         let m = process_discovery_response(&config("https://op.example/"), &response(&with_algs)).unwrap();
         assert_eq!(m.id_token_signing_alg_values_supported, Some(vec!["RS256".into(), "ES256".into()]));
+    }
+
+    #[test]
+    fn pushed_authorization_requests_are_read_when_advertised() {
+        let m = process_discovery_response(&config("https://op.example/"), &response(DOC)).unwrap();
+        assert_eq!((m.pushed_authorization_request_endpoint, m.require_pushed_authorization_requests), (None, false));
+        let with = DOC.replacen('{', r#"{"pushed_authorization_request_endpoint":"https://op.example/par","require_pushed_authorization_requests":true,"#, 1);
+        let m = process_discovery_response(&config("https://op.example/"), &response(&with)).unwrap();
+        assert_eq!(m.pushed_authorization_request_endpoint.as_deref(), Some("https://op.example/par"));
+        assert!(m.require_pushed_authorization_requests);
+        for bad in [r#""pushed_authorization_request_endpoint":"http://op.example/par","#, r#""require_pushed_authorization_requests":"yes","#] {
+            let doc = DOC.replacen('{', &format!("{{{bad}"), 1);
+            assert!(process_discovery_response(&config("https://op.example/"), &response(&doc)).is_err(), "{bad}");
+        }
     }
 
     #[test]

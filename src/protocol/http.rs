@@ -39,6 +39,22 @@ pub struct HttpRequest {
     pub body: Option<String>,
 }
 
+impl HttpRequest {
+    /// A `POST` of a form to one of the provider's endpoints (token, PAR, device authorization,
+    /// revocation), asking for JSON.
+    pub(crate) fn form_post(url: String, body: String) -> HttpRequest {
+        HttpRequest {
+            method: Method::Post,
+            url,
+            headers: vec![
+                ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
+                ("Accept".into(), "application/json".into()),
+            ],
+            body: Some(body),
+        }
+    }
+}
+
 impl core::fmt::Debug for HttpRequest {
     // The body carries secrets (code, verifier, refresh token): never print it.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

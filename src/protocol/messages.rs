@@ -2,8 +2,8 @@
 //! events. `src/contract.json` names them, and `tests/contract.rs` holds these types to it.
 //!
 //! They cross as JSON text: `worker.js` `JSON.stringify`s the page's call, [`Call::from_json`]
-//! parses it with the core's own parser ([`json`]) and reads it with serde
-//! ([`json_serde`]); replies and events are written as JSON text by [`to_json`] and
+//! parses it with the core's own parser ([`json`]) and reads the call from it by hand; replies
+//! and events are written as JSON text by [`to_json`] ([`WriteJson`], by hand too) and
 //! `JSON.parse`d by `worker.js` (the engine's native parser). The one exception is a successful
 //! `auth.fetch`, whose value is `fetch.js`'s response object (its body an `ArrayBuffer`
 //! transferred to the page), handed back as it is.
@@ -14,14 +14,19 @@
 //! `createAuthClient` options, which refuse unknown names, and the login options, whose
 //! `appState` is any JSON) travels as JSON text inside the typed call.
 //!
+//! The types derive serde's traits: their serde form (read and written by serde_json) is the
+//! contract, which tests/contract.rs and tests/fuzz/differential.rs hold the hand-written reader
+//! and writer to. The wasm never uses serde's code for them: a match over the parsed value and
+//! a writer per type are several KB smaller there.
+//!
 //! [`json`]: crate::protocol::json
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::codec::json_serde;
-use crate::protocol::{json, Error};
+use crate::protocol::json::{self, Value};
+use crate::protocol::Error;
 
 /// A call from the page (`index.js`), or `tick` from `worker.js`'s own timer.
 #[derive(Debug, PartialEq, Eq, Deserialize)]
@@ -53,21 +58,155 @@ pub enum Call {
     /// [`restore`](crate::protocol::restore)). Value: `{ restore: "redirect" | "silent", url }`
     /// (the pending login is stored; the page navigates or frames `url`), or `null`.
     Restore(String),
+    /// `loginWithPopup`, once the popup was sent to the `login` call's URL: waits until the
+    /// callback of the popup login under this pending key was handled. Value: `{ appState }`;
+    /// or the login's error.
+    AwaitLogin(String),
+    /// A popup's callback URL, handed over by the popup page (with `sharing: "tab"` its own
+    /// worker is not the one that waits): acted on only by a worker waiting for its `state`.
+    /// Value: `null`.
+    PopupCallback(String),
+    /// `loginWithDeviceCode`: the JSON text of `{ scope? }`. The page's `onCode` and signal
+    /// travel beside the call. Value: `{ appState: null }` once signed in.
+    DeviceLogin(String),
 }
 
 impl Call {
     /// Reads a call from its JSON text; `None` for anything that is not one of the shapes
     /// above (not JSON, an unknown call, a field of the wrong type or missing).
+    ///
+    /// By hand, as serde reads the derived form (serde's code for it was larger in the wasm):
+    /// `"<call>"` or `{"<call>": null}` for a call without argument, `{"<call>": argument}`
+    /// otherwise; unknown members of an argument object are ignored. tests/contract.rs and
+    /// tests/fuzz/differential.rs hold it to serde_json, tests/web.rs to serde-wasm-bindgen.
     pub fn from_json(text: &str) -> Option<Call> {
         let value = json::parse(text.as_bytes()).ok()?;
-        json_serde::from_value(&value).ok()
+        let (name, argument) = match &value {
+            Value::String(name) => (name.as_str(), None),
+            Value::Object(members) => match members.as_slice() {
+                [(name, argument)] => (name.as_str(), Some(argument)),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let text = || match argument {
+            Some(Value::String(text)) => Some(text.clone()),
+            _ => None,
+        };
+        let flag = || match argument {
+            Some(Value::Bool(flag)) => Some(*flag),
+            _ => None,
+        };
+        let none = matches!(argument, None | Some(Value::Null));
+        Some(match name {
+            "configure" => Call::Configure(text()?),
+            "login" => Call::Login(text()?),
+            "handleCallback" => Call::HandleCallback(text()?),
+            "isAuthenticated" if none => Call::IsAuthenticated,
+            "getUser" => Call::GetUser(flag()?),
+            "getAccessToken" => Call::GetAccessToken(TokenOptions::from_value(argument?)?),
+            "fetch" => Call::Fetch(FetchCall::from_value(argument?)?),
+            "logout" => Call::Logout(flag()?),
+            "tick" if none => Call::Tick,
+            "restore" => Call::Restore(text()?),
+            "awaitLogin" => Call::AwaitLogin(text()?),
+            "popupCallback" => Call::PopupCallback(text()?),
+            "deviceLogin" => Call::DeviceLogin(text()?),
+            _ => return None,
+        })
     }
 }
 
-/// A reply or an event as JSON text; `None` only if it holds a shape the writer does not
-/// support, which the native tests rule out for every message.
-pub fn to_json<T: Serialize + ?Sized>(message: &T) -> Option<String> {
-    json_serde::to_string(message).ok()
+/// An argument object's string member: `Some(None)` when absent or `null`, `None` when not a
+/// string (as serde reads an `Option<String>` field).
+fn optional_text(object: &Value, name: &str) -> Option<Option<String>> {
+    match object.get(name) {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(text)) => Some(Some(text.clone())),
+        Some(_) => None,
+    }
+}
+
+/// A message's JSON text, written by hand exactly as serde_json writes its serde form
+/// (tests/fuzz/differential.rs compares the two on every message type).
+pub trait WriteJson {
+    /// Appends the message's JSON text to `out`; `None` if it holds a value that is not
+    /// written as text (`fetch.js`'s response object).
+    fn write_json(&self, out: &mut String) -> Option<()>;
+}
+
+/// A reply value held as JSON text already ([`ReplyValue::Json`]).
+pub trait HeldJson {
+    /// The JSON text, written verbatim; `None`: not written as text.
+    fn json_text(&self) -> Option<&str>;
+}
+
+/// JSON text written as it is: a value the core already holds as text (claims, `{ appState }`).
+/// The text must be one JSON value; only text the core produced or validated is wrapped so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawJson<'a>(pub &'a str);
+
+impl HeldJson for RawJson<'_> {
+    fn json_text(&self) -> Option<&str> {
+        Some(self.0)
+    }
+}
+
+/// (For replies that never hold JSON text: `ReplyValue::<()>`.)
+impl HeldJson for () {
+    fn json_text(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// A reply or an event as JSON text; `None` only for a reply value that is not written as text.
+pub fn to_json<T: WriteJson + ?Sized>(message: &T) -> Option<String> {
+    let mut out = String::new();
+    message.write_json(&mut out)?;
+    Some(out)
+}
+
+/// `{"url":...}` and the like: a compact object's members, names first.
+struct Members<'a> {
+    out: &'a mut String,
+}
+
+impl<'a> Members<'a> {
+    fn new(out: &'a mut String) -> Self {
+        out.push('{');
+        Members { out }
+    }
+
+    /// `,"name":` (no comma before the first member).
+    #[inline(never)]
+    fn name(&mut self, name: &str) -> &mut String {
+        if !self.out.ends_with('{') {
+            self.out.push(',');
+        }
+        json::write_string(self.out, name);
+        self.out.push(':');
+        self.out
+    }
+
+    fn text(&mut self, name: &str, value: Option<&str>) {
+        let out = self.name(name);
+        match value {
+            Some(value) => json::write_string(out, value),
+            None => out.push_str("null"),
+        }
+    }
+
+    fn number(&mut self, name: &str, value: Option<u64>) {
+        let out = self.name(name);
+        match value {
+            Some(value) => json::write_u64(out, value),
+            None => out.push_str("null"),
+        }
+    }
+
+    fn end(self) {
+        self.out.push('}');
+    }
 }
 
 /// `getAccessToken`'s options: the token for `resource` / `scope` (the login's when both are
@@ -84,6 +223,20 @@ pub struct TokenOptions {
     pub scope: Option<String>,
 }
 
+impl TokenOptions {
+    fn from_value(value: &Value) -> Option<TokenOptions> {
+        value.as_object()?;
+        Some(TokenOptions {
+            force_refresh: match value.get("forceRefresh") {
+                None => false,
+                Some(value) => value.as_bool()?,
+            },
+            resource: optional_text(value, "resource")?,
+            scope: optional_text(value, "scope")?,
+        })
+    }
+}
+
 /// What the worker reads of an `auth.fetch` request.
 #[derive(Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -93,6 +246,13 @@ pub struct FetchCall {
     /// The request method. (The header names the core checks are read from the headers that
     /// are sent, beside the call, never from a list the page declares.)
     pub method: String,
+}
+
+impl FetchCall {
+    fn from_value(value: &Value) -> Option<FetchCall> {
+        let text = |name| value.get(name)?.as_str().map(str::to_owned);
+        Some(FetchCall { url: text("url")?, method: text("method")? })
+    }
 }
 
 /// The reply to a call: `{ ok: true, value }` or `{ ok: false, error }`.
@@ -121,7 +281,7 @@ impl<'a, J> Reply<'a, J> {
 }
 
 /// A successful call's value. `J` is a value the core or the shell already holds: JSON text
-/// the core keeps (claims, `{ appState }`: a [`RawJson`](json_serde::RawJson), written verbatim), or `fetch.js`'s
+/// the core keeps (claims, `{ appState }`: a [`RawJson`], written verbatim), or `fetch.js`'s
 /// response object (never written as text: see the module doc).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
@@ -143,6 +303,13 @@ pub enum ReplyValue<J> {
         restore: &'static str,
         /// The authorization request URL.
         url: String,
+    },
+    /// `login` of a popup: the URL, and the pending key `awaitLogin` waits on.
+    Popup {
+        /// The authorization request URL.
+        url: String,
+        /// The pending login's key.
+        popup: String,
     },
     /// Claims, `{ appState }`, an API response.
     Json(J),
@@ -229,12 +396,117 @@ pub struct TokenInfo<'a> {
     pub resource: Option<&'a str>,
 }
 
+impl<J: HeldJson> WriteJson for Reply<'_, J> {
+    fn write_json(&self, out: &mut String) -> Option<()> {
+        let mut o = Members::new(out);
+        o.name("ok").push_str(if self.ok { "true" } else { "false" });
+        if let Some(value) = &self.value {
+            value.write_json(o.name("value"))?;
+        }
+        if let Some(error) = &self.error {
+            error.write_json(o.name("error"))?;
+        }
+        o.end();
+        Some(())
+    }
+}
+
+impl<J: HeldJson> WriteJson for ReplyValue<J> {
+    fn write_json(&self, out: &mut String) -> Option<()> {
+        match self {
+            ReplyValue::Null => out.push_str("null"),
+            ReplyValue::Bool(flag) => out.push_str(if *flag { "true" } else { "false" }),
+            ReplyValue::Text(text) => json::write_string(out, text),
+            ReplyValue::Url { url } => {
+                let mut o = Members::new(out);
+                o.text("url", url.as_deref());
+                o.end();
+            }
+            ReplyValue::Restore { restore, url } => {
+                let mut o = Members::new(out);
+                o.text("restore", Some(restore));
+                o.text("url", Some(url));
+                o.end();
+            }
+            ReplyValue::Popup { url, popup } => {
+                let mut o = Members::new(out);
+                o.text("url", Some(url));
+                o.text("popup", Some(popup));
+                o.end();
+            }
+            ReplyValue::Json(held) => out.push_str(held.json_text()?),
+        }
+        Some(())
+    }
+}
+
+impl WriteJson for ErrorData<'_> {
+    fn write_json(&self, out: &mut String) -> Option<()> {
+        let mut o = Members::new(out);
+        o.text("code", Some(self.code));
+        o.text("message", Some(&self.message));
+        let members = [("reason", self.reason), ("error", self.error), ("errorDescription", self.error_description)];
+        for (name, value) in members {
+            if value.is_some() {
+                o.text(name, value);
+            }
+        }
+        if let Some(status) = self.status {
+            o.number("status", Some(status.into()));
+        }
+        o.end();
+        Some(())
+    }
+}
+
+impl WriteJson for TokenInfo<'_> {
+    fn write_json(&self, out: &mut String) -> Option<()> {
+        let mut o = Members::new(out);
+        o.number("expiresAt", self.expires_at);
+        o.text("scope", self.scope);
+        o.text("resource", self.resource);
+        o.end();
+        Some(())
+    }
+}
+
+impl WriteJson for Event<'_> {
+    fn write_json(&self, out: &mut String) -> Option<()> {
+        let name = match self {
+            Event::Login(_) => "login",
+            Event::TokenRefreshed(_) => "tokenRefreshed",
+            Event::SessionExpired { .. } => "sessionExpired",
+            Event::Logout {} => "logout",
+            Event::Error(_) => "error",
+            Event::Wake { .. } => "wake",
+        };
+        let mut o = Members::new(out);
+        o.text("name", Some(name));
+        let detail = o.name("detail");
+        match self {
+            Event::Login(info) | Event::TokenRefreshed(info) => info.write_json(detail)?,
+            Event::Error(error) => error.write_json(detail)?,
+            _ => {
+                let mut d = Members::new(detail);
+                match self {
+                    Event::SessionExpired { reason } => d.text("reason", Some(reason)),
+                    Event::Wake { delay_ms } => d.number("delayMs", *delay_ms),
+                    _ => {}
+                }
+                d.end();
+            }
+        }
+        o.end();
+        Some(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     // The boundary's own writer (tests/fuzz/differential.rs holds it to serde_json).
-    fn json<T: Serialize>(value: &T) -> String {
+    fn json<T: WriteJson>(value: &T) -> String {
         to_json(value).unwrap()
     }
 
@@ -245,7 +517,7 @@ mod tests {
         assert_eq!(json(&Reply::ok(ReplyValue::<()>::Text("t".into()))), r#"{"ok":true,"value":"t"}"#);
         assert_eq!(json(&Reply::ok(ReplyValue::<()>::Url { url: None })), r#"{"ok":true,"value":{"url":null}}"#);
         // JSON the core holds as text goes in as it is.
-        let claims = json_serde::RawJson(r#"{"sub":"a","n":[1.5e3]}"#);
+        let claims = RawJson(r#"{"sub":"a","n":[1.5e3]}"#);
         assert_eq!(json(&Reply::ok(ReplyValue::Json(claims))), r#"{"ok":true,"value":{"sub":"a","n":[1.5e3]}}"#);
         // The error object is the one `AuthError` is built from (the former hand-built JSON).
         let error = Error::TokenError { error: "invalid_grant".into(), error_description: Some("gone".into()), status: 400 };

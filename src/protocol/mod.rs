@@ -6,7 +6,7 @@
 
 pub mod codec;
 // The codecs' old paths, kept for code written before they moved under `codec`.
-pub use codec::{base64url, json, json_serde, url};
+pub use codec::{base64url, json, url};
 
 pub mod types;
 pub mod error;
@@ -31,6 +31,9 @@ pub mod event;
 pub mod refresh;
 pub mod logout;
 pub mod restore;
+pub mod persist;
+pub mod par;
+pub mod device;
 pub mod client;
 pub mod messages;
 

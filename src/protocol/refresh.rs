@@ -66,6 +66,8 @@ pub struct RefreshTicket {
     pub(crate) key: TokenKey,
     /// The session generation the grant was made in; an answer for another is dropped.
     pub(crate) generation: u32,
+    /// The first grant of a session resumed from the store: it signs the user in, or ends it.
+    pub(crate) resume: bool,
 }
 
 impl RefreshTicket {

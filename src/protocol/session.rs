@@ -72,6 +72,12 @@ pub struct Session {
     refresh_token: Option<Secret>,
     id_token: Secret,
     claims_json: String,
+    /// Whether the tokens are DPoP-bound (RFC 9449): the only kind whose refresh token may be
+    /// stored (`persist: "dpop-bound"`).
+    pub(crate) dpop_bound: bool,
+    /// A session resumed from the store ([`Session::resumed`]): the `sub` its first refresh
+    /// must show (and the `nonce` it may repeat), until that refresh makes it a signed-in session.
+    resumed_sub: Option<(String, Option<String>)>,
 }
 
 impl core::fmt::Debug for Session {
@@ -93,7 +99,30 @@ impl Session {
             refresh_token: tokens.refresh_token,
             id_token,
             claims_json,
+            dpop_bound: false,
+            resumed_sub: None,
         }
+    }
+
+    /// A session resumed from a stored DPoP-bound refresh token: no access token and no ID
+    /// token yet. It counts as signed in only once its first refresh brought an ID token for
+    /// `sub` ([`Session::is_resuming`]).
+    pub(crate) fn resumed(refresh_token: Secret, sub: String, nonce: Option<String>) -> Session {
+        Session {
+            access_token: AccessToken { token: Secret::from(String::new()), valid_until: Some(0), expires_at: Some(0), received_at: 0, scope: None },
+            api_tokens: Vec::new(),
+            refresh_token: Some(refresh_token),
+            id_token: Secret::from(String::new()),
+            claims_json: String::new(),
+            dpop_bound: true,
+            resumed_sub: Some((sub, nonce)),
+        }
+    }
+
+    /// The `sub` a resumed session's first refresh must show (and the `nonce` its ID token may
+    /// repeat), until it did.
+    pub fn is_resuming(&self) -> Option<(&str, Option<&str>)> {
+        self.resumed_sub.as_ref().map(|(sub, nonce)| (sub.as_str(), nonce.as_deref()))
     }
 
     /// The access token for `key`, if the session has one (valid or not).
@@ -106,7 +135,8 @@ impl Session {
 
     /// Every access token of the session, the login's first (for revocation).
     pub(crate) fn access_tokens(&self) -> impl Iterator<Item = &str> {
-        core::iter::once(&self.access_token).chain(self.api_tokens.iter().map(|(_, t)| t)).map(|t| t.token.expose())
+        // (A resumed session has no access token until its first refresh.)
+        core::iter::once(&self.access_token).chain(self.api_tokens.iter().map(|(_, t)| t)).map(|t| t.token.expose()).filter(|t| !t.is_empty())
     }
 
     #[cfg(test)]
@@ -154,6 +184,7 @@ impl Session {
         if let Some((raw, claims)) = id_token {
             self.id_token = raw;
             self.claims_json = claims;
+            self.resumed_sub = None;
         }
         let scope = scope.or_else(|| self.token(key).and_then(|t| t.scope.clone()));
         let token = AccessToken::new(access_token, expires_in, scope, now, clock_skew);

@@ -30,6 +30,9 @@ pub fn config() -> ClientConfig {
         fetch_max_response_bytes: crate::protocol::config::DEFAULT_FETCH_MAX_RESPONSE_BYTES,
         restore: crate::protocol::config::Restore::Redirect,
         silent_redirect_uri: None,
+        dpop: crate::protocol::config::Dpop::Off,
+        persist: false,
+        par: crate::protocol::config::Par::Auto,
     }
 }
 
@@ -45,6 +48,10 @@ pub fn metadata() -> ProviderMetadata {
         authorization_response_iss_parameter_supported: true,
         id_token_signing_alg_values_supported: None,
         userinfo_signing_alg_values_supported: None,
+        dpop_signing_alg_values_supported: None,
+        pushed_authorization_request_endpoint: None,
+        require_pushed_authorization_requests: false,
+        device_authorization_endpoint: None,
     }
 }
 

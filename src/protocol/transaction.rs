@@ -39,6 +39,9 @@ pub struct PendingLogin {
     /// Whether it restores a session (`prompt=none`, see [`restore`](crate::protocol::restore)):
     /// then the provider saying the user must interact only means "signed out".
     pub restore: bool,
+    /// Whether it runs in a popup (`loginWithPopup`): its callback completes it in the worker
+    /// that waits for it, and the popup closes.
+    pub popup: bool,
 }
 
 impl core::fmt::Debug for PendingLogin {
@@ -83,6 +86,9 @@ impl PendingLogin {
         if self.restore {
             o.bool("restore", true);
         }
+        if self.popup {
+            o.bool("popup", true);
+        }
         o.finish()
     }
 
@@ -107,6 +113,7 @@ impl PendingLogin {
             },
             created_at: u64::try_from(v.get("createdAt")?.as_i64()?).ok()?,
             restore: v.get("restore").and_then(Value::as_bool) == Some(true),
+            popup: v.get("popup").and_then(Value::as_bool) == Some(true),
         })
     }
 }
@@ -127,6 +134,7 @@ mod tests {
             max_age: Some(300),
             created_at: 1_700_000_000,
             restore: true,
+            popup: true,
         }
     }
 

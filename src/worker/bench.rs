@@ -4,7 +4,7 @@
 //! One run is what a login does with an ID token once the JWK Set is cached:
 //! [`Jwt::parse`], [`Client::signature_step`] (key selection; it yields
 //! [`SignatureStep::Verify`] because the keys are loaded before the loop),
-//! [`io::verify_signature`] (WebCrypto through web-sys), [`SignatureCheck::verdict`],
+//! [`io::verify_signature`] (WebCrypto through `dpop.js`), [`SignatureCheck::verdict`],
 //! the proof check ([`VerifiedSignature::covers`]) and [`validate_claims`] (nonce required,
 //! `at_hash` against the access token).
 //!

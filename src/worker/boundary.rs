@@ -6,12 +6,10 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use serde::{ser, Serialize};
 use wasm_bindgen::JsValue;
 
 use crate::protocol::codec::json::Value;
-use crate::protocol::codec::json_serde::RawJson;
-use crate::protocol::messages::{self, Call, Reply, ReplyValue};
+use crate::protocol::messages::{self, Call, HeldJson, Reply, ReplyValue, WriteJson};
 use crate::protocol::Error;
 
 /// A reply value the shell holds as it is.
@@ -23,11 +21,11 @@ pub enum Held {
     Response(JsValue),
 }
 
-impl Serialize for Held {
-    fn serialize<S: ser::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl HeldJson for Held {
+    fn json_text(&self) -> Option<&str> {
         match self {
-            Held::Json(text) => RawJson(text).serialize(serializer),
-            Held::Response(_) => Err(ser::Error::custom("")),
+            Held::Json(text) => Some(text),
+            Held::Response(_) => None,
         }
     }
 }
@@ -51,7 +49,7 @@ pub fn write_reply(result: Result<ReplyValue<Held>, Error>) -> Result<JsValue, J
 }
 
 /// An event as JSON text, for `worker.js`'s listener.
-pub fn to_text<T: Serialize + ?Sized>(message: &T) -> Option<JsValue> {
+pub fn to_text<T: WriteJson + ?Sized>(message: &T) -> Option<JsValue> {
     messages::to_json(message).map(|text| JsValue::from_str(&text))
 }
 

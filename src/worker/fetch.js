@@ -1,6 +1,6 @@
-// auth.fetch's primitive, called from src/worker/io.rs (the shell's own requests to the
-// provider are web-sys calls in io.rs). It sends exactly the request the Rust core allowed, with
-// the token it chose, and decides nothing.
+// The fetch primitives, called from src/worker/io.rs: auth.fetch's, and the one for the shell's
+// own requests to the provider. They send exactly the request the Rust core allowed (with the
+// token it chose), and decide nothing.
 
 // auth.fetch: the names of the headers fetchApi will send, joined by "," (which no header name
 // contains), read from those very headers so that the core checks what is sent. Undefined unless
@@ -14,11 +14,13 @@ export function apiHeaderNames(request) {
 
 // auth.fetch: the page's request, sent to an API the Rust core allowed, with the token it
 // chose, given up after timeoutMs (response body included) and refused beyond maxBytes.
-// Resolves to [status, wwwAuthenticate, response] where response is what the worker posts to
+// authorization is the Authorization header value the core chose (Bearer or DPoP scheme), proof
+// the DPoP header, if any. Resolves to [status, wwwAuthenticate, response, dpopNonce] where response is what the worker posts to
 // the page ({ status, statusText, headers, body: ArrayBuffer }); rejects with "failed",
 // "aborted", "redirect", "timeout" or "too_large".
-export async function fetchApi(url, method, token, { headers, body, init, signal }, timeoutMs, maxBytes) {
-  const pairs = [...headers, ['Authorization', `Bearer ${token}`]];
+export async function fetchApi(url, method, authorization, proof, { headers, body, init, signal }, timeoutMs, maxBytes) {
+  const pairs = [...headers, ['Authorization', authorization]];
+  if (proof) pairs.push(['DPoP', proof]);
   const controller = new AbortController();
   const abort = () => controller.abort();
   signal?.addEventListener('abort', abort);
@@ -41,7 +43,8 @@ export async function fetchApi(url, method, token, { headers, body, init, signal
       headers: [...response.headers],
       body: await readCapped(response, maxBytes),
     };
-    return [response.status, response.headers.get('www-authenticate') ?? undefined, reply];
+    const header = (name) => response.headers.get(name) ?? undefined;
+    return [response.status, header('www-authenticate'), reply, header('dpop-nonce')];
   } catch (error) {
     controller.abort();
     throw error === 'redirect' || error === 'too_large' ? error : signal?.aborted ? 'aborted' : timedOut ? 'timeout' : 'failed';
@@ -82,4 +85,52 @@ async function readCapped(response, maxBytes) {
     offset += chunk.length;
   }
   return out.buffer;
+}
+
+// The shell's own requests to the provider (discovery, keys, token, revocation, UserInfo): the
+// request the Rust core built, with no credentials, no cache and redirects not followed, aborted
+// after timeoutMs (AbortSignal.timeout: the body's reads included). headers: the JSON text of
+// [[name, value], ...]. Resolves to [status, contentType, body
+// (Uint8Array), wwwAuthenticate, dpopNonce] (an opaque redirect as [302]); rejects with
+// "failed", "timeout" or "too_large" (the body read chunk by chunk, refused once its count
+// passes maxBytes, before that chunk is kept).
+export async function fetchProvider(url, method, headers, body, timeoutMs, maxBytes) {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const response = await fetch(url, {
+      method, headers: JSON.parse(headers), body, credentials: 'omit', cache: 'no-store', redirect: 'manual', signal,
+    });
+    // In CORS mode the only response with status 0 is the opaque redirect of redirect: manual.
+    if (response.status === 0) return [302];
+    const out = await readChunks(response, maxBytes);
+    const header = (name) => response.headers.get(name) ?? undefined;
+    return [response.status, header('content-type'), out, header('www-authenticate'), header('dpop-nonce')];
+  } catch (error) {
+    throw error === 'too_large' ? error : signal.aborted ? 'timeout' : 'failed';
+  }
+}
+
+async function readChunks(response, maxBytes) {
+  const chunks = [];
+  let length = 0;
+  if (response.body) {
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done !== false) break;
+      if (length + value.length > maxBytes) {
+        reader.cancel(); // stops the download; its promise tells nothing more
+        throw 'too_large';
+      }
+      length += value.length;
+      chunks.push(value);
+    }
+  }
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
 }

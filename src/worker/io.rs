@@ -1,21 +1,21 @@
-//! The I/O the core asks for: `fetch`, the clock, randomness and signature checks, typed by
-//! web-sys (randomness by `getrandom`); `auth.fetch`'s request goes through `fetch.js`.
+//! The I/O the core asks for: `fetch` (through `fetch.js`, for the provider's requests and
+//! `auth.fetch`'s), the clock, randomness (by `getrandom`) and WebCrypto (digests typed by
+//! web-sys; signatures through `dpop.js`).
 //!
 //! Nothing here logs: requests and responses carry codes, verifiers and tokens.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use js_sys::{Array, Object, Promise, Uint8Array};
+use core::future::Future;
+
+use js_sys::{Array, Promise, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    AbortSignal, CryptoKey, Headers, ReadableStreamDefaultReader, ReadableStreamReadResult,
-    RequestCache, RequestCredentials, RequestInit, RequestRedirect, Response, SubtleCrypto,
-    WorkerGlobalScope,
-};
+use web_sys::{SubtleCrypto, WorkerGlobalScope};
 
+use crate::protocol::codec::json;
 use crate::protocol::config::ClientConfig;
 use crate::protocol::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, REQUEST_TIMEOUT_MS};
 use crate::protocol::jws::SignatureCheck;
@@ -67,46 +67,22 @@ async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
     JsFuture::from(promise?).await
 }
 
-/// `JSON.parse` of a string the core built (a JWK, a WebCrypto algorithm), as the object
-/// WebCrypto takes.
-fn parse(json: &str) -> Result<Object, JsValue> {
-    js_sys::JSON::parse(json).map(JsCast::unchecked_into)
-}
-
-/// Checks `check.signature` over `check.signing_input` with WebCrypto:
-/// `importKey("jwk", jwk, import_algorithm, false, ["verify"])`, then
-/// `verify(verify_algorithm, key, signature, signing_input)`. `Ok(false)`: it does not match.
+/// Checks `check.signature` over `check.signing_input` with WebCrypto (`dpop.js`'s
+/// `verifySignature`: `importKey("jwk", jwk, import_algorithm, false, ["verify"])`, then
+/// `verify(verify_algorithm, key, signature, signing_input)`). `Ok(false)`: it does not match.
 ///
 /// Errors: `InvalidIdToken { alg }` when the browser lacks the algorithm or curve
 /// (`importKey` rejects with `NotSupportedError`) or has no WebCrypto; `InvalidResponse { jwks }`
 /// when it refuses the key otherwise (`DataError`, a malformed key); `InvalidIdToken { signature }`
 /// when `verify` itself fails.
 pub async fn verify_signature(check: &SignatureCheck) -> Result<bool, Error> {
-    let subtle = subtle().ok_or(ALG)?;
-    let usages = Array::of1(&JsValue::from_str("verify"));
-    // WebCrypto takes a copy of `signature` and `signing_input` when called (Web Cryptography
-    // API: "get a copy of the bytes held by" each argument), so views of wasm memory are sound.
-    let import = |jwk: &str, algorithm: &str| {
-        subtle.import_key_with_object("jwk", &parse(jwk)?, &parse(algorithm)?, false, &usages)
-    };
-    let key: CryptoKey = settle(import(&check.jwk, &check.import_algorithm))
-        .await
-        .map_err(|error| match error.unchecked_ref::<js_sys::Error>().name().as_string().as_deref() {
-            Some("NotSupportedError") => ALG,
-            _ => JWKS,
-        })?
-        .unchecked_into();
-    let verify = || {
-        subtle.verify_with_object_and_u8_array_and_u8_array(
-            &parse(&check.verify_algorithm)?,
-            &key,
-            &check.signature,
-            &check.signing_input,
-        )
-    };
-    match settle(verify()).await {
+    match verify_jws(&check.jwk, &check.import_algorithm, &check.verify_algorithm, &check.signature, &check.signing_input).await {
         Ok(valid) => Ok(valid.as_bool() == Some(true)),
-        Err(_) => Err(SIGNATURE),
+        Err(reason) => Err(match reason.as_string().as_deref() {
+            Some("alg") => ALG,
+            Some("jwks") => JWKS,
+            _ => SIGNATURE,
+        }),
     }
 }
 
@@ -123,85 +99,142 @@ pub async fn digest(function: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
 /// Performs `req` with `fetch`: CORS, no credentials, no cache, redirects not followed (an
 /// opaque redirect is reported as status 302), aborted after [`REQUEST_TIMEOUT_MS`], and
 /// refused beyond [`MAX_RESPONSE_BYTES`] (read in chunks, never buffered whole).
-pub async fn fetch(req: &HttpRequest) -> Result<HttpResponse, Error> {
-    fetch_within(req, REQUEST_TIMEOUT_MS).await
+pub fn fetch(req: &HttpRequest) -> impl Future<Output = Result<HttpResponse, Error>> + '_ {
+    fetch_within(req, REQUEST_TIMEOUT_MS)
+}
+
+/// A response and the headers a DPoP request is answered with (RFC 9449 §8, §9).
+pub struct Fetched {
+    /// The response.
+    pub response: HttpResponse,
+    /// `WWW-Authenticate`, if any.
+    pub challenge: Option<String>,
+    /// `DPoP-Nonce`, if any.
+    pub dpop_nonce: Option<String>,
+}
+
+/// [`fetch`], with the `WWW-Authenticate` and `DPoP-Nonce` headers.
+pub fn fetch_dpop(req: &HttpRequest) -> impl Future<Output = Result<Fetched, Error>> + '_ {
+    fetch_with_headers(req, REQUEST_TIMEOUT_MS)
 }
 
 /// [`fetch`] with an explicit timeout in milliseconds.
 pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<HttpResponse, Error> {
-    // `AbortSignal.timeout` aborts the request and any read of its body alike, and needs no
-    // timer of ours (no closure crossing into JS) nor one to clear.
-    let signal = AbortSignal::timeout_with_u32(timeout_ms);
-    match fetch_capped(req, &signal).await {
-        Err(error) if error == FAILED && signal.aborted() => Err(TIMEOUT),
-        outcome => outcome,
-    }
+    fetch_with_headers(req, timeout_ms).await.map(|f| f.response)
 }
 
-/// [`fetch`]'s work, under `signal`. Every failure of the platform is `FAILED`.
-async fn fetch_capped(req: &HttpRequest, signal: &AbortSignal) -> Result<HttpResponse, Error> {
-    let failed = |_: JsValue| FAILED;
-    let headers = Headers::new().map_err(failed)?;
+/// [`fetch`]'s work, by `fetch.js`'s `fetchProvider` (`AbortSignal.timeout`, the body read
+/// chunk by chunk and refused once its count passes the cap, before that chunk is kept): every
+/// failure of the platform is `FAILED`, or `TIMEOUT` once the signal aborted.
+async fn fetch_with_headers(req: &HttpRequest, timeout_ms: u32) -> Result<Fetched, Error> {
+    // `[[name, value], ...]` as JSON text, which `fetch.js` parses (any character survives).
+    let mut headers = String::from("[");
     for (name, value) in &req.headers {
-        headers.append(name, value).map_err(failed)?;
-    }
-    // `fetch(url, init)` makes a CORS request already (Fetch: a Request from a URL string falls
-    // back to mode "cors"), so the mode is not set.
-    let init = RequestInit::new();
-    init.set_method(req.method.as_str());
-    init.set_headers(&headers);
-    if let Some(body) = &req.body {
-        init.set_body(&JsValue::from_str(body));
-    }
-    init.set_credentials(RequestCredentials::Omit);
-    init.set_cache(RequestCache::NoStore);
-    // Never followed: an opaque redirect is reported as 302 and the core rejects it.
-    init.set_redirect(RequestRedirect::Manual);
-    init.set_signal(Some(signal));
-    let response: Response = JsFuture::from(scope().fetch_with_str_and_init(&req.url, &init))
-        .await
-        .map_err(failed)?
-        .unchecked_into();
-    // In CORS mode the only response with status 0 is the opaque redirect of `redirect: manual`.
-    if response.status() == 0 {
-        return Ok(HttpResponse { status: 302, content_type: None, body: Vec::new() });
-    }
-    // Read chunk by chunk, so an oversized body is refused once its count passes the cap,
-    // before the chunk that passes it is copied in (no `Content-Length` check first: the count
-    // decides alone, and that check cost the module ~330 B of gzip).
-    let mut body = Vec::new();
-    if let Some(stream) = response.body() {
-        let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-        loop {
-            let read: ReadableStreamReadResult =
-                JsFuture::from(reader.read()).await.map_err(failed)?.unchecked_into();
-            if read.get_done() != Some(false) {
-                break;
-            }
-            let chunk: Uint8Array = read.get_value().unchecked_into();
-            if body.len() + chunk.length() as usize > MAX_RESPONSE_BYTES {
-                // Stops the download; the promise it returns tells nothing more.
-                let _ = reader.cancel();
-                return Err(TOO_LARGE);
-            }
-            body.extend_from_slice(&chunk.to_vec());
+        if headers.len() > 1 {
+            headers.push(',');
         }
+        headers.push('[');
+        json::write_string(&mut headers, name);
+        headers.push(',');
+        json::write_string(&mut headers, value);
+        headers.push(']');
     }
-    Ok(HttpResponse {
-        status: response.status(),
-        content_type: response.headers().get("content-type").ok().flatten(),
-        body,
+    headers.push(']');
+    let reply: Array = fetch_provider(&req.url, req.method.as_str(), &headers, req.body.clone(), timeout_ms, MAX_RESPONSE_BYTES as u32)
+        .await
+        .map_err(|reason| match reason.as_string().as_deref() {
+            Some("timeout") => TIMEOUT,
+            Some("too_large") => TOO_LARGE,
+            _ => FAILED,
+        })?
+        .unchecked_into();
+    let body = reply.get(2);
+    Ok(Fetched {
+        response: HttpResponse {
+            status: reply.get(0).as_f64().unwrap_or(0.0) as u16,
+            content_type: reply.get(1).as_string(),
+            body: if body.is_undefined() { Vec::new() } else { body.unchecked_into::<Uint8Array>().to_vec() },
+        },
+        challenge: reply.get(3).as_string(),
+        dpop_nonce: reply.get(4).as_string(),
     })
+}
+
+#[wasm_bindgen(module = "/src/worker/dpop.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = dpopKey, catch)]
+    async fn dpop_key() -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = dpopSign, catch)]
+    async fn dpop_sign(pair: &JsValue, input: &str) -> Result<JsValue, JsValue>;
+    /// Resolves to whether the signature matches; rejects with `alg`, `jwks` or `signature`.
+    #[wasm_bindgen(js_name = verifySignature, catch)]
+    async fn verify_jws(jwk: &str, import_algorithm: &str, verify_algorithm: &str, signature: &[u8], input: &[u8]) -> Result<JsValue, JsValue>;
+}
+
+const DPOP_KEY: Error = Error::Config { reason: "dpop_key" };
+
+/// Makes the worker's DPoP key pair (`dpop.js`): WebCrypto ECDSA P-256, the private key
+/// non-extractable and usable only to sign. Returns the pair as `dpop.js` made it,
+/// `[privateKey, rawPublicKey]`, which stays in the worker (and its store). `config` /
+/// `dpop_key` where WebCrypto cannot.
+pub async fn generate_dpop_key() -> Result<JsValue, Error> {
+    dpop_key().await.map_err(|_| DPOP_KEY)
+}
+
+/// The raw public key (`0x04 || X || Y`) of a key pair from [`generate_dpop_key`] (or the
+/// store): what the core computes the JWK and thumbprint from. `None` for anything else.
+pub fn dpop_public_key(pair: &JsValue) -> Option<Vec<u8>> {
+    let public = pair.dyn_ref::<Array>()?.get(1);
+    Some(public.dyn_ref::<Uint8Array>()?.to_vec())
+}
+
+/// ES256 signature (IEEE P1363 `r || s`) of `input` with the private half of `pair` (`dpop.js`).
+pub async fn sign_es256(pair: &JsValue, input: &str) -> Result<Vec<u8>, Error> {
+    let signature: Uint8Array = dpop_sign(pair, input).await.map_err(|_| DPOP_KEY)?.unchecked_into();
+    Ok(signature.to_vec())
+}
+
+#[wasm_bindgen(module = "/src/worker/device.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = deviceCode)]
+    fn device_code_js(request: &JsValue, code: &str);
+    #[wasm_bindgen(js_name = deviceWait, catch)]
+    async fn device_wait_js(ms: f64, request: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// A device login's user code for the page (`device.js`: `request.onCode`), as JSON text.
+pub fn device_code(request: &JsValue, code: &str) {
+    device_code_js(request, code);
+}
+
+/// Waits `seconds` between two token requests of a device login; `network` / `aborted` when
+/// the page's signal stops it (`device.js`).
+pub async fn device_wait(seconds: u64, request: &JsValue) -> Result<(), Error> {
+    device_wait_js(seconds as f64 * 1000.0, request).await.map(drop).map_err(|_| Error::Network { reason: "aborted" })
 }
 
 #[wasm_bindgen(module = "/src/worker/fetch.js")]
 extern "C" {
-    /// `fetch.js`: resolves to `[status, wwwAuthenticate, response]`, rejects with a reason.
+    /// `fetch.js`: the provider request (headers: the JSON text of `[[name, value], ...]`); resolves to `[status, contentType, body, wwwAuthenticate, dpopNonce]` (an opaque
+    /// redirect: `[302]`), rejects with a reason.
+    #[wasm_bindgen(js_name = fetchProvider, catch)]
+    async fn fetch_provider(
+        url: &str,
+        method: &str,
+        headers: &str,
+        body: Option<String>,
+        timeout_ms: u32,
+        max_bytes: u32,
+    ) -> Result<JsValue, JsValue>;
+
+    /// `fetch.js`: resolves to `[status, wwwAuthenticate, response, dpopNonce]`, rejects with a
+    /// reason.
     #[wasm_bindgen(js_name = fetchApi, catch)]
     async fn fetch_api(
         url: &str,
         method: &str,
-        token: &str,
+        authorization: &str,
+        proof: Option<String>,
         request: &JsValue,
         timeout_ms: u32,
         max_bytes: u32,
@@ -244,15 +277,25 @@ pub struct ApiResponse {
     pub challenge: Option<String>,
     /// `fetch.js`'s response object for the page (status, headers, body), passed on untouched.
     pub value: JsValue,
+    /// The `DPoP-Nonce` header, if any (exposed by the API's CORS policy).
+    pub dpop_nonce: Option<String>,
 }
 
-/// Sends a page's request to an API with `Authorization: Bearer <token>`: CORS, redirects
+/// Sends a page's request to an API with `Authorization: <authorization>` (`Bearer <token>`
+/// or `DPoP <token>`, as the core said) and, in a DPoP session, the `DPoP: <proof>` header: CORS, redirects
 /// not followed (`invalid_response` / `redirect`: the token must not travel on), the page's
 /// `AbortSignal` honoured (`network` / `aborted`), given up after `limits`' timeout
 /// (`network` / `timeout`) and refused beyond its size (`network` / `too_large`, read in
 /// chunks, never buffered whole). The body never enters wasm memory.
-pub async fn api_fetch(url: &str, method: &str, token: &str, request: &JsValue, limits: &ApiLimits) -> Result<ApiResponse, Error> {
-    let reply: Array = fetch_api(url, method, token, request, limits.timeout_ms, limits.max_bytes)
+pub async fn api_fetch(
+    url: &str,
+    method: &str,
+    authorization: &str,
+    proof: Option<String>,
+    request: &JsValue,
+    limits: &ApiLimits,
+) -> Result<ApiResponse, Error> {
+    let reply: Array = fetch_api(url, method, authorization, proof, request, limits.timeout_ms, limits.max_bytes)
         .await
         .map_err(|reason| match reason.as_string().as_deref() {
             Some("aborted") => Error::Network { reason: "aborted" },
@@ -266,5 +309,6 @@ pub async fn api_fetch(url: &str, method: &str, token: &str, request: &JsValue, 
         status: reply.get(0).as_f64().unwrap_or(0.0) as u16,
         challenge: reply.get(1).as_string(),
         value: reply.get(2),
+        dpop_nonce: reply.get(3).as_string(),
     })
 }

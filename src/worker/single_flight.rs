@@ -11,7 +11,7 @@ use core::cell::{Cell, RefCell};
 use core::future::Future;
 use alloc::rc::Rc;
 
-use js_sys::{Function, Promise};
+use js_sys::{Function, Promise, Undefined};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
@@ -67,8 +67,10 @@ impl<K: PartialEq + Clone, T: Clone> SingleFlight<K, T> {
             // rather than `expect`, keeps panic-message formatting out of the module.
             return Turn::Done(outcome.unwrap_or_else(|| core::arch::wasm32::unreachable()));
         }
-        let mut settle: Option<Function> = None;
-        let done = Promise::new(&mut |resolve, _| settle = Some(resolve));
+        // (`new_typed` and `call` with an argument tuple: the shapes `future_to_promise` uses,
+        // so the module and its glue hold one copy of each.)
+        let mut settle: Option<Function<fn(JsValue) -> Undefined>> = None;
+        let done: Promise = Promise::new_typed(&mut |resolve, _| settle = Some(resolve));
         let outcome = Rc::new(RefCell::new(None));
         *self.current.borrow_mut() = Some(Flight {
             key: key.clone(),
@@ -80,7 +82,7 @@ impl<K: PartialEq + Clone, T: Clone> SingleFlight<K, T> {
         *outcome.borrow_mut() = Some(result.clone());
         *self.current.borrow_mut() = None;
         if let Some(resolve) = settle {
-            let _ = resolve.call0(&JsValue::UNDEFINED);
+            let _ = resolve.call(&JsValue::UNDEFINED, (&JsValue::UNDEFINED,));
         }
         Turn::Done(result)
     }

@@ -1,42 +1,56 @@
-// The shell's storage primitive, called from src/worker/store.rs: the pending login in
-// IndexedDB. A full-page redirect to the provider ends the page and its worker, so the core's
-// pending record (verifier, state, nonce, ...) must outlive them. It decides nothing: keys,
-// records and expiry times all come from the Rust core. Written in JS because the same thing
-// against web-sys costs the wasm module several KB.
+// The shell's storage primitive, called from src/worker/store.rs, in the worker's IndexedDB
+// (database `oidc-worker`). It decides nothing: keys, records and expiry times all come from
+// the Rust core. Written in JS because the same thing against web-sys costs the wasm module
+// several KB. Rejections carry no detail.
 //
-// Records live in the `pending` object store of the `oidc-worker` database as
-// [record, expiresAt], keyed by the core's pending key. Rejections carry no detail.
+// - `pending`: the pending login, [record, expiresAt, dpopKey?], keyed by the core's pending
+//   key. A full-page redirect to the provider ends the page and its worker, so the record
+//   (verifier, state, nonce, ...) must outlive them, and so must the DPoP key the code is bound
+//   to (RFC 9449 §10), as [privateKey, rawPublicKey]: a CryptoKey is stored by structured clone
+//   and stays non-extractable.
+// - `session` (only with `persist: "dpop-bound"`): [record, [privateKey, rawPublicKey]], the
+//   DPoP-bound refresh token's record next to its key, keyed by the core's record id.
+
+const STORES = ['pending', 'session'];
 
 function open() {
   return new Promise((resolve, reject) => {
-    const request = indexedDB.open('oidc-worker', 1);
-    request.onupgradeneeded = () => request.result.createObjectStore('pending');
+    const request = indexedDB.open('oidc-worker', 2);
+    request.onupgradeneeded = () => {
+      for (const name of STORES) if (!request.result.objectStoreNames.contains(name)) request.result.createObjectStore(name);
+    };
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
   });
 }
 
-// Runs `work(store)` in one readwrite transaction; resolves with its result once committed.
-async function transact(work) {
-  const db = await open();
-  try {
-    return await new Promise((resolve, reject) => {
-      const tx = db.transaction('pending', 'readwrite');
-      let result;
-      tx.oncomplete = () => resolve(result);
-      tx.onerror = tx.onabort = () => reject(tx.error);
-      work(tx.objectStore('pending'), (value) => (result = value));
-    });
-  } finally {
-    db.close();
-  }
+// Runs `work(store, done)` in one readwrite transaction of `name`, one transaction at a time
+// (writes land in the order the core decided them); resolves with `done`'s value once committed.
+let queue = Promise.resolve();
+function transact(name, work) {
+  const run = queue.then(async () => {
+    const db = await open();
+    try {
+      return await new Promise((resolve, reject) => {
+        const tx = db.transaction(name, 'readwrite');
+        let result;
+        tx.oncomplete = () => resolve(result);
+        tx.onerror = tx.onabort = () => reject(tx.error);
+        work(tx.objectStore(name), (value) => (result = value));
+      });
+    } finally {
+      db.close();
+    }
+  });
+  queue = run.catch(() => {});
+  return run;
 }
 
-// Stores `record` under `key` until `expiresAt` (Unix seconds), and purges every record that
-// expired by `now`, in the same transaction.
-export function storePut(key, record, expiresAt, now) {
-  return transact((store) => {
-    store.put([record, expiresAt], key);
+// Stores `record` (and the DPoP key pair, if any) under `key` until `expiresAt` (Unix
+// seconds), and purges every record that expired by `now`, in the same transaction.
+export function storePut(key, record, expiresAt, now, dpopKey) {
+  return transact('pending', (store) => {
+    store.put([record, expiresAt, dpopKey], key);
     const cursor = store.openCursor();
     cursor.onsuccess = () => {
       const entry = cursor.result;
@@ -47,15 +61,41 @@ export function storePut(key, record, expiresAt, now) {
   });
 }
 
-// Removes the record under `key` and returns it, unless it expired by `now` (then undefined).
-// Read and delete happen in one transaction: a record can be taken once, whatever follows.
+// Removes the record under `key` and returns [record, dpopKey?], unless it expired by `now`
+// (then undefined). Read and delete happen in one transaction: a record can be taken once.
 export function storeTake(key, now) {
-  return transact((store, done) => {
+  return transact('pending', (store, done) => {
+    const read = store.get(key);
+    read.onsuccess = () => {
+      const [record, expiresAt, dpopKey] = Array.isArray(read.result) ? read.result : [];
+      done(typeof record === 'string' && expiresAt > now ? [record, dpopKey] : undefined);
+    };
+    store.delete(key);
+  });
+}
+
+// The record under `key`, unless it expired by `now`, left in place (undefined: none).
+export function storePeek(key, now) {
+  return transact('pending', (store, done) => {
     const read = store.get(key);
     read.onsuccess = () => {
       const [record, expiresAt] = Array.isArray(read.result) ? read.result : [];
       done(typeof record === 'string' && expiresAt > now ? record : undefined);
     };
-    store.delete(key);
   });
 }
+
+// Writes the persisted session [record, dpopKey] under `id`; without a record (undefined),
+// deletes what is stored there, record and key.
+export function sessionWrite(id, record, dpopKey) {
+  return transact('session', (store) => (record === undefined ? store.delete(id) : store.put([record, dpopKey], id)));
+}
+
+// Reads [record, dpopKey] stored under `id` (undefined: none).
+export function sessionGet(id) {
+  return transact('session', (store, done) => {
+    const read = store.get(id);
+    read.onsuccess = () => done(Array.isArray(read.result) ? read.result : undefined);
+  });
+}
+

@@ -213,10 +213,13 @@ loaded.then(
       if (typeof id !== 'number') return;
       const { call } = data;
       let request: object | undefined;
-      if (call?.fetch) {
+      if (call?.fetch || call?.deviceLogin !== undefined) {
         const controller = new AbortController();
         page.aborts.set(id, controller);
-        request = { headers: data.headers, body: data.body, init: data.init, signal: controller.signal };
+        request = call.fetch
+          ? { headers: data.headers, body: data.body, init: data.init, signal: controller.signal }
+          // A device login's user code goes to the calling page only, as `{ id, code }`.
+          : { signal: controller.signal, onCode: (code: string) => page.port.postMessage({ id, code: JSON.parse(code) }) };
       }
       const current = page.session;
       const configuring = !current && call?.configure !== undefined;
@@ -236,7 +239,7 @@ loaded.then(
           } else if (configuring) {
             host.free();
           }
-          port.postMessage({ id, ...reply }, request && reply.ok ? [reply.value.body] : []);
+          port.postMessage({ id, ...reply }, call?.fetch && reply.ok ? [reply.value.body] : []);
           if (current && call?.logout !== undefined) {
             const client = clientOf(current.key);
             endSessions(client, current);

@@ -73,8 +73,13 @@ describe('src/contract.json: the TypeScript side', () => {
     assert.deepEqual(sorted(interfaceKeys(types(), 'AuthClientOptions')), sorted([...contract.options, ...contract.mainThreadOptions]));
   });
 
-  it('AuthErrorCode is exactly the error codes', () => {
-    assert.deepEqual(sorted(unionMembers(types(), 'AuthErrorCode')), sorted(Object.keys(contract.errors)));
+  it('AuthErrorCode is exactly the error codes (the worker\'s and the main thread\'s)', () => {
+    assert.deepEqual(sorted(unionMembers(types(), 'AuthErrorCode')), sorted([...Object.keys(contract.errors), ...Object.keys(contract.mainThreadErrors)]));
+  });
+
+  it('the codes only the main thread makes are made there', () => {
+    const made = [...index.matchAll(/code: '(\w+)'/g)].map((m) => m[1]).filter((code) => code !== 'config');
+    assert.deepEqual(sorted(new Set(made)), sorted(Object.keys(contract.mainThreadErrors)));
   });
 
   it('AuthEvents has exactly the page\'s events, AuthErrorData exactly the error fields', () => {
@@ -121,7 +126,7 @@ describe('src/contract.json: the README', () => {
   it('the error table lists exactly the codes and, for each, exactly its reasons', () => {
     const rows = tableAfter(readme, '## Errors');
     const table = Object.fromEntries(rows.map(([code, , reasons]) => [backticked(code)[0], sorted(backticked(withoutAsides(reasons)))]));
-    const expected = Object.fromEntries(Object.entries(contract.errors).map(([code, reasons]) => [code, sorted(reasons)]));
+    const expected = Object.fromEntries(Object.entries({ ...contract.errors, ...contract.mainThreadErrors }).map(([code, reasons]) => [code, sorted(reasons)]));
     assert.deepEqual(table, expected);
   });
 });

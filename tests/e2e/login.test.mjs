@@ -113,7 +113,12 @@ describe('vanilla app against oidc-provider (real login form)', { timeout: 180_0
 
     const authorize = navigations.find((u) => u.startsWith(stack.op.urls.authorization));
     assert.ok(authorize, 'went to the authorization endpoint');
-    const req = new URL(authorize).searchParams;
+    // oidc-provider offers pushed authorization requests (RFC 9126), and `par: "auto"` (the
+    // default) uses them: the browser's URL carries only client_id and request_uri, the
+    // parameters went to the provider first.
+    assert.deepEqual([...new URL(authorize).searchParams.keys()].sort(), ['client_id', 'request_uri']);
+    assert.deepEqual(stack.op.pushedRequests.map((r) => r.status), [201]);
+    const req = stack.op.authorizationParams(authorize);
     assert.equal(req.get('client_id'), 'spa');
     assert.equal(req.get('redirect_uri'), stack.appUrl);
     assert.equal(req.get('response_type'), 'code');

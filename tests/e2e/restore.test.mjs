@@ -116,7 +116,7 @@ describe('restore: "redirect" (the default) after the browser lost its holder', 
     assert.ok(!seen.some((r) => r.includes('interaction')), `no login or consent page: ${seen}`);
     const auth = urls.filter((u) => u.startsWith(stack.op.issuer));
     assert.equal(auth.length, 1, `one visit to the provider: ${urls.join(' → ')}`);
-    assert.equal(new URL(auth[0]).searchParams.get('prompt'), 'none');
+    assert.equal(stack.op.authorizationParams(auth[0]).get('prompt'), 'none');
     assert.match(await hintOf(page) ?? '', /^\d{13}$/, 'the hint is back');
     await assertNothingStored(stack.op, page, context);
   });

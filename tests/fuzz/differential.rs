@@ -1,13 +1,12 @@
 //! Differential targets: the hand-written codecs against the well-kept crates, on every
-//! generated input (see the header of `tests/fuzz.rs`), and the boundary's serde reader and
-//! writer (src/protocol/json_serde/) against serde_json on every message type.
+//! generated input (see the header of `tests/fuzz.rs`), and the boundary's reader and writer
+//! (src/protocol/messages.rs) against serde_json on every message type.
 
 use std::collections::HashSet;
 use std::fmt;
 
 use base64::Engine as _;
-use oidc_worker::protocol::json_serde::RawJson;
-use oidc_worker::protocol::messages::{self, Call, ErrorData, Event, Reply, ReplyValue, TokenInfo};
+use oidc_worker::protocol::messages::{self, Call, ErrorData, Event, RawJson, Reply, ReplyValue, TokenInfo, WriteJson};
 use oidc_worker::protocol::url::Url;
 use oidc_worker::protocol::{base64url, json, Error};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -287,7 +286,7 @@ fn base64url_agrees_with_the_base64_crate() {
     fuzz("base64url vs base64", &seeds, compare_base64url);
 }
 
-// ---- the boundary's messages: src/protocol/json_serde/ against serde_json ----
+// ---- the boundary's messages: src/protocol/messages.rs against serde_json ----
 
 /// A string with what JSON must escape, what it may leave, and non-ASCII.
 fn text(rng: &mut Rng) -> String {
@@ -323,7 +322,7 @@ fn error(rng: &mut Rng) -> Error {
 
 /// Our writer's text for `message`, which must be serde_json's for `expected` (the same value,
 /// with serde_json's `RawValue` where ours has `RawJson`).
-fn assert_written_alike<T: serde::Serialize, U: serde::Serialize>(message: &T, expected: &U) {
+fn assert_written_alike<T: WriteJson, U: serde::Serialize>(message: &T, expected: &U) {
     let ours = messages::to_json(message).expect("every message can be written");
     let theirs = serde_json::to_string(expected).unwrap();
     assert_eq!(ours, theirs);
@@ -344,6 +343,9 @@ fn messages_are_written_as_serde_json_writes_them() {
         assert_written_alike(&Reply::ok(ReplyValue::<RawJson>::Text(token.clone())), &Reply::ok(ReplyValue::<()>::Text(token)));
         assert_written_alike(&Reply::ok(ReplyValue::<RawJson>::Url { url: url.clone() }), &Reply::ok(ReplyValue::<()>::Url { url }));
         assert_written_alike(&Reply::ok(ReplyValue::Json(RawJson(&claims))), &Reply::ok(ReplyValue::Json(&raw)));
+        let (page, key) = (text(&mut rng), text(&mut rng));
+        assert_written_alike(&Reply::ok(ReplyValue::<RawJson>::Restore { restore: "silent", url: page.clone() }), &Reply::ok(ReplyValue::<()>::Restore { restore: "silent", url: page.clone() }));
+        assert_written_alike(&Reply::ok(ReplyValue::<RawJson>::Popup { url: page.clone(), popup: key.clone() }), &Reply::ok(ReplyValue::<()>::Popup { url: page, popup: key }));
         let error = error(&mut rng);
         assert_written_alike(&Reply::<RawJson>::err(&error), &Reply::<()>::err(&error));
 
@@ -498,7 +500,7 @@ fn compare_call(input: &[u8]) -> &'static str {
             "both read the same call"
         }
         (None, Ok(_)) => {
-            // serde_json also reads a struct from an array of its fields in order; json_serde
+            // serde_json also reads a struct from an array of its fields in order; ours
             // refuses it (no sender writes one).
             let value: serde_json::Value = serde_json::from_str(&numbers_as_zero(text)).unwrap_or_else(|e| panic!("{e}: {text}"));
             if value.as_object().is_some_and(|call| call.values().any(serde_json::Value::is_array)) {

@@ -4,6 +4,8 @@
 //   const op = await startProvider({ redirectUris: ['http://127.0.0.1:8080/vanilla/'] });
 //   op.issuer            // 'http://127.0.0.1:PORT' (exactly as discovery states it)
 //   op.tokenRequests     // [{ grantType, status, error, origin, resource, scope, issued, at }] one per POST /token
+//   op.pushedRequests    // [{ params, status, error, requestUri, dpop, at }] one per POST to the PAR endpoint
+//   op.authorizationParams(url)  // the parameters an authorization URL stands for (pushed or not)
 //   op.issuedTokens()    // { access, refresh, id: Set<string>, all() } every token handed out
 //   await op.close();
 //
@@ -241,6 +243,21 @@ function cookieJar() {
  * @param {boolean}  [options.crossSiteCookies=false]   session and interaction cookies SameSite=None;
  *        Secure (Chromium keeps Secure cookies of http://localhost), so a third-party iframe may carry
  *        them where the browser allows third-party cookies (the default Lax never goes cross-site)
+ * @param {boolean|{requireNonce?: boolean}} [options.dpop]  DPoP (RFC 9449) as a test of it needs:
+ *        features.dPoP with a nonceSecret (so that DPoP-Nonce is sent and exposed by CORS), nonces
+ *        required when requireNonce, and rotateRefreshToken: true (the default never rotates the
+ *        DPoP-bound refresh tokens of a public client). Without it oidc-provider 9's defaults
+ *        (dPoP on, no nonces, its rotation rule) apply; `false` turns DPoP off (not advertised).
+ * @param {boolean|{require?: boolean}} [options.par]  pushed authorization requests (RFC 9126): left
+ *        out, oidc-provider 9's default (offered, not required); false: off (not advertised);
+ *        { require: true }: required (require_pushed_authorization_requests).
+ * @param {{interval?: number, slowDown?: number, ttl?: number}} [options.device]  the device
+ *        authorization grant (RFC 8628, features.deviceFlow) for client "spa": `interval` (s) is
+ *        added to the device authorization response (oidc-provider sends none: clients then
+ *        poll every 5 s), the first `slowDown` polls are answered `slow_down`, `ttl` (s) is the
+ *        device code's lifetime (default 600). Polls: op.devicePolls.
+ * @param {boolean}  [options.coop=false]             Cross-Origin-Opener-Policy: same-origin on every
+ *        response (the provider's pages sever a popup from its opener).
  * @param {boolean}  [options.faults=false]             put a fault proxy (tests/support/fault-proxy.mjs)
  *        in front: the proxy's origin is the issuer, op.faults controls it.
  */
@@ -260,6 +277,10 @@ export async function startProvider(options = {}) {
     faults = false,
     host = '127.0.0.1',
     crossSiteCookies = false,
+    dpop,
+    par,
+    coop = false,
+    device,
   } = options;
   if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
     throw new TypeError('startProvider: redirectUris (non-empty array) is required');
@@ -289,10 +310,13 @@ export async function startProvider(options = {}) {
   const issuer = `http://${host}:${port}`;
 
   const tokenRequests = [];
+  const pushedRequests = [];
+  const devicePolls = [];
   const requests = [];
   const serverErrors = [];
 
   const cookieKeys = [randomBytes(32).toString('base64url')];
+  const dpopNonceSecret = randomBytes(32);
   const adapter = sharedMemoryAdapter();
   let jwks = initialJwks ?? generateJwks();
   const introspectionClient = introspection
@@ -305,7 +329,7 @@ export async function startProvider(options = {}) {
       client_id: CLIENT_ID,
       application_type: 'web',
       token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: ['authorization_code', 'refresh_token', ...(device ? ['urn:ietf:params:oauth:grant-type:device_code'] : [])],
       response_types: ['code'],
       redirect_uris: redirectUris,
       post_logout_redirect_uris: postLogoutRedirectUris,
@@ -331,8 +355,22 @@ export async function startProvider(options = {}) {
       // Put the scope's claims (name, email) in the ID token too, as most hosted IdPs do: the client's
       // getUser() returns the ID token's claims. (The default, true, puts them only at userinfo.)
       conformIdTokenClaims: false,
+      ...(dpop ? { rotateRefreshToken: true } : {}),
       features: {
+        ...(dpop ? {
+          dPoP: {
+            enabled: true,
+            nonceSecret: dpopNonceSecret,
+            requireNonce: () => dpop.requireNonce === true,
+          },
+        } : {}),
+        // (oidc-provider 9 has DPoP on by default; `dpop: false` turns it off.)
+        ...(dpop === false ? { dPoP: { enabled: false } } : {}),
+        ...(par === undefined ? {} : {
+          pushedAuthorizationRequests: { enabled: par !== false, requirePushedAuthorizationRequests: par?.require === true },
+        }),
         devInteractions: { enabled: true },
+        ...(device ? { deviceFlow: { enabled: true } } : {}),
         revocation: { enabled: true },
         rpInitiatedLogout: { enabled: true },
         userinfo: { enabled: true },
@@ -384,6 +422,7 @@ export async function startProvider(options = {}) {
         Session: 86400,
         Interaction: 600,
         AuthorizationCode: 60,
+        ...(device ? { DeviceCode: device.ttl ?? 600 } : {}),
       },
       async findAccount(ctx, id) {
         return {
@@ -404,12 +443,42 @@ export async function startProvider(options = {}) {
         set(cookies) { this[own] = cookies; },
       });
     }
+    // The device grant's test levers: a shorter interval, and slow_down instead of the first
+    // authorization_pending answers.
+    if (device) {
+      let slowDowns = device.slowDown ?? 0;
+      provider.use(async (ctx, next) => {
+        await next();
+        if (ctx.oidc?.route === 'device_authorization' && ctx.status === 200 && device.interval) {
+          ctx.body = { ...ctx.body, interval: device.interval };
+        }
+        if (ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'urn:ietf:params:oauth:grant-type:device_code') {
+          if (ctx.status === 400 && ctx.body?.error === 'authorization_pending' && slowDowns > 0) {
+            slowDowns -= 1;
+            ctx.body = { error: 'slow_down' };
+          }
+          devicePolls.push({ at: Date.now(), status: ctx.status, error: ctx.body?.error });
+        }
+      });
+    }
     // Record every request (after it was handled, so the parsed form body and status are known).
     provider.use(async (ctx, next) => {
       await next();
+      if (coop) ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
       const route = ctx.oidc?.route;
-      const entry = { method: ctx.method, path: ctx.path, route, status: ctx.status, at: Date.now() };
+      const entry = { method: ctx.method, path: ctx.path, query: ctx.querystring, route, status: ctx.status, at: Date.now() };
       requests.push(entry);
+      if (route === 'pushed_authorization_request' && ctx.method === 'POST') {
+        const body = ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? ctx.body : {};
+        pushedRequests.push({
+          params: { ...(ctx.oidc?.body ?? {}) },
+          status: ctx.status,
+          error: ctx.status >= 400 ? body.error : undefined,
+          requestUri: body.request_uri,
+          dpop: ctx.get('dpop') || undefined,
+          at: entry.at,
+        });
+      }
       if (route === 'token' && ctx.method === 'POST') {
         const body = ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? ctx.body : {};
         const form = ctx.oidc?.body ?? {};
@@ -468,7 +537,27 @@ export async function startProvider(options = {}) {
      * repeated, or undefined).
      */
     tokenRequests,
-    /** Every request the provider handled: { method, path, route, status, at }. */
+    /**
+     * POSTs to the pushed authorization request endpoint (RFC 9126), in order: { params (the form
+     * parameters), status, error, requestUri (of a 201), dpop (the DPoP header, if any), at }.
+     */
+    pushedRequests,
+    /** With options.device: the token requests of device logins, in order: { at, status, error }. */
+    devicePolls,
+    /**
+     * The parameters an authorization request URL stands for: its own query, or, when it carries
+     * a request_uri (RFC 9126 §4), the parameters pushed for it (with client_id and request_uri).
+     * A URLSearchParams.
+     */
+    authorizationParams(url) {
+      const query = new URL(url).searchParams;
+      const requestUri = query.get('request_uri');
+      if (!requestUri) return query;
+      const pushed = pushedRequests.find((r) => r.requestUri === requestUri);
+      if (!pushed) throw new Error(`no pushed request for ${requestUri}`);
+      return new URLSearchParams({ ...pushed.params, ...Object.fromEntries(query) });
+    },
+    /** Every request the provider handled: { method, path, query, route, status, at }. */
     requests,
     /** Errors the provider reported as server_error (should stay empty). */
     serverErrors,

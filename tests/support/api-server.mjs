@@ -17,6 +17,12 @@
 //                         //    via?, sub?, aborted? }] every request, OPTIONS included
 //   api.rejectNext(1)     // the next request that carries a token gets 401 error="invalid_token"
 //   api.rejectToken(at)   // every request with exactly this token: 401 invalid_token ("revoked")
+//   startApiServer({ ..., dpop: true })  // RFC 9449 instead of 6750: `Authorization: DPoP <token>`
+//                         // plus a `DPoP` proof (verifyDpopProof: signature with its jwk, htm, htu,
+//                         // iat window, jti replay, ath), the token active at introspection with
+//                         // cnf.jkt = the proof key's thumbprint; challenges are `DPoP algs="ES256"`;
+//                         // entries get dpop { jkt, jti, ath, nonce } / dpopError, and dpopProof
+//   api.demandNonce()     // (dpop) proofs must carry this nonce from now on (use_dpop_nonce + DPoP-Nonce)
 //   await api.close();
 //
 // Routes (every response: Access-Control-Allow-Origin, Access-Control-Expose-Headers, X-Request-Id;
@@ -41,13 +47,17 @@
 // Introspection is not cached: every request asks again, so a token revoked at the provider stops
 // working at once.
 
-import { createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
 import { createServer } from 'node:http';
 import { listenOnLoopback } from './loopback.mjs';
 
 const ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE';
-const ALLOW_HEADERS = 'Authorization, Content-Type, X-Test';
-const EXPOSE_HEADERS = 'X-Api-Seen, WWW-Authenticate, X-Request-Id';
+const ALLOW_HEADERS = 'Authorization, Content-Type, X-Test, DPoP';
+const EXPOSE_HEADERS = 'X-Api-Seen, WWW-Authenticate, X-Request-Id, DPoP-Nonce';
+/** RFC 9449 7.1: `DPoP <token68>`. */
+const DPOP_AUTH = /^DPoP +([A-Za-z0-9\-._~+/]+=*) *$/i;
+/** The iat window a DPoP proof must fall in (seconds either side of now). */
+const DPOP_IAT_WINDOW = 60;
 const REALM = 'api';
 /** RFC 6750 2.1: b64token. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -57,6 +67,49 @@ const MAX_BYTES = 64 * 1024 * 1024;
 /** A quoted-string-safe error_description (RFC 6750 3: %x20-21 / %x23-5B / %x5D-7E). */
 function quoteSafe(text) {
   return String(text).replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, ' ').slice(0, 200);
+}
+
+/** RFC 7638 thumbprint of an EC P-256 public JWK. */
+export function ecThumbprint(jwk) {
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+/**
+ * Verify a DPoP proof (RFC 9449 4.3) for a request presenting `token`: compact JWS, typ dpop+jwt,
+ * alg ES256, a public EC P-256 jwk in the header and the signature made with it, htm = the method,
+ * htu = the URL without query and fragment, iat within DPOP_IAT_WINDOW of now, a jti never seen
+ * (`seen`: a Set this server keeps), ath = base64url(SHA-256(token)). Returns { jkt, jti, claims }
+ * or throws an Error whose message is the error_description.
+ */
+export function verifyDpopProof(proof, { method, htu, token, seen }) {
+  const parts = String(proof).split('.');
+  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) throw new Error('malformed DPoP proof');
+  let header;
+  let claims;
+  try {
+    header = b64uJson(parts[0]);
+    claims = b64uJson(parts[1]);
+  } catch {
+    throw new Error('malformed DPoP proof');
+  }
+  if (header.typ !== 'dpop+jwt') throw new Error('typ is not dpop+jwt');
+  if (header.alg !== 'ES256') throw new Error(`unexpected alg ${header.alg}`);
+  const { jwk } = header;
+  if (!jwk || jwk.kty !== 'EC' || jwk.crv !== 'P-256' || 'd' in jwk) throw new Error('jwk is not a public P-256 key');
+  const valid = cryptoVerify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`),
+    { key: createPublicKey({ key: jwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2], 'base64url'));
+  if (!valid) throw new Error('DPoP proof signature verification failed');
+  if (claims.htm !== method) throw new Error(`htm ${claims.htm} is not ${method}`);
+  if (claims.htu !== htu) throw new Error(`htu ${claims.htu} is not ${htu}`);
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof claims.iat !== 'number' || Math.abs(claims.iat - now) > DPOP_IAT_WINDOW) throw new Error('iat out of window');
+  if (typeof claims.jti !== 'string' || claims.jti.length < 12) throw new Error('no jti');
+  if (seen.has(claims.jti)) throw new Error('DPoP proof replayed (jti seen)');
+  seen.add(claims.jti);
+  const ath = createHash('sha256').update(token).digest('base64url');
+  if (claims.ath !== ath) throw new Error('ath does not match the access token');
+  return { jkt: ecThumbprint(jwk), jti: claims.jti, claims };
 }
 
 function b64uJson(part) {
@@ -125,8 +178,11 @@ async function verifyJwt(token, { jwks, issuer, audience }) {
  */
 export async function startApiServer(options = {}) {
   const {
-    allowOrigin, introspect, jwks, issuer, audience, port: wantedPort = 0,
+    allowOrigin, introspect, jwks, issuer, audience, port: wantedPort = 0, dpop = false,
   } = options;
+  // DPoP (RFC 9449): the jtis seen, and the nonce demanded (demandNonce()).
+  const seenJtis = new Set();
+  let dpopNonce;
   if (!allowOrigin) throw new TypeError('startApiServer: allowOrigin is required');
   if (jwks && !issuer) throw new TypeError('startApiServer: jwks needs issuer');
 
@@ -164,8 +220,10 @@ export async function startApiServer(options = {}) {
     const params = [`realm="${REALM}"`];
     if (error) params.push(`error="${error}"`);
     if (description) params.push(`error_description="${quoteSafe(description)}"`);
+    if (dpop) params.unshift('algs="ES256"');
     send(req, res, status, error ? { error, error_description: description } : { error: 'unauthorized' }, {
-      'WWW-Authenticate': `Bearer ${params.join(', ')}`,
+      'WWW-Authenticate': `${dpop ? 'DPoP' : 'Bearer'} ${params.join(', ')}`,
+      ...(dpop && dpopNonce ? { 'DPoP-Nonce': dpopNonce } : {}),
     });
   }
 
@@ -190,8 +248,56 @@ export async function startApiServer(options = {}) {
     return { error: looksLikeJwt ? 'JWT access tokens are not accepted here' : 'opaque access tokens are not accepted here' };
   }
 
+  /**
+   * RFC 9449 7.1 checks: `Authorization: DPoP <token>`, one valid proof for this request (with the
+   * nonce demanded, if any), a token the provider says is active and bound to the proof's key
+   * (introspection's cnf.jkt). Answers and returns undefined when the request may not proceed.
+   */
+  async function authenticateDpop(req, res, entry) {
+    const match = DPOP_AUTH.exec(req.headers.authorization ?? '');
+    const proof = req.headers.dpop;
+    if (!match) {
+      challenge(req, res, 401);
+      return undefined;
+    }
+    const token = match[1];
+    const url = new URL(req.url, `http://${req.headers.host}`);
+    let verified;
+    try {
+      if (typeof proof !== 'string') throw new Error('no DPoP proof');
+      verified = verifyDpopProof(proof, {
+        method: req.method, htu: `${url.origin}${url.pathname}`, token, seen: seenJtis,
+      });
+    } catch (err) {
+      entry.dpopError = err.message;
+      challenge(req, res, 401, 'invalid_dpop_proof', err.message);
+      return undefined;
+    }
+    entry.dpop = { jkt: verified.jkt, jti: verified.jti, ath: verified.claims.ath, nonce: verified.claims.nonce };
+    if (dpopNonce && verified.claims.nonce !== dpopNonce) {
+      entry.dpopError = 'nonce required';
+      challenge(req, res, 401, 'use_dpop_nonce', 'Resource server requires nonce in DPoP proof');
+      return undefined;
+    }
+    const info = introspect ? await introspect(token) : undefined;
+    if (info?.active !== true) {
+      challenge(req, res, 401, 'invalid_token', 'token is not active');
+      return undefined;
+    }
+    if (info.cnf?.jkt !== verified.jkt) {
+      challenge(req, res, 401, 'invalid_token', 'token is not bound to the proof\'s key');
+      return undefined;
+    }
+    entry.via = 'introspection';
+    entry.sub = info.sub;
+    return {
+      sub: info.sub, scope: info.scope, aud: info.aud, client_id: info.client_id, via: 'introspection', jkt: info.cnf.jkt,
+    };
+  }
+
   /** RFC 6750 checks; answers and returns undefined when the request may not proceed. */
   async function authenticate(req, res, entry) {
+    if (dpop) return authenticateDpop(req, res, entry);
     const header = req.headers.authorization;
     if (!header || !/^bearer(\s|$)/i.test(header)) {
       challenge(req, res, 401);
@@ -250,7 +356,7 @@ export async function startApiServer(options = {}) {
 
     if (pathname === '/me') {
       return send(req, res, 200, {
-        sub: auth.sub, scope: auth.scope, aud: auth.aud, client_id: auth.client_id, via: auth.via,
+        sub: auth.sub, scope: auth.scope, aud: auth.aud, client_id: auth.client_id, via: auth.via, jkt: auth.jkt,
       });
     }
     if (pathname === '/echo') {
@@ -293,6 +399,7 @@ export async function startApiServer(options = {}) {
       url: req.url,
       origin: req.headers.origin ?? null,
       authorization: req.headers.authorization ?? null,
+      dpopProof: req.headers.dpop ?? null,
       contentType: req.headers['content-type'] ?? null,
       bodyBytes: Buffer.alloc(0),
       at: Date.now(),
@@ -336,6 +443,14 @@ export async function startApiServer(options = {}) {
     /** The next `n` requests that carry a Bearer token get 401 invalid_token, whatever the token. */
     rejectNext(n = 1) {
       rejectCount += n;
+    },
+    /**
+     * With dpop: from now on a proof must carry `nonce` (a fresh one by default), else 401
+     * `DPoP error="use_dpop_nonce"` with `DPoP-Nonce: <nonce>` (RFC 9449 9). Returns the nonce.
+     */
+    demandNonce(nonce = randomBytes(16).toString('base64url')) {
+      dpopNonce = nonce;
+      return nonce;
     },
     /** From now on every request bearing exactly `token` gets 401 invalid_token ("token revoked"). */
     rejectToken(token) {

@@ -258,8 +258,8 @@ describe('api-server (RFC 6750 resource server)', { timeout: 60_000 }, () => {
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), APP_ORIGIN);
     assert.equal(res.headers.get('access-control-allow-methods'), 'GET, POST, PUT, PATCH, DELETE');
-    assert.equal(res.headers.get('access-control-allow-headers'), 'Authorization, Content-Type, X-Test');
-    assert.equal(res.headers.get('access-control-expose-headers'), 'X-Api-Seen, WWW-Authenticate, X-Request-Id');
+    assert.equal(res.headers.get('access-control-allow-headers'), 'Authorization, Content-Type, X-Test, DPoP');
+    assert.equal(res.headers.get('access-control-expose-headers'), 'X-Api-Seen, WWW-Authenticate, X-Request-Id, DPoP-Nonce');
     assert.deepEqual(api.requests.map((r) => [r.method, r.path, r.authorization, r.status]), [['OPTIONS', '/echo', null, 204]]);
   });
 

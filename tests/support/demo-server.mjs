@@ -55,7 +55,7 @@ try {
   // The vanilla app, exactly as before: pkg/ + www/ and /demo-config.json.
   const web = await startStaticServer({
     port: arg('--port', 'DEMO_PORT'),
-    mounts: { '/pkg/': PKG_DIR, '/': join(REPO_ROOT, 'www') },
+    mounts: { '/pkg/': PKG_DIR, '/vendor/uqr/': join(REPO_ROOT, 'node_modules/uqr/dist'), '/': join(REPO_ROOT, 'www') },
     // With the API (when the examples are built), the vanilla app's session panel calls it too.
     json: {
       '/demo-config.json': () => ({

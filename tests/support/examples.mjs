@@ -180,7 +180,8 @@ export async function describeBuild(distDir) {
   const workers = [];
   for (const f of js) {
     const text = await readFile(join(distDir, f), 'utf8');
-    if (wasmFiles.some((w) => text.includes(basename(w))) && text.includes('__wbindgen')) workers.push(f);
+    // (wasm-bindgen's loader instantiates the module; the page only compiles it.)
+    if (wasmFiles.some((w) => text.includes(basename(w))) && text.includes('instantiateStreaming')) workers.push(f);
   }
   return {
     files,

@@ -29,13 +29,15 @@ export function assertLibraryBuilt() {
  * `provider`: more options for startProvider (e.g. { idTokenSignedResponseAlg: 'ES256' }).
  * `appOptions`: more createAuthClient options for the app (an object, or a function called on each
  * request of /demo-config.json, e.g. () => ({ apiOrigins: [api.origin] }) for a server started later).
+ * `headers`: extra headers on every response of the app's server (e.g. Cross-Origin-Opener-Policy).
  * Returns { op, web, appUrl, close() }. close() is idempotent and never throws.
  */
-export async function startStack({ accessTokenTtl, port, providerPort, quiet, provider, appOptions } = {}) {
+export async function startStack({ accessTokenTtl, port, providerPort, quiet, provider, appOptions, headers } = {}) {
   let op;
   const web = await startStaticServer({
     port,
-    mounts: { '/pkg/': PKG_DIR, '/': join(REPO_ROOT, 'www') },
+    headers,
+    mounts: { '/pkg/': PKG_DIR, '/vendor/uqr/': join(REPO_ROOT, 'node_modules/uqr/dist'), '/': join(REPO_ROOT, 'www') },
     json: {
       '/demo-config.json': () => ({
         issuer: op.issuer,

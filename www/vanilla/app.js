@@ -137,6 +137,7 @@ async function render() {
   $('user-name').textContent = user?.name ?? user?.sub ?? '';
   $('user-sub').textContent = user ? `sub=${user.sub}` : '';
   $('login').disabled = !auth || signedIn;
+  $('login-popup').disabled = !auth || signedIn;
   for (const id of ['userinfo', 'logout', 'logout-local']) $(id).disabled = !signedIn;
 }
 
@@ -155,6 +156,11 @@ function action(id, fn) {
 }
 
 action('login', () => window.auth.loginWithRedirect({ appState: { returnTo: window.location.pathname } }));
+
+// The popup opens in this click handler (browsers block one opened later); this page stays.
+action('login-popup', async () => {
+  showOutput({ popup: await window.auth.loginWithPopup({ appState: { from: 'popup' } }) });
+});
 
 action('userinfo', async () => {
   // The worker calls the provider's userinfo endpoint with the access token (refreshed first if

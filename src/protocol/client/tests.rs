@@ -766,3 +766,441 @@ fn a_silent_restore_answers_on_the_silent_redirect_uri_and_redeems_with_it() {
     // Any other page is no callback.
     assert!(matches!(c.parse_callback("https://app.example/other?code=c&state=s"), Err(Error::InvalidCallback { reason: "redirect_uri" })));
 }
+
+// DPoP (RFC 9449) as the client wires it: the key the shell hands over, `dpop_jkt`, the
+// `token_type` rule, the `Authorization` scheme, the proofs of provider requests and the nonces.
+
+/// RFC 9449 §4.1's example key, as WebCrypto's raw export.
+fn rfc9449_raw_key() -> Vec<u8> {
+    let mut raw = vec![4];
+    raw.extend(base64url::decode("l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs").unwrap());
+    raw.extend(base64url::decode("9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA").unwrap());
+    raw
+}
+const RFC9449_JKT: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+
+fn with_dpop(json: &str) -> Result<Client, Error> {
+    let base = r#""issuer":"https://op.example","clientId":"spa","redirectUri":"https://app.example/cb""#;
+    Client::new(&parse(format!("{{{base}{json}}}").as_bytes()).unwrap())
+}
+
+#[test]
+fn the_dpop_option_is_false_true_or_auto() {
+    assert_eq!(with_dpop("").unwrap().config().dpop, Dpop::Off);
+    assert_eq!(with_dpop(r#","dpop":false"#).unwrap().config().dpop, Dpop::Off);
+    assert_eq!(with_dpop(r#","dpop":true"#).unwrap().config().dpop, Dpop::On);
+    assert_eq!(with_dpop(r#","dpop":"auto""#).unwrap().config().dpop, Dpop::Auto);
+    for bad in [r#","dpop":"true""#, r#","dpop":1"#, r#","dpop":"AUTO""#, r#","dpop":{}"#] {
+        assert_eq!(with_dpop(bad).err(), Some(Error::Config { reason: "dpop" }), "{bad}");
+    }
+}
+
+#[test]
+fn a_key_is_asked_for_when_dpop_is_on_or_auto_and_advertised() {
+    let mut c = discovered();
+    assert!(!c.needs_dpop_key(), "off by default");
+    c.config.dpop = Dpop::Auto;
+    assert!(!c.needs_dpop_key(), "auto, not advertised");
+    c.metadata.as_mut().unwrap().dpop_signing_alg_values_supported = Some(vec!["RS256".into()]);
+    assert!(!c.needs_dpop_key(), "auto, ES256 not advertised");
+    c.metadata.as_mut().unwrap().dpop_signing_alg_values_supported = Some(vec!["PS256".into(), "ES256".into()]);
+    assert!(c.needs_dpop_key());
+    c.config.dpop = Dpop::On;
+    c.metadata.as_mut().unwrap().dpop_signing_alg_values_supported = None;
+    assert!(c.needs_dpop_key(), "on, whatever discovery says");
+    assert_eq!(c.set_dpop_key(&[4; 64]), Err(Error::Config { reason: "dpop_key" }));
+    c.set_dpop_key(&rfc9449_raw_key()).unwrap();
+    assert!(!c.needs_dpop_key(), "once per client");
+    assert_eq!(c.dpop_thumbprint(), Some(RFC9449_JKT));
+}
+
+/// A client with the RFC key, logged in with DPoP-bound tokens.
+fn dpop_signed_in() -> Client {
+    let mut c = discovered();
+    c.config.dpop = Dpop::On;
+    c.set_dpop_key(&rfc9449_raw_key()).unwrap();
+    let options = parse(br#"{"extraParams":{"dpop_jkt":"another"}}"#).unwrap();
+    let start = c.begin_login(&options, &entropy(), NOW).unwrap();
+    let q = parse_query(Url::parse(&start.url).unwrap().query.as_deref().unwrap()).unwrap();
+    let jkt: Vec<_> = q.iter().filter(|(k, _)| k == "dpop_jkt").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(jkt, [RFC9449_JKT], "the worker's thumbprint, once, whatever the page passed");
+    let state = &q.iter().find(|(k, _)| k == "state").unwrap().1;
+    let callback = |c: &Client| {
+        let cb = c.parse_callback(&format!("https://app.example/cb?code=the-code&state={state}&iss=https%3A%2F%2Fop.example")).unwrap();
+        c.complete_callback(cb, Some(start.pending_record.expose()), NOW + 5).unwrap()
+    };
+    // RFC 9449 §5: a Bearer answer to a DPoP session is refused.
+    let bearer = token_response("rt-1", Some(&id_token(&claims())));
+    assert_eq!(c.process_code_exchange_response(callback(&c), bearer).err(), Some(Error::InvalidResponse { reason: "token_type" }));
+    let dpop = |rt: &str| {
+        let HttpResponse { body, .. } = token_response(rt, Some(&id_token(&claims())));
+        json(200, &String::from_utf8(body).unwrap().replace(r#""Bearer""#, r#""dpop""#))
+    };
+    let exchange = c.process_code_exchange_response(callback(&c), dpop("rt-1")).unwrap();
+    assert!(matches!(finish(&mut c, exchange, NOW + 5), Ok(Exchanged::LoggedIn { .. })));
+    c
+}
+
+#[test]
+fn a_dpop_session_accepts_only_dpop_tokens_and_presents_them_with_proofs() {
+    let mut c = dpop_signed_in();
+    assert_eq!(c.authorization("at-rt-1"), "DPoP at-rt-1");
+    assert_eq!(c.api_call(TokenKey::default()).key(), &TokenKey::default());
+    // UserInfo: `Authorization: DPoP`, and the proof carries `ath` of that token.
+    let userinfo = c.userinfo_request(NOW + 5).unwrap();
+    assert_eq!(userinfo.headers[0], ("Authorization".to_owned(), "DPoP at-rt-1".to_owned()));
+    let call = c.dpop_call(&userinfo.url).unwrap().unwrap();
+    let jti = [7u8; JTI_BYTES];
+    let claims_of = |proof: &UnsignedProof| {
+        let claims = proof.signing_input().split('.').nth(1).unwrap();
+        parse(&base64url::decode(claims).unwrap()).unwrap()
+    };
+    let proof = c.dpop_proof(&userinfo, &call, &jti, NOW + 5).unwrap();
+    let claims = claims_of(&proof);
+    assert_eq!(claims.get("htm").and_then(Value::as_str), Some("GET"));
+    assert_eq!(claims.get("htu").and_then(Value::as_str), Some("https://op.example/me"));
+    assert_eq!(claims.get("ath").and_then(Value::as_str), Some(crate::protocol::dpop::ath("at-rt-1").as_str()));
+    assert!(claims.get("nonce").is_none());
+    // The refresh grant: no `ath`, and a Bearer answer is refused too.
+    let grant = c.begin_refresh(&TokenKey::default()).unwrap();
+    let mut call = c.dpop_call(&grant.request.url).unwrap().unwrap();
+    let claims = claims_of(&c.dpop_proof(&grant.request, &call, &jti, NOW + 5).unwrap());
+    assert_eq!(claims.get("htm").and_then(Value::as_str), Some("POST"));
+    assert!(claims.get("ath").is_none());
+    // §8: `use_dpop_nonce` → one retry whose proof carries the nonce.
+    let demand = json(400, r#"{"error":"use_dpop_nonce"}"#);
+    assert_eq!(c.on_provider_dpop_response(&mut call, &grant.request, &demand, None, Some("n-1")), NonceStep::RetryWithNonce);
+    let claims = claims_of(&c.dpop_proof(&grant.request, &call, &jti, NOW + 5).unwrap());
+    assert_eq!(claims.get("nonce").and_then(Value::as_str), Some("n-1"));
+    assert_eq!(c.on_provider_dpop_response(&mut call, &grant.request, &demand, None, Some("n-2")), NonceStep::Done);
+    let bearer = token_response("rt-2", None);
+    assert_eq!(c.process_refresh_response(&grant.ticket, bearer).err(), Some(Error::InvalidResponse { reason: "token_type" }));
+    c.finish_refresh(grant.ticket, Err(Error::InvalidResponse { reason: "token_type" }), NOW + 5);
+    // The nonce is the origin's: UserInfo's next proof carries the latest one.
+    let call = c.dpop_call(&userinfo.url).unwrap().unwrap();
+    let claims = claims_of(&c.dpop_proof(&userinfo, &call, &jti, NOW + 5).unwrap());
+    assert_eq!(claims.get("nonce").and_then(Value::as_str), Some("n-2"));
+    // §9: UserInfo is a resource server: its `401` DPoP challenge asks for a nonce.
+    let mut call = c.dpop_call(&userinfo.url).unwrap().unwrap();
+    let challenge = Some(r#"DPoP error="use_dpop_nonce""#);
+    assert_eq!(c.on_provider_dpop_response(&mut call, &userinfo, &json(401, "{}"), challenge, Some("n-3")), NonceStep::RetryWithNonce);
+    // An API's nonces are its own.
+    let mut api = c.dpop_call("https://api.example/x").unwrap().unwrap();
+    assert_eq!(c.on_api_dpop_response(&mut api, 401, challenge, Some("a-1")), NonceStep::RetryWithNonce);
+    assert_eq!(c.on_api_dpop_response(&mut api, 401, challenge, Some("a-2")), NonceStep::Done);
+    let proof = c.api_proof("https://api.example/x?q=1", "get", Some("at-rt-1"), &api, &jti, NOW).unwrap();
+    assert_eq!(claims_of(&proof).get("nonce").and_then(Value::as_str), Some("a-2"));
+    assert_eq!(claims_of(&proof).get("htu").and_then(Value::as_str), Some("https://api.example/x"));
+    assert!(Client::finish_proof(proof.clone(), &[0; 63]).is_err());
+    assert_eq!(Client::finish_proof(proof, &[0; 64]).unwrap().split('.').count(), 3);
+}
+
+#[test]
+fn without_a_key_nothing_carries_a_proof() {
+    let c = signed_in();
+    assert_eq!(c.dpop_call("https://op.example/token").unwrap().map(|_| ()), None);
+    assert_eq!(c.authorization("t"), "Bearer t");
+    assert_eq!(c.userinfo_request(NOW + 5).unwrap().headers[0].1, "Bearer at-rt-1");
+}
+
+// `persist: "dpop-bound"`: what is stored when, what ends it, and a resumed session.
+
+fn dpop_token_response(refresh_token: &str, id_token: Option<&str>) -> HttpResponse {
+    let HttpResponse { body, .. } = token_response(refresh_token, id_token);
+    json(200, &String::from_utf8(body).unwrap().replace(r#""Bearer""#, r#""DPoP""#))
+}
+
+fn persisting() -> Client {
+    let mut c = dpop_signed_in();
+    c.config.persist = true;
+    c
+}
+
+fn stored_record(action: Option<PersistAction>) -> PersistedSession {
+    match action {
+        Some(PersistAction::Store { id, record }) => {
+            assert_eq!(id, "session\nhttps://op.example\nspa");
+            PersistedSession::from_record(record.expose()).unwrap()
+        }
+        other => panic!("expected a write, got {other:?}"),
+    }
+}
+
+fn deleted(action: Option<PersistAction>) -> bool {
+    matches!(action, Some(PersistAction::Delete { id }) if id == "session\nhttps://op.example\nspa")
+}
+
+#[test]
+fn persist_is_none_or_dpop_bound_and_needs_dpop() {
+    assert!(!with_dpop(r#","dpop":true"#).unwrap().config().persist);
+    assert!(!with_dpop(r#","dpop":true,"persist":"none""#).unwrap().config().persist);
+    assert!(with_dpop(r#","dpop":true,"persist":"dpop-bound""#).unwrap().config().persist);
+    assert!(with_dpop(r#","dpop":"auto","persist":"dpop-bound""#).unwrap().config().persist);
+    for bad in [r#","persist":"dpop-bound""#, r#","dpop":false,"persist":"dpop-bound""#, r#","dpop":true,"persist":true"#, r#","dpop":true,"persist":"bearer""#] {
+        assert_eq!(with_dpop(bad).err(), Some(Error::Config { reason: "persist" }), "{bad}");
+    }
+}
+
+#[test]
+fn the_dpop_bound_refresh_token_is_stored_after_login_and_each_rotation() {
+    let mut c = persisting();
+    let first = stored_record(c.persist_action());
+    assert_eq!((first.refresh_token.expose(), first.sub.as_str(), first.jkt.as_str()), ("rt-1", "alice", RFC9449_JKT));
+    assert_eq!(c.persist_action(), None, "written once");
+    // A rotation: the new token replaces the stored one.
+    let end = refresh(&mut c, &TokenKey::default(), dpop_token_response("rt-2", None), NOW + 700);
+    assert_eq!(end.result, Ok(()));
+    assert_eq!(stored_record(c.persist_action()).refresh_token.expose(), "rt-2");
+    // No rotation: nothing to write.
+    let HttpResponse { body, .. } = dpop_token_response("x", None);
+    let unrotated = String::from_utf8(body).unwrap().replace(r#","refresh_token":"x""#, "");
+    assert_eq!(refresh(&mut c, &TokenKey::default(), json(200, &unrotated), NOW + 1400).result, Ok(()));
+    assert_eq!(c.persist_action(), None);
+    // A failed write is tried again on the next call.
+    c.persist_failed();
+    assert_eq!(stored_record(c.persist_action()).refresh_token.expose(), "rt-2");
+}
+
+#[test]
+fn nothing_is_stored_without_the_option_or_for_a_bearer_session() {
+    let mut c = dpop_signed_in();
+    assert_eq!(c.persist_action(), None, "persist off");
+    let mut bearer = signed_in();
+    bearer.config.persist = true; // (a `dpop: "auto"` client whose provider has no DPoP)
+    assert_eq!(bearer.persist_action(), None, "never a bearer refresh token");
+}
+
+#[test]
+fn logout_invalid_grant_and_a_failed_id_token_check_delete_the_record_and_the_key() {
+    let mut c = persisting();
+    stored_record(c.persist_action());
+    c.logout(&[0; 16], false);
+    assert!(deleted(c.persist_action()));
+    assert_eq!(c.persist_action(), None);
+    assert_eq!(c.dpop_thumbprint(), None, "the key goes with the session");
+    assert!(c.needs_dpop_key(), "the next login makes a new key");
+
+    // A logout in a worker that never wrote anything still deletes what may be stored.
+    let mut c = persisting();
+    c.stored = Stored::Nothing;
+    c.revision = 0;
+    c.logout(&[0; 16], false);
+    assert!(deleted(c.persist_action()));
+
+    let mut c = persisting();
+    stored_record(c.persist_action());
+    let end = refresh(&mut c, &TokenKey::default(), json(400, r#"{"error":"invalid_grant"}"#), NOW + 700);
+    assert_eq!(end.result, Err(Error::LoginRequired));
+    assert!(deleted(c.persist_action()));
+    assert_eq!(c.dpop_thumbprint(), None);
+
+    let mut c = persisting();
+    stored_record(c.persist_action());
+    let other = claims().replace("alice", "someone-else");
+    let end = refresh(&mut c, &TokenKey::default(), dpop_token_response("rt-2", Some(&id_token(&other))), NOW + 100);
+    assert_eq!(end.result, Err(Error::InvalidIdToken { reason: "sub" }));
+    assert!(deleted(c.persist_action()));
+    assert_eq!(c.dpop_thumbprint(), None);
+}
+
+/// A fresh client (a cold start) with `persist: "dpop-bound"`, discovered.
+fn cold_start() -> Client {
+    let mut c = discovered();
+    c.config.dpop = Dpop::On;
+    c.config.persist = true;
+    c
+}
+
+#[test]
+fn a_stored_session_is_resumed_by_one_refresh_grant_for_the_same_user() {
+    let mut stored = persisting();
+    let record = stored.persist_action().map(|a| match a {
+        PersistAction::Store { record, .. } => record,
+        _ => unreachable!(),
+    });
+    let record = record.unwrap();
+
+    let mut c = cold_start();
+    // Not on a login callback, once per client.
+    assert_eq!(c.resume_id("https://app.example/cb?code=c&state=s&iss=https%3A%2F%2Fop.example"), None);
+    assert_eq!(c.resume_id("https://app.example/home").as_deref(), Some("session\nhttps://op.example\nspa"));
+    assert_eq!(c.resume_id("https://app.example/home"), None);
+    assert!(c.resume(record.expose(), &rfc9449_raw_key()));
+    assert!(c.is_resuming() && !c.is_authenticated() && c.user_json().is_none());
+    assert_eq!(c.dpop_thumbprint(), Some(RFC9449_JKT));
+    assert_eq!(c.persist_action(), None, "what is stored is this session");
+    // The login's token needs the grant; it presents the stored token, with a proof.
+    assert_eq!(c.token_step(&TokenKey::default(), Need::Valid, NOW + 10).unwrap(), TokenStep::Refresh);
+    let grant = c.begin_refresh(&TokenKey::default()).unwrap();
+    assert_eq!(form(grant.request.body.as_deref().unwrap())[1].1, "rt-1");
+    assert!(c.dpop_call(&grant.request.url).unwrap().is_some());
+    let exchange = c.process_refresh_response(&grant.ticket, dpop_token_response("rt-2", Some(&id_token(&claims())))).unwrap().unwrap();
+    let result = finish(&mut c, exchange, NOW + 10).map(drop);
+    let end = c.finish_refresh(grant.ticket, result, NOW + 10);
+    assert_eq!((end.result, end.event), (Ok(()), Some(Event::Login)));
+    assert!(c.is_authenticated() && !c.is_resuming());
+    assert_eq!(c.user_json(), Some(claims().as_str()));
+    assert_eq!(stored_record(c.persist_action()).refresh_token.expose(), "rt-2", "the rotated token is stored");
+}
+
+fn resumed() -> Client {
+    let mut c = cold_start();
+    let record = PersistedSession::to_record("rt-1", "alice", Some(&crate::protocol::testing::nonce()), RFC9449_JKT);
+    assert!(c.resume(record.expose(), &rfc9449_raw_key()));
+    c
+}
+
+#[test]
+fn a_resumed_session_that_the_provider_does_not_take_back_ends_and_is_deleted() {
+    // Another user's ID token (OIDC Core §12.2).
+    let mut c = resumed();
+    let other = claims().replace("alice", "someone-else");
+    let end = refresh(&mut c, &TokenKey::default(), dpop_token_response("rt-2", Some(&id_token(&other))), NOW + 10);
+    assert_eq!(end.result, Err(Error::InvalidIdToken { reason: "sub" }));
+    assert!(!c.is_authenticated() && !c.is_resuming());
+    assert!(deleted(c.persist_action()));
+    assert_eq!(end.revocations.len(), 0, "no revocation endpoint here; see the next case for the rule");
+
+    // No ID token: nothing says who the session is for.
+    let mut c = resumed();
+    let end = refresh(&mut c, &TokenKey::default(), dpop_token_response("rt-2", None), NOW + 10);
+    assert_eq!(end.result, Err(Error::InvalidResponse { reason: "field" }));
+    assert!(matches!(end.event, Some(Event::Error(_))));
+    assert!(!c.is_resuming());
+    assert!(deleted(c.persist_action()));
+
+    // A spent or revoked token.
+    let mut c = resumed();
+    let end = refresh(&mut c, &TokenKey::default(), json(400, r#"{"error":"invalid_grant"}"#), NOW + 10);
+    assert_eq!(end.event, Some(Event::SessionExpired { reason: "invalid_grant" }));
+    assert!(deleted(c.persist_action()));
+    assert_eq!(c.dpop_thumbprint(), None);
+
+    // The provider unreachable: the session and the record stay for the next try.
+    let mut c = resumed();
+    let end = refresh_failing(&mut c, Error::Network { reason: "failed" }, NOW + 10);
+    assert!(end.result.is_err());
+    assert!(c.is_resuming());
+    assert_eq!(c.persist_action(), None);
+}
+
+#[test]
+fn a_record_that_cannot_be_used_is_deleted_not_guessed_at() {
+    let mut c = cold_start();
+    assert!(!c.resume("not a record", &rfc9449_raw_key()));
+    assert!(!c.is_resuming());
+    assert!(deleted(c.persist_action()));
+    // Bound to another key than the one stored beside it.
+    let mut c = cold_start();
+    let record = PersistedSession::to_record("rt-1", "alice", None, "another-thumbprint");
+    assert!(!c.resume(record.expose(), &rfc9449_raw_key()));
+    assert_eq!(c.dpop_thumbprint(), None);
+    assert!(deleted(c.persist_action()));
+    // A key that is no P-256 public key.
+    let mut c = cold_start();
+    let record = PersistedSession::to_record("rt-1", "alice", None, RFC9449_JKT);
+    assert!(!c.resume(record.expose(), &[]));
+    assert!(deleted(c.persist_action()));
+}
+
+#[test]
+fn a_callback_uses_the_key_stored_with_its_login() {
+    let mut c = cold_start();
+    assert!(c.needs_dpop_key());
+    assert_eq!(c.use_login_key(&rfc9449_raw_key()), Ok(true), "adopted");
+    assert_eq!(c.dpop_thumbprint(), Some(RFC9449_JKT));
+    assert_eq!(c.use_login_key(&rfc9449_raw_key()), Ok(false), "already this client's key");
+    assert_eq!(c.use_login_key(&[4; 64]), Err(Error::Config { reason: "dpop_key" }));
+    let mut bearer = discovered();
+    assert_eq!(bearer.use_login_key(&rfc9449_raw_key()), Ok(false), "a client without DPoP never takes one up");
+    assert_eq!(bearer.dpop_thumbprint(), None);
+}
+
+// Pushed authorization requests (RFC 9126) as the client runs them.
+
+#[test]
+fn a_pushed_login_sends_every_parameter_to_the_endpoint_and_the_browser_only_client_id_and_request_uri() {
+    let mut c = discovered();
+    c.metadata.as_mut().unwrap().pushed_authorization_request_endpoint = Some("https://op.example/par".into());
+    c.config.dpop = Dpop::On;
+    c.set_dpop_key(&rfc9449_raw_key()).unwrap();
+    let start = c.begin_login(&parse(br#"{"extraParams":{"ui_locales":"de"}}"#).unwrap(), &entropy(), NOW).unwrap();
+    let push = start.push.expect("pushed: the provider offers PAR");
+    assert_eq!(push.url, "https://op.example/par");
+    let pushed = form(push.body.as_deref().unwrap());
+    let plain = parse_query(Url::parse(&start.url).unwrap().query.as_deref().unwrap()).unwrap();
+    assert_eq!(pushed, plain, "the same parameters as a plain request would carry");
+    for name in ["state", "nonce", "code_challenge", "dpop_jkt", "ui_locales", "redirect_uri"] {
+        assert!(pushed.iter().any(|(n, _)| n == name), "{name}");
+    }
+    // The proof goes with the push too (RFC 9449 §10.1): the shell sends it like any provider request.
+    assert!(c.dpop_call(&push.url).unwrap().is_some());
+    let answer = json(201, r#"{"request_uri":"urn:x","expires_in":60}"#);
+    let url = c.pushed_authorization_url(&answer).unwrap();
+    assert_eq!(url, "https://op.example/auth?client_id=spa&request_uri=urn%3Ax");
+    // The callback is checked against the pending login as ever.
+    let state = &plain.iter().find(|(k, _)| k == "state").unwrap().1;
+    let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={state}&iss=https%3A%2F%2Fop.example")).unwrap();
+    assert!(c.complete_callback(cb, Some(start.pending_record.expose()), NOW + 5).is_ok());
+}
+
+#[test]
+fn without_the_endpoint_or_with_par_false_the_login_is_not_pushed() {
+    let c = discovered();
+    assert!(c.begin_login(&Value::Object(vec![]), &entropy(), NOW).unwrap().push.is_none());
+    let mut c = discovered();
+    c.metadata.as_mut().unwrap().pushed_authorization_request_endpoint = Some("https://op.example/par".into());
+    c.config.par = crate::protocol::config::Par::Off;
+    assert!(c.begin_login(&Value::Object(vec![]), &entropy(), NOW).unwrap().push.is_none());
+    c.metadata.as_mut().unwrap().require_pushed_authorization_requests = true;
+    assert_eq!(c.begin_login(&Value::Object(vec![]), &entropy(), NOW).err(), Some(Error::Config { reason: "par" }));
+}
+
+#[test]
+fn a_popup_login_is_marked_in_its_pending_record_and_completes_like_any_login() {
+    let c = discovered();
+    let popup = c.begin_login(&parse(br#"{"popup":true,"appState":{"from":"popup"}}"#).unwrap(), &entropy(), NOW).unwrap();
+    assert!(Client::is_popup_record(popup.pending_record.expose()));
+    let redirect = c.begin_login(&parse(b"{}").unwrap(), &entropy(), NOW).unwrap();
+    assert!(!Client::is_popup_record(redirect.pending_record.expose()));
+    assert!(!Client::is_popup_record("not a record"));
+    // Fresh state, nonce and PKCE, and every check of the callback, as for a redirect.
+    let q = parse_query(Url::parse(&popup.url).unwrap().query.as_deref().unwrap()).unwrap();
+    let state = &q.iter().find(|(k, _)| k == "state").unwrap().1;
+    let forged = c.parse_callback("https://app.example/cb?code=c&state=other&iss=https%3A%2F%2Fop.example").unwrap();
+    assert_eq!(c.complete_callback(forged, Some(popup.pending_record.expose()), NOW + 5).err(), Some(Error::StateMismatch));
+    let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={state}&iss=https%3A%2F%2Fop.example")).unwrap();
+    assert_eq!(cb.pending_key(), popup.pending_key);
+    assert!(c.complete_callback(cb, Some(popup.pending_record.expose()), NOW + 5).is_ok());
+}
+
+// The device authorization grant (RFC 8628) as the client runs it.
+
+#[test]
+fn a_device_login_ends_in_the_same_validated_session_as_a_redirect_login() {
+    let mut c = discovered();
+    assert_eq!(c.device_authorization_request(None).err(), Some(Error::Config { reason: "device" }));
+    c.metadata.as_mut().unwrap().device_authorization_endpoint = Some("https://op.example/device/auth".into());
+    let r = c.device_authorization_request(Some("profile")).unwrap();
+    assert_eq!(form(r.body.as_deref().unwrap())[1], ("scope".to_owned(), "openid profile".to_owned()), "openid always");
+    let start = json(200, r#"{"device_code":"dc","user_code":"U","verification_uri":"https://op.example/device","expires_in":600}"#);
+    let mut login = c.process_device_authorization(&start, NOW).unwrap();
+    let _ = c.device_token_request(&login).unwrap();
+    assert_eq!(login.on_token_response(&json(200, "{}"), NOW + 5), Ok(crate::protocol::device::DevicePoll::Tokens));
+    // No nonce was sent: an ID token with one is refused, one without is accepted.
+    let with_nonce = c.process_device_tokens(token_response("rt-1", Some(&id_token(&claims()))), NOW + 5).unwrap();
+    assert_eq!(finish(&mut c, with_nonce, NOW + 5).err(), Some(Error::InvalidIdToken { reason: "nonce" }));
+    let without = claims().replace(&format!(r#","nonce":"{}""#, crate::protocol::testing::nonce()), "");
+    let exchange = c.process_device_tokens(token_response("rt-1", Some(&id_token(&without))), NOW + 5).unwrap();
+    let Exchanged::LoggedIn { reply, event } = finish(&mut c, exchange, NOW + 5).unwrap() else { panic!("no login") };
+    assert_eq!((reply.as_str(), event), (r#"{"appState":null}"#, Event::Login));
+    assert!(c.is_authenticated());
+    // Without an ID token: no session.
+    let mut c = discovered();
+    assert_eq!(c.process_device_tokens(token_response("rt-1", None), NOW).err(), Some(Error::InvalidResponse { reason: "field" }));
+    // A bad signature or claim: no session either (the same checks).
+    let expired = claims().replace(&format!(r#""exp":{}"#, NOW + 600), &format!(r#""exp":{}"#, NOW - 600));
+    let exchange = c.process_device_tokens(token_response("rt-1", Some(&id_token(&expired))), NOW).unwrap();
+    assert!(finish(&mut c, exchange, NOW).is_err());
+    assert!(!c.is_authenticated());
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/:
-#   cargo (wasm32, release) → wasm-bindgen --target web → wasm-opt -O2 -Os (npm binaryen, never
+#   cargo (wasm32, release) → wasm-bindgen --target web → wasm-opt --flatten --rereloop -O2 -Os (npm binaryen, never
 #   Debian's: its wasm-opt 108 breaks wasm-bindgen 0.2.130 output) → tsc (src/js → pkg/, and
 #   the worker's entry src/worker/worker.ts → pkg/worker.js) → esbuild (bundle, minify).
 # pkg/ is wiped first so stale files never ship. Prints raw and gzip -9 sizes at the end.
@@ -28,7 +28,10 @@ node scripts/stub-panics.mjs pkg/oidc_worker_bg.wasm
 # and checks the glue against the module's imports and exports.
 names=$(mktemp)
 # (-O2 first, then -Os: ~300 B gzip less than -Oz alone, measured, as is -Os over -Oz after it.)
-node_modules/.bin/wasm-opt -O2 -Os --converge --low-memory-unused --strip-producers \
+# --flatten --rereloop first: the control flow of every function rebuilt by binaryen's relooper
+# (--rereloop needs flat IR), which -O2 -Os then shrink further: wasm -401 B gzip, measured
+# (-Os alone after it: -117 B; -O3 after it: +773 B).
+node_modules/.bin/wasm-opt --flatten --rereloop -O2 -Os --converge --low-memory-unused --strip-producers \
   --minify-imports-and-exports-and-modules \
   pkg/oidc_worker_bg.wasm -o pkg/oidc_worker_bg.wasm > "$names"
 node scripts/minify-names.mjs "$names" pkg/oidc_worker.js pkg/oidc_worker_bg.wasm

@@ -57,7 +57,7 @@ function buildBenchWasm(outDir) {
   // import and export names are not minified: this glue is not rewritten).
   run('node', [join(ROOT, 'scripts', 'stub-panics.mjs'), wasm]);
   run(join(ROOT, 'node_modules', '.bin', 'wasm-opt'),
-    ['--flatten', '--rereloop', '-O2', '-Os', '-ocimfs=20', '--converge', '--low-memory-unused', '--strip-producers', wasm, '-o', wasm]);
+    ['--flatten', '--rereloop', '-O2', '-Os', '--flatten', '--rereloop', '-O2', '-Os', '-ocimfs=20', '--converge', '--low-memory-unused', '--strip-producers', wasm, '-o', wasm]);
 }
 
 // ---------------------------------------------------------------- tokens

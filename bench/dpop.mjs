@@ -64,9 +64,8 @@ import {
 import { completeLogin } from '../tests/support/op-interactions.mjs';
 import { startStaticServer } from '../tests/support/static-server.mjs';
 import {
-  commandLine, DEFAULT_OUT, DPOP_HEADING, envInt, int, ISOLATION_HEADERS, log, machine, machineLine, median,
-  ms, packageLine, PAGE_DIR, percentile, seconds, snapshotPkg, stopOnSignals, summary, us, waitForBench,
-  withSection,
+  DEFAULT_OUT, DPOP_HEADING, envInt, int, ISOLATION_HEADERS, log, machine, median, ms, PAGE_DIR, percentile,
+  seconds, sectionHead, snapshotPkg, stopOnSignals, summary, us, waitForBench, withSection,
 } from './lib.mjs';
 
 const envCount = (name, fallback) => (process.env[name] === '0' ? 0 : envInt(name, fallback));
@@ -684,15 +683,7 @@ const SECTIONS = [measureRefresh, measureFetch, measureColdStart];
 function report({
   env, snapshot, isolation, sections, runSeconds, problems,
 }) {
-  const L = [];
-  L.push(DPOP_HEADING);
-  L.push('');
-  L.push(`- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`);
-  L.push(machineLine(env));
-  L.push(packageLine(snapshot));
-  L.push(`- command: \`${commandLine('dpop.mjs')}\`${process.env.BENCH_RUNNER === 'run.sh' ? ' (this section: `node bench/dpop.mjs`)' : ''}`);
-  L.push(`- run time: ${runSeconds.toFixed(0)} s (dpop.mjs)`);
-  L.push('');
+  const L = sectionHead(DPOP_HEADING, 'dpop.mjs', { env, snapshot, runSeconds });
   L.push('What DPoP (`dpop: true`, RFC 9449) costs against the same client with bearer tokens, in one run: one oidc-provider with its DPoP feature');
   L.push('on (no nonces required; refresh tokens rotated) and a DPoP-verifying API (`tests/support/api-server.mjs` `dpop: true`). Two sessions of the same');
   L.push('client id, each logged in through the provider\'s forms in its own browser context (its own SharedWorker; scope `openid profile email offline_access`,');

@@ -239,3 +239,21 @@ export function stopOnSignals(onStop) {
   }
   return () => interrupted;
 }
+
+/**
+ * The opening lines of a section that one script writes (dpop.mjs, lifecycle.mjs, popup.mjs): its
+ * heading, the date, machine, package, the command (and, under run.sh, the script's own command)
+ * and the script's run time, then a blank line.
+ */
+export function sectionHead(heading, script, { env, snapshot, runSeconds }) {
+  return [
+    heading,
+    '',
+    `- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    machineLine(env),
+    packageLine(snapshot),
+    `- command: \`${commandLine(script)}\`${process.env.BENCH_RUNNER === 'run.sh' ? ` (this section: \`node bench/${script}\`)` : ''}`,
+    `- run time: ${runSeconds.toFixed(0)} s (${script})`,
+    '',
+  ];
+}

@@ -33,10 +33,8 @@ import { closeBrowser, launchBrowser } from '../tests/support/browser.mjs';
 import { completeLogin } from '../tests/support/op-interactions.mjs';
 import { startStaticServer } from '../tests/support/static-server.mjs';
 import {
-  commandLine, DEFAULT_OUT, envInt, int, ISOLATION_HEADERS, LIFECYCLE_HEADING, log, machine,
-  machineLine, ms, packageLine, PAGE_DIR, percentile, seconds, snapshotPkg, summary, us, withSection,
-  waitForBench,
-  stopOnSignals,
+  DEFAULT_OUT, envInt, int, ISOLATION_HEADERS, LIFECYCLE_HEADING, log, machine, ms, PAGE_DIR, percentile,
+  seconds, sectionHead, snapshotPkg, stopOnSignals, summary, us, waitForBench, withSection,
 } from './lib.mjs';
 
 const REFRESHES = envInt('BENCH_REFRESHES', 20);
@@ -245,15 +243,7 @@ async function measureFetchOverhead(page, op, api, pageOrigin) {
 function report({
   env, snapshot, isolation, forced, expired, fetchOverhead, runSeconds, problems,
 }) {
-  const L = [];
-  L.push(LIFECYCLE_HEADING);
-  L.push('');
-  L.push(`- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`);
-  L.push(machineLine(env));
-  L.push(packageLine(snapshot));
-  L.push(`- command: \`${commandLine('lifecycle.mjs')}\`${process.env.BENCH_RUNNER === 'run.sh' ? ' (this section: `node bench/lifecycle.mjs`)' : ''}`);
-  L.push(`- run time: ${runSeconds.toFixed(0)} s (lifecycle.mjs)`);
-  L.push('');
+  const L = sectionHead(LIFECYCLE_HEADING, 'lifecycle.mjs', { env, snapshot, runSeconds });
   L.push('The same bench page (`bench/page/`) and headers as above; `crossOriginIsolated`: '
     + `${isolation.isolated}/${isolation.pages} callback pages, \`performance.now()\` step ${us(isolation.resolution)}. `
     + 'Each scenario starts with a login in a fresh browser context through the provider\'s forms (scope `openid profile email offline_access`, `prompt=consent`).');

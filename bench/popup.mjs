@@ -40,8 +40,8 @@ import { closeBrowser, launchBrowser } from '../tests/support/browser.mjs';
 import { APP_PATH, callAuth, startStack, waitForApp } from '../tests/support/harness.mjs';
 import { completeLogin } from '../tests/support/op-interactions.mjs';
 import {
-  commandLine, DEFAULT_OUT, envInt, log, machine, machineLine, median, ms, packageLine, percentile,
-  POPUP_HEADING, seconds, snapshotPkg, stopOnSignals, summary, withSection,
+  DEFAULT_OUT, envInt, log, machine, median, ms, percentile, POPUP_HEADING, seconds, sectionHead,
+  snapshotPkg, stopOnSignals, summary, withSection,
 } from './lib.mjs';
 
 const LOGINS = envInt('BENCH_POPUP_LOGINS', 10);
@@ -243,15 +243,7 @@ async function redirectLogin(browser, stack) {
 function report({
   env, snapshot, samples, nodeSamples, runSeconds, problems, loginsDone,
 }) {
-  const L = [];
-  L.push(POPUP_HEADING);
-  L.push('');
-  L.push(`- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`);
-  L.push(machineLine(env));
-  L.push(packageLine(snapshot));
-  L.push(`- command: \`${commandLine('popup.mjs')}\`${process.env.BENCH_RUNNER === 'run.sh' ? ' (this section: `node bench/popup.mjs`)' : ''}`);
-  L.push(`- run time: ${runSeconds.toFixed(0)} s (popup.mjs)`);
-  L.push('');
+  const L = sectionHead(POPUP_HEADING, 'popup.mjs', { env, snapshot, runSeconds });
   L.push('How long a person waits from the click to a signed-in app, popup login (`loginWithPopup`) against redirect login');
   L.push('(`loginWithRedirect` + `handleRedirectCallback`), in one run against the local oidc-provider (`tests/support/harness.mjs`');
   L.push('`startStack`: the vanilla example `www/vanilla`, shared holder, scope `openid profile email offline_access`, `prompt=consent`,');

@@ -24,6 +24,7 @@ pub(crate) mod prelude {
     pub use alloc::borrow::ToOwned;
     pub use alloc::string::{String, ToString};
     pub use alloc::vec::Vec;
+    pub use alloc::boxed::Box;
     pub use alloc::vec;
     #[cfg(test)]
     pub use alloc::format;

@@ -132,7 +132,7 @@ fn events_are_the_contracts() {
 #[test]
 fn error_objects_have_the_contracts_fields() {
     let errors = [
-        Error::TokenError { error: "invalid_grant".into(), error_description: Some("gone".into()), status: 400 },
+        Error::token_error("invalid_grant", Some("gone".into()), 400),
         Error::ServerError { status: 503 },
         Error::Config { reason: "issuer" },
     ];

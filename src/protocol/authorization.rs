@@ -209,10 +209,10 @@ pub fn validate_callback(
     }
 
     if let Some(error) = callback.error {
-        return Err(Error::AuthorizationError {
-            error: oauth_error_text(&error).ok_or(Error::InvalidCallback { reason: "error" })?,
-            error_description: callback.error_description.as_deref().and_then(oauth_error_text),
-        });
+        return Err(Error::authorization_error(
+            oauth_error_text(&error).ok_or(Error::InvalidCallback { reason: "error" })?,
+            callback.error_description.as_deref().and_then(oauth_error_text),
+        ));
     }
 
     let code = callback

@@ -243,7 +243,8 @@ impl Client {
     /// the attempt's `{ appState }` and no session: this reply value.
     pub fn declined_restore(&self, pending_record: Option<&str>, error: &Error) -> Option<String> {
         const SIGNED_OUT: [&str; 4] = ["login_required", "interaction_required", "consent_required", "account_selection_required"];
-        let Error::AuthorizationError { error, .. } = error else { return None };
+        let Error::AuthorizationError(e) = error else { return None };
+        let error = &e.error;
         let pending = PendingLogin::from_record(pending_record?).filter(|p| p.restore)?;
         SIGNED_OUT.contains(&error.as_str()).then(|| {
             let mut reply = ObjectWriter::new();
@@ -568,7 +569,7 @@ impl Client {
                 event: Some(Event::TokenRefreshed { key: ticket.key }),
                 revocations: Vec::new(),
             },
-            Err(Error::TokenError { error, .. }) if error == "invalid_grant" => {
+            Err(Error::TokenError(e)) if e.error == "invalid_grant" => {
                 self.end_session();
                 RefreshEnd {
                     result: Err(Error::LoginRequired),

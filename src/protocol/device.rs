@@ -128,8 +128,8 @@ impl DeviceLogin {
         }
         let error = token_error(res);
         let waiting = match &error {
-            Error::TokenError { error, .. } if error == "authorization_pending" => true,
-            Error::TokenError { error, .. } if error == "slow_down" => {
+            Error::TokenError(e) if e.error == "authorization_pending" => true,
+            Error::TokenError(e) if e.error == "slow_down" => {
                 self.interval = self.interval.saturating_add(SLOW_DOWN_SECONDS);
                 true
             }

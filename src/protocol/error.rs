@@ -45,21 +45,12 @@ pub enum Error {
         reason: &'static str,
     },
     /// The provider redirected back with `error=` (RFC 6749 §4.1.2.1).
-    AuthorizationError {
-        /// The OAuth error code, e.g. `access_denied`.
-        error: String,
-        /// The provider's `error_description`, when it sent a well-formed one.
-        error_description: Option<String>,
-    },
+    /// (Boxed, as is [`Error::TokenError`]'s: every `Result` in the worker carries an `Error`,
+    /// and a one-word payload keeps them all small, which the wasm's size shows.)
+    AuthorizationError(Box<ProviderError>),
     /// The token endpoint answered with an OAuth error (RFC 6749 §5.2).
-    TokenError {
-        /// The OAuth error code, e.g. `invalid_grant`.
-        error: String,
-        /// The provider's `error_description`, when it sent a well-formed one.
-        error_description: Option<String>,
-        /// The HTTP status of the error response.
-        status: u16,
-    },
+    /// (`status`: the HTTP status of the error response.)
+    TokenError(Box<ProviderError>),
     /// The ID token failed validation (OIDC Core §3.1.3.7). `reason` names the check.
     InvalidIdToken {
         /// `format`, `iss`, `aud`, `azp`, `exp`, `iat`, `nbf`, `nonce`, `sub`.
@@ -69,7 +60,37 @@ pub enum Error {
     LoginRequired,
 }
 
+/// A provider's OAuth error (RFC 6749 §4.1.2.1, §5.2): what [`Error::AuthorizationError`] and
+/// [`Error::TokenError`] carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderError {
+    /// The OAuth error code, e.g. `access_denied`, `invalid_grant`.
+    pub error: String,
+    /// The provider's `error_description`, when it sent a well-formed one.
+    pub error_description: Option<String>,
+    /// The HTTP status of a token endpoint's error response (0 for an authorization error).
+    pub status: u16,
+}
+
 impl Error {
+    /// An authorization error (`authorization_error`): the provider's `error` and description.
+    pub fn authorization_error(error: impl Into<String>, error_description: Option<String>) -> Error {
+        Error::AuthorizationError(Box::new(ProviderError { error: error.into(), error_description, status: 0 }))
+    }
+
+    /// A token endpoint's error (`token_error`) with the response's HTTP status.
+    pub fn token_error(error: impl Into<String>, error_description: Option<String>, status: u16) -> Error {
+        Error::TokenError(Box::new(ProviderError { error: error.into(), error_description, status }))
+    }
+
+    /// The provider's OAuth `error` code of a token or authorization error.
+    pub fn oauth_error(&self) -> Option<&str> {
+        match self {
+            Error::AuthorizationError(e) | Error::TokenError(e) => Some(&e.error),
+            _ => None,
+        }
+    }
+
     /// The stable machine-readable code; never changes once published.
     pub fn code(&self) -> &'static str {
         match self {
@@ -79,8 +100,8 @@ impl Error {
             Error::IssuerMismatch { .. } => "issuer_mismatch",
             Error::StateMismatch => "state_mismatch",
             Error::InvalidCallback { .. } => "invalid_callback",
-            Error::AuthorizationError { .. } => "authorization_error",
-            Error::TokenError { .. } => "token_error",
+            Error::AuthorizationError(_) => "authorization_error",
+            Error::TokenError(_) => "token_error",
             Error::InvalidIdToken { .. } => "invalid_id_token",
             Error::LoginRequired => "login_required",
         }
@@ -116,8 +137,8 @@ impl Error {
             Error::IssuerMismatch { reason } => ("issuer does not match the configured issuer: ", Some(reason)),
             Error::StateMismatch => ("callback state is absent, unknown, expired or already used", None),
             Error::InvalidCallback { reason } => ("malformed callback: ", Some(reason)),
-            Error::AuthorizationError { error, .. } => ("the provider returned an authorization error: ", Some(error)),
-            Error::TokenError { error, .. } => ("the token endpoint returned an error: ", Some(error)),
+            Error::AuthorizationError(e) => ("the provider returned an authorization error: ", Some(&e.error)),
+            Error::TokenError(e) => ("the token endpoint returned an error: ", Some(&e.error)),
             Error::InvalidIdToken { reason } => ("ID token failed validation: ", Some(reason)),
             Error::LoginRequired => ("no session: login required", None),
         };
@@ -137,18 +158,19 @@ impl Error {
         if let Some(reason) = self.reason() {
             o.string("reason", reason);
         }
-        match self {
-            Error::AuthorizationError { error, error_description }
-            | Error::TokenError { error, error_description, .. } => {
-                o.string("error", error);
-                if let Some(d) = error_description {
-                    o.string("errorDescription", d);
-                }
+        if let Error::AuthorizationError(e) | Error::TokenError(e) = self {
+            o.string("error", &e.error);
+            if let Some(d) = &e.error_description {
+                o.string("errorDescription", d);
             }
-            _ => {}
         }
-        if let Error::TokenError { status, .. } | Error::ServerError { status } = self {
-            o.number("status", i64::from(*status));
+        let status = match self {
+            Error::TokenError(e) => Some(e.status),
+            Error::ServerError { status } => Some(*status),
+            _ => None,
+        };
+        if let Some(status) = status {
+            o.number("status", i64::from(status));
         }
         o.finish()
     }
@@ -190,11 +212,7 @@ mod tests {
 
     #[test]
     fn token_error_serializes_its_fields() {
-        let e = Error::TokenError {
-            error: "invalid_grant".into(),
-            error_description: Some("grant request is invalid".into()),
-            status: 400,
-        };
+        let e = Error::token_error("invalid_grant", Some("grant request is invalid".into()), 400);
         assert_eq!(
             e.to_json(),
             r#"{"code":"token_error","message":"the token endpoint returned an error: invalid_grant","error":"invalid_grant","errorDescription":"grant request is invalid","status":400}"#

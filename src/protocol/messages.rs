@@ -341,8 +341,8 @@ pub struct ErrorData<'a> {
 impl<'a> From<&'a Error> for ErrorData<'a> {
     fn from(error: &'a Error) -> Self {
         let (oauth_error, error_description, status) = match error {
-            Error::AuthorizationError { error, error_description } => (Some(error.as_str()), error_description.as_deref(), None),
-            Error::TokenError { error, error_description, status } => (Some(error.as_str()), error_description.as_deref(), Some(*status)),
+            Error::AuthorizationError(e) => (Some(e.error.as_str()), e.error_description.as_deref(), None),
+            Error::TokenError(e) => (Some(e.error.as_str()), e.error_description.as_deref(), Some(e.status)),
             Error::ServerError { status } => (None, None, Some(*status)),
             _ => (None, None, None),
         };
@@ -520,7 +520,7 @@ mod tests {
         let claims = RawJson(r#"{"sub":"a","n":[1.5e3]}"#);
         assert_eq!(json(&Reply::ok(ReplyValue::Json(claims))), r#"{"ok":true,"value":{"sub":"a","n":[1.5e3]}}"#);
         // The error object is the one `AuthError` is built from (the former hand-built JSON).
-        let error = Error::TokenError { error: "invalid_grant".into(), error_description: Some("gone".into()), status: 400 };
+        let error = Error::token_error("invalid_grant", Some("gone".into()), 400);
         assert_eq!(json(&Reply::<()>::err(&error)), format!(r#"{{"ok":false,"error":{}}}"#, error.to_json()));
         for error in [Error::LoginRequired, Error::Config { reason: "issuer" }, Error::ServerError { status: 503 }] {
             assert_eq!(json(&ErrorData::from(&error)), error.to_json());

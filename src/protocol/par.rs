@@ -52,7 +52,10 @@ pub fn authorization_url(config: &ClientConfig, metadata: &ProviderMetadata, res
         // (Read as a token endpoint's error, RFC 6749 §5.2; reported as the authorization
         // request's, §2.3.)
         return Err(match token_error(res) {
-            Error::TokenError { error, error_description, .. } => Error::AuthorizationError { error, error_description },
+            Error::TokenError(mut e) => {
+                e.status = 0;
+                Error::AuthorizationError(e)
+            }
             other => other,
         });
     }

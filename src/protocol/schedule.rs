@@ -33,7 +33,7 @@ pub fn timer_delay_ms(at: u64, now_ms: u64) -> u64 {
 pub fn is_transient(error: &Error) -> bool {
     match error {
         Error::Network { .. } | Error::ServerError { .. } => true,
-        Error::TokenError { status, .. } => *status >= 500,
+        Error::TokenError(e) => e.status >= 500,
         _ => false,
     }
 }
@@ -123,7 +123,7 @@ mod tests {
     fn only_transient_failures_are_retried_later() {
         assert!(is_transient(&Error::Network { reason: "timeout" }));
         assert!(is_transient(&Error::ServerError { status: 503 }));
-        let token_error = |status| Error::TokenError { error: "temporarily_unavailable".into(), error_description: None, status };
+        let token_error = |status| Error::token_error("temporarily_unavailable", None, status);
         assert!(is_transient(&token_error(503)));
         assert!(!is_transient(&token_error(400)));
         assert!(!is_transient(&Error::LoginRequired));

@@ -149,11 +149,7 @@ pub(crate) fn token_error(res: &HttpResponse) -> Error {
     let parsed = res.json_object().ok();
     let text = |name| parsed.as_ref().and_then(|b| b.get(name)).and_then(Value::as_str);
     match text("error").and_then(oauth_error_text) {
-        Some(error) => Error::TokenError {
-            error,
-            error_description: text("error_description").and_then(oauth_error_text),
-            status: res.status,
-        },
+        Some(error) => Error::token_error(error, text("error_description").and_then(oauth_error_text), res.status),
         // A 5xx without an OAuth error is an outage, not an answer about the grant.
         None if res.status >= 500 => Error::ServerError { status: res.status },
         None => Error::InvalidResponse { reason: "status" },
@@ -205,7 +201,7 @@ mod tests {
         // Errors are the same as outside DPoP.
         assert_eq!(
             token_type(json(400, r#"{"error":"use_dpop_nonce"}"#), false),
-            Err(Error::TokenError { error: "use_dpop_nonce".into(), error_description: None, status: 400 })
+            Err(Error::token_error("use_dpop_nonce", None, 400))
         );
         assert_eq!(
             process_dpop_token_response(&json(200, &OK.replace(r#""token_type":"Bearer","#, "")), true),
@@ -249,11 +245,7 @@ mod tests {
         let e = process_token_response(&json(400, r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#));
         assert_eq!(
             e,
-            Err(Error::TokenError {
-                error: "invalid_grant".into(),
-                error_description: Some("grant request is invalid".into()),
-                status: 400
-            })
+            Err(Error::token_error("invalid_grant", Some("grant request is invalid".into()), 400))
         );
         // A 5xx without an OAuth error is an outage; a 4xx without one is a malformed answer.
         assert_eq!(process_token_response(&json(503, "<html>")), Err(Error::ServerError { status: 503 }));

@@ -312,8 +312,8 @@ fn number(rng: &mut Rng) -> u64 {
 
 fn error(rng: &mut Rng) -> Error {
     match rng.below(5) {
-        0 => Error::TokenError { error: text(rng), error_description: maybe(rng, text), status: number(rng) as u16 },
-        1 => Error::AuthorizationError { error: text(rng), error_description: maybe(rng, text) },
+        0 => Error::token_error(text(rng), maybe(rng, text), number(rng) as u16),
+        1 => Error::authorization_error(text(rng), maybe(rng, text)),
         2 => Error::ServerError { status: number(rng) as u16 },
         3 => Error::Config { reason: "issuer" },
         _ => Error::LoginRequired,

@@ -154,7 +154,7 @@ fn error_responses_become_authorization_errors_after_state_and_iss() {
     let e = validate(&format!("error=access_denied&error_description=User+said+no&state={s}&iss=https%3A%2F%2Fop.example")).unwrap_err();
     assert_eq!(
         e,
-        Error::AuthorizationError { error: "access_denied".into(), error_description: Some("User said no".into()) }
+        Error::authorization_error("access_denied", Some("User said no".into()))
     );
     // A forged error without the right state is a state mismatch, not an authorization error.
     assert_eq!(validate("error=access_denied&state=forged").unwrap_err(), Error::StateMismatch);
@@ -162,7 +162,7 @@ fn error_responses_become_authorization_errors_after_state_and_iss() {
     let bad = validate(&format!("error=%22x%22&state={s}&iss=https%3A%2F%2Fop.example")).unwrap_err();
     assert_eq!(bad, Error::InvalidCallback { reason: "error" });
     let e = validate(&format!("error=login_required&error_description=%0A&state={s}&iss=https%3A%2F%2Fop.example")).unwrap_err();
-    assert_eq!(e, Error::AuthorizationError { error: "login_required".into(), error_description: None });
+    assert_eq!(e, Error::authorization_error("login_required", None));
 }
 
 #[test]

@@ -58,7 +58,7 @@ fn malformed_responses_and_errors_are_refused() {
     let refused = json(400, r#"{"error":"invalid_scope"}"#);
     assert_eq!(
         process_device_authorization(&config(), &refused, NOW).err(),
-        Some(Error::TokenError { error: "invalid_scope".into(), error_description: None, status: 400 })
+        Some(Error::token_error("invalid_scope", None, 400))
     );
 }
 
@@ -77,7 +77,7 @@ fn polling_waits_slows_down_and_stops_as_the_provider_says() {
     for error in ["access_denied", "expired_token", "invalid_grant"] {
         let mut d = started();
         let answer = json(400, &format!(r#"{{"error":"{error}"}}"#));
-        assert_eq!(d.on_token_response(&answer, NOW + 5), Err(Error::TokenError { error: error.into(), error_description: None, status: 400 }));
+        assert_eq!(d.on_token_response(&answer, NOW + 5), Err(Error::token_error(error, None, 400)));
     }
     // A provider that never says expired_token: polling stops after the expiry and a grace.
     let mut d = started();

@@ -252,11 +252,7 @@ fn token_endpoint_use_dpop_nonce_gets_one_retry() {
     assert_eq!(nonces.nonce_for("https://op.example"), Some("n-2"));
     assert_eq!(
         process_token_response(&demand),
-        Err(Error::TokenError {
-            error: "use_dpop_nonce".into(),
-            error_description: Some("Authorization server requires nonce in DPoP proof".into()),
-            status: 400
-        })
+        Err(Error::token_error("use_dpop_nonce", Some("Authorization server requires nonce in DPoP proof".into()), 400))
     );
     // The next request starts with the nonce the server gave last, and its own retry.
     let mut next = DpopCall::new("https://op.example/token").unwrap();

@@ -71,7 +71,7 @@ fn a_provider_error_is_an_authorization_error_with_its_code_and_description() {
     let refused = json(400, r#"{"error":"invalid_request","error_description":"redirect_uri not allowed"}"#);
     assert_eq!(
         authorization_url(&config(), &offering(false), &refused),
-        Err(Error::AuthorizationError { error: "invalid_request".into(), error_description: Some("redirect_uri not allowed".into()) })
+        Err(Error::authorization_error("invalid_request", Some("redirect_uri not allowed".into())))
     );
     assert_eq!(authorization_url(&config(), &offering(false), &json(503, "{}")), Err(Error::ServerError { status: 503 }));
     assert_eq!(authorization_url(&config(), &offering(false), &json(400, "{}")), Err(Error::InvalidResponse { reason: "status" }));

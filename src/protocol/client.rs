@@ -207,7 +207,7 @@ impl Client {
 
     /// The token response that ended a device login's polling, as a login's token exchange:
     /// the ID token is required and checked like a redirect login's (no nonce: none was sent).
-    pub fn process_device_tokens(&self, res: HttpResponse, now: u64) -> Result<TokenExchange, Error> {
+    pub fn process_device_tokens(&self, res: HttpResponse, now: u64) -> Result<Box<TokenExchange>, Error> {
         let tokens = self.process_token_response(&res)?;
         Jwt::parse(tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: "field" })?.expose())?;
         let login = PendingLogin {
@@ -223,7 +223,7 @@ impl Client {
             restore: false,
             popup: false,
         };
-        Ok(TokenExchange { tokens, login: Some(login), key: TokenKey::default(), generation: self.generation })
+        Ok(Box::new(TokenExchange { tokens, login: Some(login), key: TokenKey::default(), generation: self.generation }))
     }
 
     /// Reads the callback URL; the shell then takes the pending record stored under
@@ -264,11 +264,11 @@ impl Client {
     /// Parses the code exchange response. OIDC Core §3.1.3.3: the response to an `openid`
     /// request carries an ID token. Its signature is checked next
     /// ([`Client::signature_step`]), then [`Client::complete_token_exchange`].
-    pub fn process_code_exchange_response(&self, callback: ValidatedCallback, res: HttpResponse) -> Result<TokenExchange, Error> {
+    pub fn process_code_exchange_response(&self, callback: ValidatedCallback, res: HttpResponse) -> Result<Box<TokenExchange>, Error> {
         let tokens = self.process_token_response(&res)?;
         let id_token = tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: "field" })?.expose();
         Jwt::parse(id_token)?;
-        Ok(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default(), generation: self.generation })
+        Ok(Box::new(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default(), generation: self.generation }))
     }
 
     /// Parses the answer to the grant of `ticket`: `None` when the session it was made for
@@ -278,7 +278,7 @@ impl Client {
     /// old one), before the rest of the answer is checked, so that the old one is never
     /// presented again whatever happens next. Failures are passed to
     /// [`Client::finish_refresh`], which decides what they mean for the session.
-    pub fn process_refresh_response(&mut self, ticket: &RefreshTicket, res: HttpResponse) -> Result<Option<TokenExchange>, Error> {
+    pub fn process_refresh_response(&mut self, ticket: &RefreshTicket, res: HttpResponse) -> Result<Option<Box<TokenExchange>>, Error> {
         if ticket.generation != self.generation {
             if let (Ok(tokens), Some(metadata)) = (token::process_token_response(&res), &self.metadata) {
                 let refresh = tokens.refresh_token.as_ref().map(|t| (t.expose(), "refresh_token"));
@@ -296,7 +296,7 @@ impl Client {
         if let Some(id_token) = &tokens.id_token {
             Jwt::parse(id_token.expose())?;
         }
-        Ok(Some(TokenExchange { tokens, login: None, key: ticket.key.clone(), generation: ticket.generation }))
+        Ok(Some(Box::new(TokenExchange { tokens, login: None, key: ticket.key.clone(), generation: ticket.generation })))
     }
 
     /// What it takes to verify a JWS signed by the provider (an ID token, or a signed UserInfo
@@ -362,12 +362,12 @@ impl Client {
     /// response's access token.
     pub fn complete_token_exchange(
         &mut self,
-        exchange: TokenExchange,
+        exchange: Box<TokenExchange>,
         signature: Option<VerifiedSignature>,
         access_token_digest: Option<&[u8]>,
         now: u64,
     ) -> Result<Exchanged, Error> {
-        let TokenExchange { mut tokens, login, key, generation } = exchange;
+        let TokenExchange { mut tokens, login, key, generation } = *exchange;
         if generation != self.generation {
             return Ok(Exchanged::Stale);
         }

@@ -412,7 +412,7 @@ impl Host {
     }
 
     /// Ends a login's token exchange: the checks, the session, the `login` event.
-    async fn finish_login(&self, exchange: TokenExchange) -> Result<Reply, Error> {
+    async fn finish_login(&self, exchange: Box<TokenExchange>) -> Result<Reply, Error> {
         match self.complete_exchange(exchange).await? {
             Exchanged::LoggedIn { reply, event } => {
                 self.emit_event(&event);
@@ -481,7 +481,7 @@ impl Host {
 
     /// Finishes a token exchange: the ID token's signature (when there is one), the access
     /// token's digest for `at_hash` (when asked), then the core's checks and decision.
-    async fn complete_exchange(&self, exchange: TokenExchange) -> Result<Exchanged, Error> {
+    async fn complete_exchange(&self, exchange: Box<TokenExchange>) -> Result<Exchanged, Error> {
         let signature = match exchange.id_token() {
             Some(jws) => Some(self.verify_jws(jws, Purpose::IdToken).await?),
             None => None,

@@ -58,6 +58,7 @@ function buildBenchWasm(outDir) {
   run('node', [join(ROOT, 'scripts', 'stub-panics.mjs'), wasm]);
   run(join(ROOT, 'node_modules', '.bin', 'wasm-opt'),
     ['--flatten', '--rereloop', '-O2', '-Os', '--flatten', '--rereloop', '-O2', '-Os', '-ocimfs=20', '--converge', '--low-memory-unused', '--strip-producers', wasm, '-o', wasm]);
+  run('node', [join(ROOT, 'scripts', 'blank-panic-text.mjs'), wasm]);
 }
 
 // ---------------------------------------------------------------- tokens
@@ -179,7 +180,7 @@ function report({ results, chromium, isolated }) {
   L.push(`- browser: Chromium ${chromium} (headless, /usr/bin/chromium via playwright-core); Node ${process.version}`);
   L.push(`- machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}`);
   L.push(`- worker crossOriginIsolated: ${isolated} (performance.now() resolution ~5 µs when true, ~100 µs otherwise)`);
-  L.push('- build: `cargo build --release --features tiny,bench` (target/bench-idtoken) → `wasm-bindgen --target web` → scripts/stub-panics.mjs and `wasm-opt` as in scripts/build.sh');
+  L.push('- build: `cargo build --release --features tiny,bench` (target/bench-idtoken) → `wasm-bindgen --target web` → scripts/stub-panics.mjs, `wasm-opt` and scripts/blank-panic-text.mjs as in scripts/build.sh');
   L.push('');
   L.push('One run = `IdToken::parse` + `Client::signature_step` (key selection among 2 keys by `kid`, JWK Set loaded once');
   L.push('before the loop) + `io::verify_signature` (WebCrypto `importKey` + `verify`, via web-sys) +');

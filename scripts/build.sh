@@ -41,6 +41,8 @@ node_modules/.bin/wasm-opt --flatten --rereloop -O2 -Os --flatten --rereloop -O2
   pkg/oidc_worker_bg.wasm -o pkg/oidc_worker_bg.wasm > "$names"
 node scripts/minify-names.mjs "$names" pkg/oidc_worker.js pkg/oidc_worker_bg.wasm
 rm -f "$names"
+# The panic messages' text and file names, which nothing reads any more, blanked (see the script).
+node scripts/blank-panic-text.mjs pkg/oidc_worker_bg.wasm
 node_modules/.bin/tsc -p tsconfig.json                                                # src/js: .js (+ bare .d.ts)
 node_modules/.bin/tsc -p tsconfig.json --removeComments false --emitDeclarationOnly   # .d.ts with TSDoc
 node_modules/.bin/tsc -p tsconfig.worker.json                                         # src/worker/worker.ts

@@ -47,7 +47,7 @@ node_modules/.bin/tsc -p tsconfig.json                                          
 node_modules/.bin/tsc -p tsconfig.json --removeComments false --emitDeclarationOnly   # .d.ts with TSDoc
 node_modules/.bin/tsc -p tsconfig.worker.json                                         # src/worker/worker.ts
 # The worker side is one file: worker.js with the wasm-bindgen glue and the JS primitives
-# (src/worker/*.js) bundled in: one request instead of five, and ~800 B less gzip. The glue's
+# (src/worker/*.js) bundled in: one request instead of five, and ~800 B less gzip. worker.ts's
 # `new URL('oidc_worker_bg.wasm', import.meta.url)` survives, so bundlers still emit the .wasm.
 node_modules/.bin/esbuild pkg/worker.js --bundle --minify --format=esm --log-level=warning \
   --outfile=pkg/worker.js --allow-overwrite

@@ -102,7 +102,7 @@ fn every_event() -> Vec<Event<'static>> {
     let events = vec![
         Event::Login(info.clone()),
         Event::TokenRefreshed(info),
-        Event::SessionExpired { reason: "invalid_grant" },
+        Event::SessionExpired { reason: &"invalid_grant" },
         Event::Logout {},
         Event::Error(ErrorData::from(&Error::LoginRequired)),
         Event::Wake { delay_ms: None },
@@ -134,7 +134,7 @@ fn error_objects_have_the_contracts_fields() {
     let errors = [
         Error::token_error("invalid_grant", Some("gone".into()), 400),
         Error::ServerError { status: 503 },
-        Error::Config { reason: "issuer" },
+        Error::Config { reason: &"issuer" },
     ];
     let mut fields = Names::new();
     for error in &errors {
@@ -222,7 +222,7 @@ fn production_sources() -> Vec<(String, String)> {
 }
 
 /// The `(code, reason)`s a file can produce: `Error::V { reason: "…" }`; helpers that build one
-/// from their argument (`fn config(reason: &'static str) -> Error`, `|reason| Error::V { reason }`)
+/// from their argument (`fn config(reason: Reason) -> Error`, `|reason| Error::V { reason }`)
 /// called with literals, or with an argument of a closure / function that its callers give as a
 /// literal; `reason: f(…)` where `f` returns literals. Anything else fails the test: a reason this
 /// test cannot see would be outside the closed set.
@@ -238,7 +238,7 @@ fn reasons_in(path: &str, text: &str) -> Vec<(String, String)> {
                 continue; // a pattern
             }
             if let Some(value) = inner.strip_prefix("reason:") {
-                let value = value.trim();
+                let value = value.trim().trim_start_matches('&');
                 if value.starts_with('"') {
                     out.push((code.to_owned(), value.trim_matches('"').to_owned()));
                 } else if let Some(function) = value.strip_suffix(')').and_then(|v| v.split_once('(')).map(|(f, _)| f) {
@@ -257,7 +257,7 @@ fn reasons_in(path: &str, text: &str) -> Vec<(String, String)> {
                     closure.0.to_owned()
                 } else {
                     let def = &before[before.rfind("fn ").expect("a helper fn")..];
-                    assert!(def.contains("(reason: &'static str) -> Error"), "{path}: a reason this test cannot follow: {def}");
+                    assert!(def.contains("(reason: Reason) -> Error"), "{path}: a reason this test cannot follow: {def}");
                     def[3..def.find('(').unwrap()].to_owned()
                 };
                 helpers.push((name, code));
@@ -269,6 +269,7 @@ fn reasons_in(path: &str, text: &str) -> Vec<(String, String)> {
     for (helper, code) in helpers {
         for (site, args) in call_args(text, &helper) {
             let [arg] = args.as_slice() else { panic!("{path}: {helper}({args:?})") };
+            let arg = arg.trim_start_matches('&');
             if arg.starts_with('"') {
                 out.push((code.to_owned(), arg.trim_matches('"').to_owned()));
             } else {
@@ -310,7 +311,7 @@ fn passed_through(path: &str, before: &str, helper: &str, param: &str, text: &st
     let index = params.iter().position(|p| p == param).unwrap();
     let mut reasons = Vec::new();
     for (_, args) in call_args(text, &outer) {
-        let arg = &args[index];
+        let arg = args[index].trim_start_matches('&');
         assert!(arg.starts_with('"'), "{path}: {outer}(…) passes a reason this test cannot follow: {arg}");
         reasons.push(arg.trim_matches('"').to_owned());
     }
@@ -367,10 +368,10 @@ fn options_are_the_contracts() {
         ClientConfig::from_json(&json::parse(text.as_bytes()).unwrap_or_else(|_| panic!("{text}")))
     };
     for name in options.iter().filter(|n| !["issuer", "clientId", "redirectUri"].contains(&n.as_str())) {
-        assert_ne!(with(name, "null").err(), Some(Error::Config { reason: "unknown_option" }), "{name}");
+        assert_ne!(with(name, "null").err(), Some(Error::Config { reason: &"unknown_option" }), "{name}");
     }
     for name in names(&c["mainThreadOptions"]) {
-        assert_eq!(with(&name, "null").err(), Some(Error::Config { reason: "unknown_option" }), "{name}");
+        assert_eq!(with(&name, "null").err(), Some(Error::Config { reason: &"unknown_option" }), "{name}");
     }
 }
 

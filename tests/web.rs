@@ -175,7 +175,7 @@ async fn fetch_rejects_bad_headers_as_failed() {
     req.headers.push(("bad header".into(), "x".into()));
     assert_eq!(
         io::fetch(&req).await,
-        Err(Error::Network { reason: "failed" })
+        Err(Error::Network { reason: &"failed" })
     );
 }
 
@@ -192,7 +192,7 @@ async fn fetch_reads_data_urls() {
 #[wasm_bindgen_test]
 async fn fetch_maps_connection_failure_to_failed() {
     let res = io::fetch(&get("http://127.0.0.1:1/")).await;
-    assert_eq!(res, Err(Error::Network { reason: "failed" }));
+    assert_eq!(res, Err(Error::Network { reason: &"failed" }));
 }
 
 #[wasm_bindgen_test]
@@ -212,7 +212,7 @@ async fn fetch_refuses_a_declared_length_over_the_cap() {
     assert_eq!(
         res,
         Err(Error::Network {
-            reason: "too_large"
+            reason: &"too_large"
         })
     );
 }
@@ -228,7 +228,7 @@ async fn fetch_refuses_a_streamed_body_over_the_cap() {
     assert_eq!(
         res,
         Err(Error::Network {
-            reason: "too_large"
+            reason: &"too_large"
         })
     );
 }
@@ -237,7 +237,7 @@ async fn fetch_refuses_a_streamed_body_over_the_cap() {
 async fn a_request_past_its_deadline_is_a_timeout() {
     // A zero deadline fires before any response can arrive from the network service.
     let res = io::fetch_within(&get("/Cargo.toml"), 0).await;
-    assert_eq!(res, Err(Error::Network { reason: "timeout" }));
+    assert_eq!(res, Err(Error::Network { reason: &"timeout" }));
     // The same request with time to spare succeeds.
     assert_eq!(io::fetch_within(&get("/Cargo.toml"), 10_000).await.unwrap().status, 200);
 }
@@ -269,7 +269,7 @@ async fn digest_is_webcrypto_sha2() {
     ] {
         assert_eq!(hex(&io::digest(function, b"abc").await.unwrap()), want, "{function}");
     }
-    assert_eq!(io::digest("MD5", b"abc").await, Err(Error::InvalidIdToken { reason: "at_hash" }));
+    assert_eq!(io::digest("MD5", b"abc").await, Err(Error::InvalidIdToken { reason: &"at_hash" }));
 }
 
 // ---- signature verification (WebCrypto) ----
@@ -338,10 +338,10 @@ const EDDSA: Alg = Alg {
 /// `{"alg":"RS256"}.{"sub":"alice"}`, as a JWS signing input looks.
 const SIGNING_INPUT: &[u8] = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9";
 
-const ALG: Error = Error::InvalidIdToken { reason: "alg" };
-const JWKS: Error = Error::InvalidResponse { reason: "jwks" };
+const ALG: Error = Error::InvalidIdToken { reason: &"alg" };
+const JWKS: Error = Error::InvalidResponse { reason: &"jwks" };
 const SIGNATURE: Error = Error::InvalidIdToken {
-    reason: "signature",
+    reason: &"signature",
 };
 
 /// A check of a fresh signature over [`SIGNING_INPUT`] by a fresh key pair, whose public

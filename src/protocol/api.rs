@@ -26,20 +26,20 @@ pub fn origin_of(href: &str) -> Option<String> {
 /// `Authorization` or `DPoP` itself (`config` / `authorization_header`): those are the worker's.
 /// `header_names` are joined by `,`, which no header name contains (RFC 9110 §5.1).
 pub fn api_token_key(config: &ClientConfig, url: &str, method: &str, header_names: &str) -> Result<TokenKey, Error> {
-    let origin = origin_of(url).ok_or(Error::Config { reason: "api_origin" })?;
+    let origin = origin_of(url).ok_or(Error::Config { reason: &"api_origin" })?;
     let api = config
         .api_origins
         .iter()
         .find(|o| o.origin == origin)
-        .ok_or(Error::Config { reason: "api_origin" })?;
+        .ok_or(Error::Config { reason: &"api_origin" })?;
     // RFC 9110 §9.1 method = token; Fetch forbids CONNECT, TRACE and TRACK.
     let forbidden = ["CONNECT", "TRACE", "TRACK"].iter().any(|m| m.eq_ignore_ascii_case(method));
     if method.is_empty() || !method.bytes().all(is_tchar) || forbidden {
-        return Err(Error::Config { reason: "method" });
+        return Err(Error::Config { reason: &"method" });
     }
     // (`DPoP` too: the proof is the worker's, RFC 9449 §7.1.)
     if header_names.split(',').any(|n| ["authorization", "dpop"].iter().any(|h| n.trim_ascii().eq_ignore_ascii_case(h))) {
-        return Err(Error::Config { reason: "authorization_header" });
+        return Err(Error::Config { reason: &"authorization_header" });
     }
     Ok(api.token.clone())
 }
@@ -149,7 +149,7 @@ mod tests {
             api_token_key(&c, "https://other.example:8443/x", "POST", "content-type,x-test"),
             Ok(TokenKey { resource: Some("https://other.example/".into()), scope: None })
         );
-        let refused = Err(Error::Config { reason: "api_origin" });
+        let refused = Err(Error::Config { reason: &"api_origin" });
         for url in [
             "http://api.example/me",              // another scheme
             "https://api.example:8443/me",        // another port
@@ -167,10 +167,10 @@ mod tests {
         let url = "https://api.example/";
         assert!(api_token_key(&c, url, "PATCH", "").is_ok());
         for method in ["", "GET /", "TRACE", "connect"] {
-            assert_eq!(api_token_key(&c, url, method, ""), Err(Error::Config { reason: "method" }), "{method}");
+            assert_eq!(api_token_key(&c, url, method, ""), Err(Error::Config { reason: &"method" }), "{method}");
         }
         for names in ["Authorization", "accept,authorization", "x-test, AUTHORIZATION"] {
-            assert_eq!(api_token_key(&c, url, "GET", names), Err(Error::Config { reason: "authorization_header" }), "{names}");
+            assert_eq!(api_token_key(&c, url, "GET", names), Err(Error::Config { reason: &"authorization_header" }), "{names}");
         }
     }
 

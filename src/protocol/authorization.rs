@@ -74,7 +74,7 @@ pub fn authorization_request(
             v.parse::<u32>()
                 .ok()
                 .filter(|_| v.bytes().all(|b| b.is_ascii_digit()))
-                .ok_or(Error::Config { reason: "max_age" })? as u64,
+                .ok_or(Error::Config { reason: &"max_age" })? as u64,
         ),
     };
 
@@ -130,18 +130,18 @@ const RESPONSE_PARAMS: [&str; 7] = ["code", "state", "iss", "session_state", "er
 /// the silent one).
 pub fn parse_callback(config: &ClientConfig, url: &str) -> Result<Callback, Error> {
     let invalid = |reason| Error::InvalidCallback { reason };
-    let url = Url::parse(url).ok_or(invalid("url"))?;
+    let url = Url::parse(url).ok_or(invalid(&"url"))?;
     let target = url.without_query_and_fragment();
     let registered = |uri: &String| Url::parse(uri).map(|u| u.without_query_and_fragment()).as_ref() == Some(&target);
     if !registered(&config.redirect_uri) && !config.silent_redirect_uri.as_ref().is_some_and(registered) {
-        return Err(invalid("redirect_uri"));
+        return Err(invalid(&"redirect_uri"));
     }
-    let params = parse_query(url.query.as_deref().unwrap_or("")).ok_or(invalid("encoding"))?;
+    let params = parse_query(url.query.as_deref().unwrap_or("")).ok_or(invalid(&"encoding"))?;
     let mut found: [Option<String>; 7] = Default::default();
     for (name, value) in params {
         if let Some(i) = RESPONSE_PARAMS.iter().position(|p| *p == name) {
             if found[i].is_some() {
-                return Err(invalid("duplicate_parameter"));
+                return Err(invalid(&"duplicate_parameter"));
             }
             found[i] = Some(value);
         }
@@ -201,16 +201,16 @@ pub fn validate_callback(
 
     // RFC 9207 §2.4: compare `iss` when present; require it when the provider advertises it.
     match &callback.iss {
-        Some(iss) if *iss != metadata.issuer => return Err(Error::IssuerMismatch { reason: "callback" }),
+        Some(iss) if *iss != metadata.issuer => return Err(Error::IssuerMismatch { reason: &"callback" }),
         None if metadata.authorization_response_iss_parameter_supported => {
-            return Err(Error::IssuerMismatch { reason: "callback" })
+            return Err(Error::IssuerMismatch { reason: &"callback" })
         }
         _ => {}
     }
 
     if let Some(error) = callback.error {
         return Err(Error::authorization_error(
-            oauth_error_text(&error).ok_or(Error::InvalidCallback { reason: "error" })?,
+            oauth_error_text(&error).ok_or(Error::InvalidCallback { reason: &"error" })?,
             callback.error_description.as_deref().and_then(oauth_error_text),
         ));
     }
@@ -218,7 +218,7 @@ pub fn validate_callback(
     let code = callback
         .code
         .filter(|c| !c.expose().is_empty())
-        .ok_or(Error::InvalidCallback { reason: "missing_code" })?;
+        .ok_or(Error::InvalidCallback { reason: &"missing_code" })?;
     Ok(ValidatedCallback { code, pending })
 }
 

@@ -137,7 +137,7 @@ impl Client {
 
     fn metadata(&self) -> Result<&ProviderMetadata, Error> {
         // The shell always discovers first; reaching this is a shell bug, reported as config.
-        self.metadata.as_ref().ok_or(Error::Config { reason: "not_discovered" })
+        self.metadata.as_ref().ok_or(Error::Config { reason: &"not_discovered" })
     }
 
     /// Starts a login attempt. `options`: `{ appState?, extraParams? }`; `entropy` must be fresh
@@ -146,7 +146,7 @@ impl Client {
         let metadata = self.metadata()?;
         let mut extra_params = match options.get("extraParams").filter(|v| !v.is_null()) {
             None => Vec::new(),
-            Some(v) => auth_params(v).ok_or(Error::Config { reason: "extra_params" })?,
+            Some(v) => auth_params(v).ok_or(Error::Config { reason: &"extra_params" })?,
         };
         // RFC 9449 §10: the code is bound to the key, so only this worker can redeem it.
         if let Some(key) = &self.dpop_key {
@@ -192,7 +192,7 @@ impl Client {
             Some(scope) => ["openid", scope].join(" "),
             None => self.config.scope.clone(),
         };
-        device::device_authorization_request(&self.config, self.metadata()?, scope.trim()).ok_or(Error::Config { reason: "device" })
+        device::device_authorization_request(&self.config, self.metadata()?, scope.trim()).ok_or(Error::Config { reason: &"device" })
     }
 
     /// Reads the device authorization response ([`device::process_device_authorization`]).
@@ -209,7 +209,7 @@ impl Client {
     /// the ID token is required and checked like a redirect login's (no nonce: none was sent).
     pub fn process_device_tokens(&self, res: HttpResponse, now: u64) -> Result<Box<TokenExchange>, Error> {
         let tokens = self.process_token_response(&res)?;
-        Jwt::parse(tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: "field" })?.expose())?;
+        Jwt::parse(tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: &"field" })?.expose())?;
         let login = PendingLogin {
             state: Secret::from(String::new()),
             nonce: Secret::from(String::new()),
@@ -266,7 +266,7 @@ impl Client {
     /// ([`Client::signature_step`]), then [`Client::complete_token_exchange`].
     pub fn process_code_exchange_response(&self, callback: ValidatedCallback, res: HttpResponse) -> Result<Box<TokenExchange>, Error> {
         let tokens = self.process_token_response(&res)?;
-        let id_token = tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: "field" })?.expose();
+        let id_token = tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: &"field" })?.expose();
         Jwt::parse(id_token)?;
         Ok(Box::new(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default(), generation: self.generation }))
     }
@@ -315,8 +315,8 @@ impl Client {
         };
         let alg = Alg::from_name(token.alg())
             .filter(|alg| accepted_algs(advertised).contains(alg))
-            .ok_or(Error::InvalidIdToken { reason: "alg" })?;
-        let jwks_uri = metadata.jwks_uri.as_deref().ok_or(Error::InvalidResponse { reason: "metadata" })?;
+            .ok_or(Error::InvalidIdToken { reason: &"alg" })?;
+        let jwks_uri = metadata.jwks_uri.as_deref().ok_or(Error::InvalidResponse { reason: &"metadata" })?;
         let fetch_keys = SignatureStep::FetchKeys(HttpRequest {
             method: Method::Get,
             url: jwks_uri.to_owned(),
@@ -332,10 +332,10 @@ impl Client {
                 self.last_key_refetch = Some(now);
                 return Ok(fetch_keys);
             }
-            Err(_) => return Err(Error::InvalidIdToken { reason: "kid" }),
+            Err(_) => return Err(Error::InvalidIdToken { reason: &"kid" }),
         };
         if token.signature().len() != key.signature_len() {
-            return Err(Error::InvalidIdToken { reason: "signature" });
+            return Err(Error::InvalidIdToken { reason: &"signature" });
         }
         let (import_algorithm, verify_algorithm) = alg.webcrypto();
         Ok(SignatureStep::Verify(SignatureCheck {
@@ -382,7 +382,7 @@ impl Client {
             Some(raw) => {
                 let token = Jwt::parse(raw.expose())?;
                 if !signature.is_some_and(|s| s.covers(token.signing_input())) {
-                    return Err(Error::InvalidIdToken { reason: "signature" });
+                    return Err(Error::InvalidIdToken { reason: &"signature" });
                 }
                 let previous = match (&login, &resuming) {
                     (Some(_), _) | (None, Some(_)) => None,
@@ -411,7 +411,7 @@ impl Client {
                 // OIDC Core §12.2: a refreshed ID token keeps the identity of the original.
                 if let Some((sub, _)) = &resuming {
                     if token.claim("sub").and_then(Value::as_str) != Some(sub.as_str()) {
-                        return Err(Error::InvalidIdToken { reason: "sub" });
+                        return Err(Error::InvalidIdToken { reason: &"sub" });
                     }
                 }
                 if let Some(previous) = &previous {
@@ -427,7 +427,7 @@ impl Client {
         let validated = id_token.zip(claims);
         match login {
             Some(pending) => {
-                let (raw, claims) = validated.ok_or(Error::InvalidResponse { reason: "field" })?;
+                let (raw, claims) = validated.ok_or(Error::InvalidResponse { reason: &"field" })?;
                 let mut reply = ObjectWriter::new();
                 match &pending.app_state {
                     Some(app_state) => reply.raw("appState", app_state),
@@ -444,7 +444,7 @@ impl Client {
             None => {
                 if resuming.is_some() && validated.is_none() {
                     // (OIDC Core §12.2 lets a refresh omit it; a resumed session has none yet.)
-                    return Err(Error::InvalidResponse { reason: "field" });
+                    return Err(Error::InvalidResponse { reason: &"field" });
                 }
                 let session = self.session.as_mut().ok_or(Error::LoginRequired)?;
                 session.apply_refresh(&key, tokens, validated, now, self.config.clock_skew);
@@ -524,7 +524,7 @@ impl Client {
     /// current one (after a dropped answer, that of the session as it is now).
     pub fn token_after_refresh(&self, key: &TokenKey, now: u64) -> Result<String, Error> {
         // The refresh just succeeded, so `None` means the new token is already expired.
-        self.access_token(key, now)?.map(str::to_owned).ok_or(Error::InvalidResponse { reason: "expires_in" })
+        self.access_token(key, now)?.map(str::to_owned).ok_or(Error::InvalidResponse { reason: &"expires_in" })
     }
 
     /// Starts a refresh grant for `key`'s token (RFC 6749 §6, with RFC 8707 §2.2 `resource` and
@@ -533,7 +533,7 @@ impl Client {
     pub fn begin_refresh(&mut self, key: &TokenKey) -> Result<RefreshGrant, Error> {
         if self.refreshing {
             // The shell waits for the grant in flight ([`TokenStep::Wait`]); this is a shell bug.
-            return Err(Error::Config { reason: "refresh_in_flight" });
+            return Err(Error::Config { reason: &"refresh_in_flight" });
         }
         let request = self.refresh_request(key)?;
         self.refreshing = true;
@@ -573,7 +573,7 @@ impl Client {
                 self.end_session();
                 RefreshEnd {
                     result: Err(Error::LoginRequired),
-                    event: Some(Event::SessionExpired { reason: "invalid_grant" }),
+                    event: Some(Event::SessionExpired { reason: &"invalid_grant" }),
                     revocations: Vec::new(),
                 }
             }
@@ -584,7 +584,7 @@ impl Client {
                 };
                 RefreshEnd {
                     result: Err(error),
-                    event: Some(Event::SessionExpired { reason: "invalid_id_token" }),
+                    event: Some(Event::SessionExpired { reason: &"invalid_id_token" }),
                     revocations,
                 }
             }
@@ -633,7 +633,7 @@ impl Client {
     pub fn check_token_exposure(&self) -> Result<(), Error> {
         match self.config.expose_access_token {
             true => Ok(()),
-            false => Err(Error::Config { reason: "access_token_not_exposed" }),
+            false => Err(Error::Config { reason: &"access_token_not_exposed" }),
         }
     }
 
@@ -679,7 +679,7 @@ impl Client {
     /// The UserInfo request with the current access token (OIDC Core §5.3.1); the shell
     /// makes sure the token is valid first. `login_required` without a session.
     pub fn userinfo_request(&self, now: u64) -> Result<HttpRequest, Error> {
-        let endpoint = self.metadata()?.userinfo_endpoint.as_deref().ok_or(Error::InvalidResponse { reason: "metadata" })?;
+        let endpoint = self.metadata()?.userinfo_endpoint.as_deref().ok_or(Error::InvalidResponse { reason: &"metadata" })?;
         let token = self.access_token(&TokenKey::default(), now)?.ok_or(Error::LoginRequired)?;
         Ok(HttpRequest {
             method: Method::Get,
@@ -697,13 +697,13 @@ impl Client {
     /// ([`Client::signature_step`] with [`Purpose::UserInfo`], then [`Client::complete_userinfo`]).
     pub fn process_userinfo_response(&self, res: HttpResponse) -> Result<UserInfo, Error> {
         if res.is_redirect() {
-            return Err(Error::InvalidResponse { reason: "redirect" });
+            return Err(Error::InvalidResponse { reason: &"redirect" });
         }
         if res.status != 200 {
-            return Err(Error::InvalidResponse { reason: "status" });
+            return Err(Error::InvalidResponse { reason: &"status" });
         }
         if res.has_media_type("application/jwt") {
-            let jws = String::from_utf8(res.body).map_err(|_| Error::InvalidResponse { reason: "format" })?;
+            let jws = String::from_utf8(res.body).map_err(|_| Error::InvalidResponse { reason: &"format" })?;
             return Ok(UserInfo::Signed(jws.trim().to_owned()));
         }
         let claims = res.json_object()?;
@@ -719,16 +719,16 @@ impl Client {
     /// are not in question.
     pub fn complete_userinfo(&self, jws: &str, signature: Result<VerifiedSignature, Error>) -> Result<String, Error> {
         let jws_failed = |error| match error {
-            Error::InvalidIdToken { .. } => Error::InvalidResponse { reason: "signature" },
+            Error::InvalidIdToken { .. } => Error::InvalidResponse { reason: &"signature" },
             other => other,
         };
         let token = Jwt::parse(jws).map_err(jws_failed)?;
         if !signature.map_err(jws_failed)?.covers(token.signing_input()) {
-            return Err(Error::InvalidResponse { reason: "signature" });
+            return Err(Error::InvalidResponse { reason: &"signature" });
         }
         // §5.3.2: a signed response SHOULD carry `iss` and `aud`; when it does they must be ours.
         if token.claim("iss").is_some_and(|iss| iss.as_str() != Some(&self.config.issuer)) {
-            return Err(Error::InvalidResponse { reason: "iss" });
+            return Err(Error::InvalidResponse { reason: &"iss" });
         }
         let aud_ok = match token.claim("aud") {
             None => true,
@@ -737,9 +737,9 @@ impl Client {
             Some(_) => false,
         };
         if !aud_ok {
-            return Err(Error::InvalidResponse { reason: "aud" });
+            return Err(Error::InvalidResponse { reason: &"aud" });
         }
-        let claims = json::parse(token.claims_json().as_bytes()).map_err(|_| Error::InvalidResponse { reason: "json" })?;
+        let claims = json::parse(token.claims_json().as_bytes()).map_err(|_| Error::InvalidResponse { reason: &"json" })?;
         self.check_userinfo_sub(&claims)?;
         Ok(token.claims_json().to_owned())
     }
@@ -751,7 +751,7 @@ impl Client {
         let id_token_claims = json::parse(session_claims.as_bytes()).map_err(|_| Error::LoginRequired)?;
         match (claims.get("sub").and_then(Value::as_str), id_token_claims.get("sub").and_then(Value::as_str)) {
             (Some(got), Some(want)) if got == want => Ok(()),
-            _ => Err(Error::InvalidResponse { reason: "sub" }),
+            _ => Err(Error::InvalidResponse { reason: &"sub" }),
         }
     }
 
@@ -787,7 +787,7 @@ impl Client {
     /// Keeps the public half of the worker's DPoP key: WebCrypto's `exportKey("raw")` of the
     /// P-256 public key. `config` / `dpop_key` for anything else.
     pub fn set_dpop_key(&mut self, raw_public_key: &[u8]) -> Result<(), Error> {
-        self.dpop_key = Some(DpopKey::from_raw_p256(raw_public_key).ok_or(Error::Config { reason: "dpop_key" })?);
+        self.dpop_key = Some(DpopKey::from_raw_p256(raw_public_key).ok_or(Error::Config { reason: &"dpop_key" })?);
         Ok(())
     }
 
@@ -797,7 +797,7 @@ impl Client {
     /// now on; `false` when it already is this client's key. `config` / `dpop_key` for a key
     /// that is not a P-256 public key.
     pub fn use_login_key(&mut self, raw_public_key: &[u8]) -> Result<bool, Error> {
-        let key = DpopKey::from_raw_p256(raw_public_key).ok_or(Error::Config { reason: "dpop_key" })?;
+        let key = DpopKey::from_raw_p256(raw_public_key).ok_or(Error::Config { reason: &"dpop_key" })?;
         if self.config.dpop == Dpop::Off || self.dpop_key.as_ref().is_some_and(|current| current.thumbprint() == key.thumbprint()) {
             return Ok(false);
         }
@@ -847,7 +847,7 @@ impl Client {
     /// The proof to sign for a request to `url` with `method` presenting `access_token`
     /// (`auth.fetch`: then its `ath`).
     pub fn api_proof(&self, url: &str, method: &str, access_token: Option<&str>, call: &DpopCall, jti: &[u8; JTI_BYTES], now: u64) -> Result<UnsignedProof, Error> {
-        let key = self.dpop_key.as_ref().ok_or(Error::Config { reason: "dpop_key" })?;
+        let key = self.dpop_key.as_ref().ok_or(Error::Config { reason: &"dpop_key" })?;
         let proof = ProofRequest { htm: method, htu: url, access_token, nonce: call.nonce(&self.nonces) };
         proof.signing_input(key, jti, now)
     }
@@ -855,7 +855,7 @@ impl Client {
     /// The `DPoP` header value: `proof` with WebCrypto's ECDSA signature (`config` / `dpop_key`
     /// when it is not the 64-byte P1363 form).
     pub fn finish_proof(proof: UnsignedProof, signature: &[u8]) -> Result<String, Error> {
-        proof.finish(signature).ok_or(Error::Config { reason: "dpop_key" })
+        proof.finish(signature).ok_or(Error::Config { reason: &"dpop_key" })
     }
 
     /// What the provider's answer to `request`, sent with a DPoP proof, means: one retry with
@@ -985,13 +985,13 @@ pub struct Logout {
 }
 
 /// The §12.2 claims map to their own reasons.
-fn claim_reason(claim: &str) -> &'static str {
+fn claim_reason(claim: &str) -> &'static &'static str {
     match claim {
-        "iss" => "iss",
-        "sub" => "sub",
-        "aud" => "aud",
-        "azp" => "azp",
-        _ => "auth_time",
+        "iss" => &"iss",
+        "sub" => &"sub",
+        "aud" => &"aud",
+        "azp" => &"azp",
+        _ => &"auth_time",
     }
 }
 

@@ -2,7 +2,7 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::protocol::error::Error;
+use crate::protocol::error::{Error, Reason};
 use crate::protocol::json::Value;
 use crate::protocol::types::TokenKey;
 use crate::protocol::url::{is_secure_or_loopback, Url};
@@ -145,7 +145,7 @@ impl ClientConfig {
     /// exposeAccessToken?, fetchTimeoutSeconds?, fetchMaxResponseBytes? }`.
     /// Unknown options are refused: a misspelt option silently ignored is a security bug.
     pub fn from_json(value: &Value) -> Result<ClientConfig, Error> {
-        let members = value.as_object().ok_or(config("options"))?;
+        let members = value.as_object().ok_or(config(&"options"))?;
         const KNOWN: [&str; 20] = [
             "issuer",
             "clientId",
@@ -169,33 +169,33 @@ impl ClientConfig {
             "par",
         ];
         if members.iter().any(|(k, _)| !KNOWN.contains(&k.as_str())) {
-            return Err(config("unknown_option"));
+            return Err(config(&"unknown_option"));
         }
         let optional = |key: &str| value.get(key).filter(|v| !v.is_null());
 
-        let issuer = optional("issuer").and_then(Value::as_str).ok_or(config("issuer"))?;
-        let issuer_url = Url::parse(issuer).ok_or(config("issuer"))?;
+        let issuer = optional("issuer").and_then(Value::as_str).ok_or(config(&"issuer"))?;
+        let issuer_url = Url::parse(issuer).ok_or(config(&"issuer"))?;
         // RFC 8414 §2: an issuer is an https URL with no query or fragment.
         if !is_secure_or_loopback(&issuer_url)
             || issuer_url.query.is_some()
             || issuer_url.fragment.is_some()
         {
-            return Err(config("issuer"));
+            return Err(config(&"issuer"));
         }
 
-        let client_id = optional("clientId").and_then(Value::as_str).ok_or(config("client_id"))?;
+        let client_id = optional("clientId").and_then(Value::as_str).ok_or(config(&"client_id"))?;
         if client_id.is_empty() || client_id.len() > 255 || !is_vschar(client_id) {
-            return Err(config("client_id"));
+            return Err(config(&"client_id"));
         }
 
         let redirect_uri = optional("redirectUri")
             .and_then(Value::as_str)
             .filter(|u| is_redirect_uri(u))
-            .ok_or(config("redirect_uri"))?;
+            .ok_or(config(&"redirect_uri"))?;
 
         let silent_redirect_uri = match optional("silentRedirectUri") {
             None => None,
-            Some(v) => Some(v.as_str().filter(|u| is_redirect_uri(u)).ok_or(config("silent_redirect_uri"))?.to_owned()),
+            Some(v) => Some(v.as_str().filter(|u| is_redirect_uri(u)).ok_or(config(&"silent_redirect_uri"))?.to_owned()),
         };
 
         let post_logout_redirect_uri = match optional("postLogoutRedirectUri") {
@@ -203,18 +203,18 @@ impl ClientConfig {
             Some(v) => Some(
                 v.as_str()
                     .filter(|u| is_redirect_uri(u))
-                    .ok_or(config("post_logout_redirect_uri"))?
+                    .ok_or(config(&"post_logout_redirect_uri"))?
                     .to_owned(),
             ),
         };
 
         let scope = match optional("scope") {
             None => "openid".to_owned(),
-            Some(v) => normalize_scope(v.as_str().ok_or(config("scope"))?, true).ok_or(config("scope"))?,
+            Some(v) => normalize_scope(v.as_str().ok_or(config(&"scope"))?, true).ok_or(config(&"scope"))?,
         };
 
         // A whole number in min..=max, or the default when absent.
-        let number = |key: &str, default: u64, min: u64, max: u64, reason: &'static str| match optional(key) {
+        let number = |key: &str, default: u64, min: u64, max: u64, reason: Reason| match optional(key) {
             None => Ok(default),
             Some(v) => v
                 .as_i64()
@@ -222,20 +222,20 @@ impl ClientConfig {
                 .filter(|n| (min..=max).contains(n))
                 .ok_or(config(reason)),
         };
-        let clock_skew = number("clockSkewSeconds", DEFAULT_CLOCK_SKEW_SECONDS, 0, MAX_CLOCK_SKEW_SECONDS, "clock_skew_seconds")?;
-        let refresh_lead = number("refreshLeadSeconds", DEFAULT_REFRESH_LEAD_SECONDS, 0, MAX_REFRESH_LEAD_SECONDS, "refresh_lead_seconds")?;
-        let fetch_timeout = number("fetchTimeoutSeconds", DEFAULT_FETCH_TIMEOUT_SECONDS, 1, MAX_FETCH_TIMEOUT_SECONDS, "fetch_timeout_seconds")?;
+        let clock_skew = number("clockSkewSeconds", DEFAULT_CLOCK_SKEW_SECONDS, 0, MAX_CLOCK_SKEW_SECONDS, &"clock_skew_seconds")?;
+        let refresh_lead = number("refreshLeadSeconds", DEFAULT_REFRESH_LEAD_SECONDS, 0, MAX_REFRESH_LEAD_SECONDS, &"refresh_lead_seconds")?;
+        let fetch_timeout = number("fetchTimeoutSeconds", DEFAULT_FETCH_TIMEOUT_SECONDS, 1, MAX_FETCH_TIMEOUT_SECONDS, &"fetch_timeout_seconds")?;
         let fetch_max_response_bytes = number(
             "fetchMaxResponseBytes",
             DEFAULT_FETCH_MAX_RESPONSE_BYTES,
             1,
             MAX_FETCH_MAX_RESPONSE_BYTES,
-            "fetch_max_response_bytes",
+            &"fetch_max_response_bytes",
         )?;
 
         let extra_auth_params = match optional("extraAuthParams") {
             None => Vec::new(),
-            Some(v) => auth_params(v).ok_or(config("extra_auth_params"))?,
+            Some(v) => auth_params(v).ok_or(config(&"extra_auth_params"))?,
         };
 
         let trusted_audiences = match optional("trustedAudiences") {
@@ -245,55 +245,55 @@ impl ClientConfig {
                 .and_then(|items| {
                     items.iter().map(|a| a.as_str().filter(|a| !a.is_empty()).map(str::to_owned)).collect()
                 })
-                .ok_or(config("trusted_audiences"))?,
+                .ok_or(config(&"trusted_audiences"))?,
         };
 
-        let flag = |key: &str, default: bool, reason: &'static str| match optional(key) {
+        let flag = |key: &str, default: bool, reason: Reason| match optional(key) {
             None => Ok(default),
             Some(v) => v.as_bool().ok_or(config(reason)),
         };
-        let auto_refresh = flag("autoRefresh", true, "auto_refresh")?;
+        let auto_refresh = flag("autoRefresh", true, &"auto_refresh")?;
         // Secure default: the access token stays in the worker; apps call their APIs with
         // `auth.fetch`, and only an app that opts in hands the token to page scripts.
-        let expose_access_token = flag("exposeAccessToken", false, "expose_access_token")?;
+        let expose_access_token = flag("exposeAccessToken", false, &"expose_access_token")?;
 
         let mut api_origins: Vec<ApiOrigin> = Vec::new();
-        for item in optional("apiOrigins").map_or(Some(&[][..]), Value::as_array).ok_or(config("api_origins"))? {
-            let origin = api_origin(item).ok_or(config("api_origins"))?;
+        for item in optional("apiOrigins").map_or(Some(&[][..]), Value::as_array).ok_or(config(&"api_origins"))? {
+            let origin = api_origin(item).ok_or(config(&"api_origins"))?;
             if api_origins.iter().any(|o| o.origin == origin.origin) {
-                return Err(config("api_origins"));
+                return Err(config(&"api_origins"));
             }
             api_origins.push(origin);
         }
 
         // `sharing` is the page's to act on (which worker it starts); judged here like the rest.
         if !matches!(optional("sharing").map(Value::as_str), None | Some(Some("browser" | "tab"))) {
-            return Err(config("sharing"));
+            return Err(config(&"sharing"));
         }
         let restore = match optional("restore").map(Value::as_str) {
             None | Some(Some("redirect")) => Restore::Redirect,
             Some(Some("silent")) => Restore::Silent,
             Some(Some("none")) => Restore::None,
-            Some(_) => return Err(config("restore")),
+            Some(_) => return Err(config(&"restore")),
         };
         let dpop = match optional("dpop") {
             None | Some(Value::Bool(false)) => Dpop::Off,
             Some(Value::Bool(true)) => Dpop::On,
             Some(Value::String(s)) if s == "auto" => Dpop::Auto,
-            Some(_) => return Err(config("dpop")),
+            Some(_) => return Err(config(&"dpop")),
         };
         // Only a sender-constrained refresh token may be stored: persistence needs DPoP.
         let persist = match optional("persist").map(Value::as_str) {
             None | Some(Some("none")) => false,
             Some(Some("dpop-bound")) if dpop != Dpop::Off => true,
-            Some(_) => return Err(config("persist")),
+            Some(_) => return Err(config(&"persist")),
         };
         let par = match optional("par") {
             None => Par::Auto,
             Some(Value::String(s)) if s == "auto" => Par::Auto,
             Some(Value::Bool(true)) => Par::On,
             Some(Value::Bool(false)) => Par::Off,
-            Some(_) => return Err(config("par")),
+            Some(_) => return Err(config(&"par")),
         };
 
         Ok(ClientConfig {
@@ -358,18 +358,18 @@ pub fn token_key(options: &Value) -> Result<TokenKey, Error> {
         Some(v) => Some(
             v.as_str()
                 .filter(|r| Url::parse(r).is_some_and(|u| u.fragment.is_none() && is_secure_or_loopback(&u)))
-                .ok_or(config("resource"))?
+                .ok_or(config(&"resource"))?
                 .to_owned(),
         ),
     };
     let scope = match optional("scope") {
         None => None,
-        Some(v) => Some(v.as_str().and_then(|s| normalize_scope(s, false)).ok_or(config("scope"))?),
+        Some(v) => Some(v.as_str().and_then(|s| normalize_scope(s, false)).ok_or(config(&"scope"))?),
     };
     Ok(TokenKey { resource, scope })
 }
 
-fn config(reason: &'static str) -> Error {
+fn config(reason: Reason) -> Error {
     Error::Config { reason }
 }
 
@@ -445,7 +445,7 @@ mod tests {
     fn scope_always_contains_openid_once() {
         let c = cfg(&format!(r#"{{{BASE},"scope":"profile  openid email profile"}}"#)).unwrap();
         assert_eq!(c.scope, "openid profile email");
-        assert_eq!(cfg(&format!(r#"{{{BASE},"scope":"a\"b"}}"#)), Err(config("scope")));
+        assert_eq!(cfg(&format!(r#"{{{BASE},"scope":"a\"b"}}"#)), Err(config(&"scope")));
     }
 
     #[test]
@@ -454,52 +454,52 @@ mod tests {
         assert!(cfg(r#"{"issuer":"http://[::1]:3000/","clientId":"spa","redirectUri":"http://127.0.0.1/cb"}"#).is_ok());
         assert_eq!(
             cfg(r#"{"issuer":"http://op.example","clientId":"spa","redirectUri":"https://app.example/cb"}"#),
-            Err(config("issuer"))
+            Err(config(&"issuer"))
         );
         assert_eq!(
             cfg(r#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"http://app.example/cb"}"#),
-            Err(config("redirect_uri"))
+            Err(config(&"redirect_uri"))
         );
     }
 
     #[test]
     fn rejects_each_bad_option() {
-        let cases: [(&str, &str); 33] = [
-            (r#"{"clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
-            (r#"{"issuer":"https://op.example?x=1","clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
-            (r#"{"issuer":"https://op.example#f","clientId":"spa","redirectUri":"https://a/cb"}"#, "issuer"),
-            (r#"{"issuer":"https://op.example","redirectUri":"https://a/cb"}"#, "client_id"),
-            (r#"{"issuer":"https://op.example","clientId":"","redirectUri":"https://a/cb"}"#, "client_id"),
-            (r#"{"issuer":"https://op.example","clientId":"spa"}"#, "redirect_uri"),
-            (r#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"https://a/cb#x"}"#, "redirect_uri"),
-            (&format!(r#"{{{BASE},"clockSkewSeconds":601}}"#), "clock_skew_seconds"),
-            (&format!(r#"{{{BASE},"extraAuthParams":{{"state":"x"}}}}"#), "extra_auth_params"),
-            (&format!(r#"{{{BASE},"extraAuthParams":{{"prompt":1}}}}"#), "extra_auth_params"),
-            (&format!(r#"{{{BASE},"clientSecret":"s"}}"#), "unknown_option"),
-            (&format!(r#"{{{BASE},"trustedAudiences":"api"}}"#), "trusted_audiences"),
-            (&format!(r#"{{{BASE},"trustedAudiences":["api",""]}}"#), "trusted_audiences"),
-            (&format!(r#"{{{BASE},"autoRefresh":"no"}}"#), "auto_refresh"),
-            (&format!(r#"{{{BASE},"exposeAccessToken":0}}"#), "expose_access_token"),
-            (&format!(r#"{{{BASE},"refreshLeadSeconds":3601}}"#), "refresh_lead_seconds"),
-            (&format!(r#"{{{BASE},"apiOrigins":"https://api.example"}}"#), "api_origins"),
-            (&format!(r#"{{{BASE},"apiOrigins":["https://api.example/v1"]}}"#), "api_origins"),
-            (&format!(r#"{{{BASE},"apiOrigins":["http://api.example"]}}"#), "api_origins"),
-            (&format!(r#"{{{BASE},"apiOrigins":["https://api.example?x"]}}"#), "api_origins"),
-            (&format!(r#"{{{BASE},"apiOrigins":["https://api.example","https://API.example:443/"]}}"#), "api_origins"),
-            (&format!(r#"{{{BASE},"apiOrigins":[{{"origin":"https://a.example","resource":"https://a.example/#f"}}]}}"#), "api_origins"),
-            (&format!(r#"{{{BASE},"apiOrigins":[{{"origin":"https://a.example","audience":"x"}}]}}"#), "api_origins"),
+        let cases: [(&str, &'static &'static str); 33] = [
+            (r#"{"clientId":"spa","redirectUri":"https://a/cb"}"#, &"issuer"),
+            (r#"{"issuer":"https://op.example?x=1","clientId":"spa","redirectUri":"https://a/cb"}"#, &"issuer"),
+            (r#"{"issuer":"https://op.example#f","clientId":"spa","redirectUri":"https://a/cb"}"#, &"issuer"),
+            (r#"{"issuer":"https://op.example","redirectUri":"https://a/cb"}"#, &"client_id"),
+            (r#"{"issuer":"https://op.example","clientId":"","redirectUri":"https://a/cb"}"#, &"client_id"),
+            (r#"{"issuer":"https://op.example","clientId":"spa"}"#, &"redirect_uri"),
+            (r#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"https://a/cb#x"}"#, &"redirect_uri"),
+            (&format!(r#"{{{BASE},"clockSkewSeconds":601}}"#), &"clock_skew_seconds"),
+            (&format!(r#"{{{BASE},"extraAuthParams":{{"state":"x"}}}}"#), &"extra_auth_params"),
+            (&format!(r#"{{{BASE},"extraAuthParams":{{"prompt":1}}}}"#), &"extra_auth_params"),
+            (&format!(r#"{{{BASE},"clientSecret":"s"}}"#), &"unknown_option"),
+            (&format!(r#"{{{BASE},"trustedAudiences":"api"}}"#), &"trusted_audiences"),
+            (&format!(r#"{{{BASE},"trustedAudiences":["api",""]}}"#), &"trusted_audiences"),
+            (&format!(r#"{{{BASE},"autoRefresh":"no"}}"#), &"auto_refresh"),
+            (&format!(r#"{{{BASE},"exposeAccessToken":0}}"#), &"expose_access_token"),
+            (&format!(r#"{{{BASE},"refreshLeadSeconds":3601}}"#), &"refresh_lead_seconds"),
+            (&format!(r#"{{{BASE},"apiOrigins":"https://api.example"}}"#), &"api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":["https://api.example/v1"]}}"#), &"api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":["http://api.example"]}}"#), &"api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":["https://api.example?x"]}}"#), &"api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":["https://api.example","https://API.example:443/"]}}"#), &"api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":[{{"origin":"https://a.example","resource":"https://a.example/#f"}}]}}"#), &"api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":[{{"origin":"https://a.example","audience":"x"}}]}}"#), &"api_origins"),
             // RFC 8707 resource: https, http only on loopback.
-            (&format!(r#"{{{BASE},"apiOrigins":[{{"origin":"https://a.example","resource":"http://a.example/"}}]}}"#), "api_origins"),
+            (&format!(r#"{{{BASE},"apiOrigins":[{{"origin":"https://a.example","resource":"http://a.example/"}}]}}"#), &"api_origins"),
             // Reserved parameters in any case, and response_mode.
-            (&format!(r#"{{{BASE},"extraAuthParams":{{"STATE":"x"}}}}"#), "extra_auth_params"),
-            (&format!(r#"{{{BASE},"extraAuthParams":{{"Redirect_Uri":"https://evil.example/"}}}}"#), "extra_auth_params"),
-            (&format!(r#"{{{BASE},"extraAuthParams":{{"response_mode":"fragment"}}}}"#), "extra_auth_params"),
-            (&format!(r#"{{{BASE},"extraAuthParams":{{"RESPONSE_MODE":"form_post"}}}}"#), "extra_auth_params"),
-            (&format!(r#"{{{BASE},"fetchTimeoutSeconds":0}}"#), "fetch_timeout_seconds"),
-            (&format!(r#"{{{BASE},"fetchTimeoutSeconds":601}}"#), "fetch_timeout_seconds"),
-            (&format!(r#"{{{BASE},"fetchTimeoutSeconds":"30"}}"#), "fetch_timeout_seconds"),
-            (&format!(r#"{{{BASE},"fetchMaxResponseBytes":0}}"#), "fetch_max_response_bytes"),
-            (&format!(r#"{{{BASE},"fetchMaxResponseBytes":1073741825}}"#), "fetch_max_response_bytes"),
+            (&format!(r#"{{{BASE},"extraAuthParams":{{"STATE":"x"}}}}"#), &"extra_auth_params"),
+            (&format!(r#"{{{BASE},"extraAuthParams":{{"Redirect_Uri":"https://evil.example/"}}}}"#), &"extra_auth_params"),
+            (&format!(r#"{{{BASE},"extraAuthParams":{{"response_mode":"fragment"}}}}"#), &"extra_auth_params"),
+            (&format!(r#"{{{BASE},"extraAuthParams":{{"RESPONSE_MODE":"form_post"}}}}"#), &"extra_auth_params"),
+            (&format!(r#"{{{BASE},"fetchTimeoutSeconds":0}}"#), &"fetch_timeout_seconds"),
+            (&format!(r#"{{{BASE},"fetchTimeoutSeconds":601}}"#), &"fetch_timeout_seconds"),
+            (&format!(r#"{{{BASE},"fetchTimeoutSeconds":"30"}}"#), &"fetch_timeout_seconds"),
+            (&format!(r#"{{{BASE},"fetchMaxResponseBytes":0}}"#), &"fetch_max_response_bytes"),
+            (&format!(r#"{{{BASE},"fetchMaxResponseBytes":1073741825}}"#), &"fetch_max_response_bytes"),
         ];
         for (json, reason) in cases {
             assert_eq!(cfg(json), Err(config(reason)), "{json}");
@@ -545,15 +545,15 @@ mod tests {
             key(r#"{"resource":"https://api.example/v1","scope":" read  write "}"#),
             Ok(TokenKey { resource: Some("https://api.example/v1".into()), scope: Some("read write".into()) })
         );
-        assert_eq!(key(r#"{"resource":"urn:example:api"}"#), Err(config("resource")));
+        assert_eq!(key(r#"{"resource":"urn:example:api"}"#), Err(config(&"resource")));
         // https, or http on a loopback host only.
-        assert_eq!(key(r#"{"resource":"http://api.example/"}"#), Err(config("resource")));
+        assert_eq!(key(r#"{"resource":"http://api.example/"}"#), Err(config(&"resource")));
         assert!(key(r#"{"resource":"http://127.0.0.1:9000/"}"#).is_ok());
         assert!(key(r#"{"resource":"http://localhost/api"}"#).is_ok());
-        assert_eq!(key(r#"{"resource":"/relative"}"#), Err(config("resource")));
-        assert_eq!(key(r#"{"resource":"https://api.example/#frag"}"#), Err(config("resource")));
-        assert_eq!(key(r#"{"scope":"   "}"#), Err(config("scope")));
-        assert_eq!(key(r#"{"scope":"a\\b"}"#), Err(config("scope")));
+        assert_eq!(key(r#"{"resource":"/relative"}"#), Err(config(&"resource")));
+        assert_eq!(key(r#"{"resource":"https://api.example/#frag"}"#), Err(config(&"resource")));
+        assert_eq!(key(r#"{"scope":"   "}"#), Err(config(&"scope")));
+        assert_eq!(key(r#"{"scope":"a\\b"}"#), Err(config(&"scope")));
     }
 
     #[test]
@@ -584,13 +584,13 @@ mod tests {
         assert_eq!(cfg(&format!(r#"{{{BASE}}}"#)).unwrap().restore, Restore::Redirect);
         assert_eq!(cfg(&format!(r#"{{{BASE},"restore":"silent","sharing":"tab"}}"#)).unwrap().restore, Restore::Silent);
         assert_eq!(cfg(&format!(r#"{{{BASE},"restore":"none","sharing":"browser"}}"#)).unwrap().restore, Restore::None);
-        assert_eq!(cfg(&format!(r#"{{{BASE},"restore":"iframe"}}"#)), Err(config("restore")));
-        assert_eq!(cfg(&format!(r#"{{{BASE},"restore":true}}"#)), Err(config("restore")));
-        assert_eq!(cfg(&format!(r#"{{{BASE},"sharing":"window"}}"#)), Err(config("sharing")));
-        assert_eq!(cfg(&format!(r#"{{{BASE},"sharing":1}}"#)), Err(config("sharing")));
+        assert_eq!(cfg(&format!(r#"{{{BASE},"restore":"iframe"}}"#)), Err(config(&"restore")));
+        assert_eq!(cfg(&format!(r#"{{{BASE},"restore":true}}"#)), Err(config(&"restore")));
+        assert_eq!(cfg(&format!(r#"{{{BASE},"sharing":"window"}}"#)), Err(config(&"sharing")));
+        assert_eq!(cfg(&format!(r#"{{{BASE},"sharing":1}}"#)), Err(config(&"sharing")));
         let c = cfg(&format!(r#"{{{BASE},"silentRedirectUri":"https://app.example/silent.html"}}"#)).unwrap();
         assert_eq!(c.silent_redirect_uri.as_deref(), Some("https://app.example/silent.html"));
-        assert_eq!(cfg(&format!(r#"{{{BASE},"silentRedirectUri":"http://app.example/s"}}"#)), Err(config("silent_redirect_uri")));
+        assert_eq!(cfg(&format!(r#"{{{BASE},"silentRedirectUri":"http://app.example/s"}}"#)), Err(config(&"silent_redirect_uri")));
     }
 
     #[test]

@@ -71,13 +71,13 @@ pub fn device_authorization_request(config: &ClientConfig, metadata: &ProviderMe
 /// is `token_error` with the provider's `error`.
 pub fn process_device_authorization(config: &ClientConfig, res: &HttpResponse, now: u64) -> Result<DeviceLogin, Error> {
     if res.is_redirect() {
-        return Err(Error::InvalidResponse { reason: "redirect" });
+        return Err(Error::InvalidResponse { reason: &"redirect" });
     }
     if res.status != 200 {
         return Err(token_error(res));
     }
     let body = res.json_object()?;
-    let field = || Error::InvalidResponse { reason: "field" };
+    let field = || Error::InvalidResponse { reason: &"field" };
     let text = |name: &str| body.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
     let seconds = |name: &str| body.get(name).and_then(Value::as_i64).filter(|s| *s > 0).map(|s| s as u64);
     let issuer_is_loopback = Url::parse(&config.issuer).is_some_and(|u| u.is_loopback());
@@ -139,7 +139,7 @@ impl DeviceLogin {
             return Err(error);
         }
         if now.saturating_add(self.interval) > self.expires_at.saturating_add(EXPIRY_GRACE_SECONDS) {
-            return Err(Error::Network { reason: "timeout" });
+            return Err(Error::Network { reason: &"timeout" });
         }
         Ok(DevicePoll::Wait(self.interval))
     }

@@ -66,10 +66,10 @@ pub fn process_discovery_response(
     res: &HttpResponse,
 ) -> Result<ProviderMetadata, Error> {
     if res.is_redirect() {
-        return Err(Error::InvalidResponse { reason: "redirect" });
+        return Err(Error::InvalidResponse { reason: &"redirect" });
     }
     if res.status != 200 {
-        return Err(Error::InvalidResponse { reason: "status" });
+        return Err(Error::InvalidResponse { reason: &"status" });
     }
     if res.body.len() > MAX_METADATA_BYTES {
         return Err(metadata());
@@ -81,7 +81,7 @@ pub fn process_discovery_response(
 
     match doc.get("issuer") {
         Some(Value::String(issuer)) if *issuer == config.issuer => {}
-        Some(Value::String(_)) => return Err(Error::IssuerMismatch { reason: "discovery" }),
+        Some(Value::String(_)) => return Err(Error::IssuerMismatch { reason: &"discovery" }),
         _ => return Err(metadata()),
     }
 
@@ -141,7 +141,7 @@ pub fn process_discovery_response(
 }
 
 fn metadata() -> Error {
-    Error::InvalidResponse { reason: "metadata" }
+    Error::InvalidResponse { reason: &"metadata" }
 }
 
 /// A JSON array of strings.
@@ -224,7 +224,7 @@ mod tests {
         let remote = doc.replace("http://localhost:3000/token", "http://op.example/token");
         assert_eq!(
             process_discovery_response(&config("http://127.0.0.1:3000"), &response(&remote)),
-            Err(Error::InvalidResponse { reason: "metadata" })
+            Err(Error::InvalidResponse { reason: &"metadata" })
         );
     }
 
@@ -232,27 +232,27 @@ mod tests {
     fn issuer_must_match_exactly() {
         // Without the trailing slash it is a different issuer (RFC 8414 §3.3).
         let e = process_discovery_response(&config("https://op.example"), &response(DOC));
-        assert_eq!(e, Err(Error::IssuerMismatch { reason: "discovery" }));
+        assert_eq!(e, Err(Error::IssuerMismatch { reason: &"discovery" }));
     }
 
     #[test]
     fn rejects_malformed_documents() {
         let c = config("https://op.example/");
         let bad = [
-            (DOC.replace(r#""token_endpoint":"https://op.example/token","#, ""), "metadata"),
-            (DOC.replace("https://op.example/token", "http://op.example/token"), "metadata"),
-            (DOC.replace("https://op.example/token", "http://127.0.0.1/token"), "metadata"),
-            (DOC.replace("https://op.example/jwks", "https://op.example/jwks#k"), "metadata"),
-            (DOC.replace(r#"["S256"]"#, r#"["plain"]"#), "metadata"),
-            (DOC.replace(r#"["S256"]"#, r#""S256""#), "metadata"),
-            (DOC.replace(r#"["code"]"#, r#"["token"]"#), "metadata"),
-            (DOC.replace(r#"["code"]"#, r#"["code",1]"#), "metadata"),
-            (DOC.replace("true}", r#""yes"}"#), "metadata"),
-            (DOC.replace(r#""issuer":"https://op.example/","#, ""), "metadata"),
-            (DOC.replace("true}", r#"true,"id_token_signing_alg_values_supported":"RS256"}"#), "metadata"),
-            (DOC.replace("true}", &format!(r#"true,"pad":"{}"}}"#, "x".repeat(MAX_METADATA_BYTES))), "metadata"),
-            ("[]".to_owned(), "json"),
-            ("{".to_owned(), "json"),
+            (DOC.replace(r#""token_endpoint":"https://op.example/token","#, ""), &"metadata"),
+            (DOC.replace("https://op.example/token", "http://op.example/token"), &"metadata"),
+            (DOC.replace("https://op.example/token", "http://127.0.0.1/token"), &"metadata"),
+            (DOC.replace("https://op.example/jwks", "https://op.example/jwks#k"), &"metadata"),
+            (DOC.replace(r#"["S256"]"#, r#"["plain"]"#), &"metadata"),
+            (DOC.replace(r#"["S256"]"#, r#""S256""#), &"metadata"),
+            (DOC.replace(r#"["code"]"#, r#"["token"]"#), &"metadata"),
+            (DOC.replace(r#"["code"]"#, r#"["code",1]"#), &"metadata"),
+            (DOC.replace("true}", r#""yes"}"#), &"metadata"),
+            (DOC.replace(r#""issuer":"https://op.example/","#, ""), &"metadata"),
+            (DOC.replace("true}", r#"true,"id_token_signing_alg_values_supported":"RS256"}"#), &"metadata"),
+            (DOC.replace("true}", &format!(r#"true,"pad":"{}"}}"#, "x".repeat(MAX_METADATA_BYTES))), &"metadata"),
+            ("[]".to_owned(), &"json"),
+            ("{".to_owned(), &"json"),
         ];
         for (body, reason) in bad {
             assert_eq!(
@@ -263,12 +263,12 @@ mod tests {
         }
         let mut html = response(DOC);
         html.content_type = Some("text/html".into());
-        assert_eq!(process_discovery_response(&c, &html), Err(Error::InvalidResponse { reason: "content_type" }));
+        assert_eq!(process_discovery_response(&c, &html), Err(Error::InvalidResponse { reason: &"content_type" }));
         let mut moved = response(DOC);
         moved.status = 302;
-        assert_eq!(process_discovery_response(&c, &moved), Err(Error::InvalidResponse { reason: "redirect" }));
+        assert_eq!(process_discovery_response(&c, &moved), Err(Error::InvalidResponse { reason: &"redirect" }));
         let mut failed = response(DOC);
         failed.status = 500;
-        assert_eq!(process_discovery_response(&c, &failed), Err(Error::InvalidResponse { reason: "status" }));
+        assert_eq!(process_discovery_response(&c, &failed), Err(Error::InvalidResponse { reason: &"status" }));
     }
 }

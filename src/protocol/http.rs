@@ -121,7 +121,7 @@ impl HttpResponse {
     /// The body as a JSON object, for a response that must be `application/json`.
     pub(crate) fn json_object(&self) -> Result<Value, Error> {
         if !self.is_json() {
-            return Err(Error::InvalidResponse { reason: "content_type" });
+            return Err(Error::InvalidResponse { reason: &"content_type" });
         }
         self.json_body()
     }
@@ -131,6 +131,6 @@ impl HttpResponse {
         json::parse(&self.body)
             .ok()
             .filter(|v| v.as_object().is_some())
-            .ok_or(Error::InvalidResponse { reason: "json" })
+            .ok_or(Error::InvalidResponse { reason: &"json" })
     }
 }

@@ -6,7 +6,7 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use crate::protocol::error::Error;
+use crate::protocol::error::{Error, Reason};
 use crate::protocol::codec::base64url;
 use crate::protocol::codec::json::Value;
 use crate::protocol::jws::Alg;
@@ -16,7 +16,7 @@ use crate::protocol::secret::constant_time_eq;
 /// OIDC Core §2: `sub` "MUST NOT exceed 255 ASCII characters in length".
 const MAX_SUB_LEN: usize = 255;
 
-fn invalid(reason: &'static str) -> Error {
+fn invalid(reason: Reason) -> Error {
     Error::InvalidIdToken { reason }
 }
 
@@ -69,7 +69,7 @@ pub fn validate_claims(token: &Jwt<'_>, expect: &Expectations<'_>) -> Result<(),
 
     // Step 2: the issuer must exactly match.
     if token.claim("iss").and_then(Value::as_str) != Some(expect.issuer) {
-        return Err(invalid("iss"));
+        return Err(invalid(&"iss"));
     }
 
     // Step 3: `aud` must contain the client_id; a string or an array of strings.
@@ -77,51 +77,51 @@ pub fn validate_claims(token: &Jwt<'_>, expect: &Expectations<'_>) -> Result<(),
         Some(Value::String(a)) => vec![a.as_str()],
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().ok_or(invalid("aud")))
+            .map(|v| v.as_str().ok_or(invalid(&"aud")))
             .collect::<Result<_, _>>()?,
-        _ => return Err(invalid("aud")),
+        _ => return Err(invalid(&"aud")),
     };
     if !audiences.contains(&expect.client_id)
         || !audiences
             .iter()
             .all(|a| *a == expect.client_id || expect.trusted_audiences.iter().any(|t| t == a))
     {
-        return Err(invalid("aud"));
+        return Err(invalid(&"aud"));
     }
 
     // Steps 4–5: with several audiences `azp` is required; when present it must be us.
     match token.claim("azp") {
-        None if audiences.len() > 1 => return Err(invalid("azp")),
+        None if audiences.len() > 1 => return Err(invalid(&"azp")),
         None => {}
         Some(azp) if azp.as_str() == Some(expect.client_id) => {}
-        Some(_) => return Err(invalid("azp")),
+        Some(_) => return Err(invalid(&"azp")),
     }
 
     // Steps 6–8 (signature, `alg`) are the caller's, before this function runs.
 
     // Step 9: the current time must be before `exp` (within the skew).
-    let exp = numeric_date(token, "exp")?.ok_or(invalid("exp"))?;
+    let exp = numeric_date(token, &"exp")?.ok_or(invalid(&"exp"))?;
     if now >= exp.saturating_add(skew) {
-        return Err(invalid("exp"));
+        return Err(invalid(&"exp"));
     }
 
     // Step 10: `iat` is required and must not be in the future (beyond the skew).
-    let iat = numeric_date(token, "iat")?.ok_or(invalid("iat"))?;
+    let iat = numeric_date(token, &"iat")?.ok_or(invalid(&"iat"))?;
     if iat > now.saturating_add(skew) {
-        return Err(invalid("iat"));
+        return Err(invalid(&"iat"));
     }
 
     // RFC 7519 §4.1.5: not before `nbf`.
-    if let Some(nbf) = numeric_date(token, "nbf")? {
+    if let Some(nbf) = numeric_date(token, &"nbf")? {
         if nbf > now.saturating_add(skew) {
-            return Err(invalid("nbf"));
+            return Err(invalid(&"nbf"));
         }
     }
 
     // Step 11: the nonce sent in the authentication request.
     let nonce = match token.claim("nonce") {
         None => None,
-        Some(v) => Some(v.as_str().ok_or(invalid("nonce"))?),
+        Some(v) => Some(v.as_str().ok_or(invalid(&"nonce"))?),
     };
     let nonce_ok = match (expect.nonce, nonce) {
         (NonceRule::Required(sent), Some(got)) => constant_time_eq(sent.as_bytes(), got.as_bytes()),
@@ -131,16 +131,16 @@ pub fn validate_claims(token: &Jwt<'_>, expect: &Expectations<'_>) -> Result<(),
         (NonceRule::IfPresent(None), Some(_)) => false,
     };
     if !nonce_ok {
-        return Err(invalid("nonce"));
+        return Err(invalid(&"nonce"));
     }
 
     // Step 13: with `max_age`, `auth_time` is required and must be recent enough.
-    let auth_time = numeric_date(token, "auth_time")?;
+    let auth_time = numeric_date(token, &"auth_time")?;
     if let Some(max_age) = expect.max_age {
         let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
         match auth_time {
             Some(t) if now <= t.saturating_add(max_age).saturating_add(skew) => {}
-            _ => return Err(invalid("auth_time")),
+            _ => return Err(invalid(&"auth_time")),
         }
     }
 
@@ -157,19 +157,19 @@ pub fn validate_claims(token: &Jwt<'_>, expect: &Expectations<'_>) -> Result<(),
             _ => false,
         };
         if !ok {
-            return Err(invalid("at_hash"));
+            return Err(invalid(&"at_hash"));
         }
     }
 
     // OIDC Core §2: `sub` is required, at most 255 ASCII characters.
     match token.claim("sub").and_then(Value::as_str) {
         Some(sub) if !sub.is_empty() && sub.len() <= MAX_SUB_LEN && sub.is_ascii() => Ok(()),
-        _ => Err(invalid("sub")),
+        _ => Err(invalid(&"sub")),
     }
 }
 
 /// A NumericDate claim (RFC 7519 §2): absent is `None`, anything but a number is an error.
-fn numeric_date(token: &Jwt<'_>, name: &'static str) -> Result<Option<i64>, Error> {
+fn numeric_date(token: &Jwt<'_>, name: Reason) -> Result<Option<i64>, Error> {
     match token.claim(name) {
         None => Ok(None),
         Some(v) => v.as_i64().map(Some).ok_or(invalid(name)),

@@ -133,9 +133,9 @@ impl Jwk {
 impl JwkSet {
     /// Processes the `jwks_uri` response: a JSON object with a `keys` array (RFC 7517 §5).
     pub fn from_response(res: &HttpResponse) -> Result<JwkSet, Error> {
-        let invalid = Error::InvalidResponse { reason: "jwks" };
+        let invalid = Error::InvalidResponse { reason: &"jwks" };
         if res.is_redirect() {
-            return Err(Error::InvalidResponse { reason: "redirect" });
+            return Err(Error::InvalidResponse { reason: &"redirect" });
         }
         if res.status != 200 {
             return Err(invalid);

@@ -34,7 +34,7 @@ impl SignatureCheck {
     pub fn verdict(self, valid: bool) -> Result<VerifiedSignature, crate::protocol::Error> {
         match valid {
             true => Ok(VerifiedSignature { signing_input: self.signing_input }),
-            false => Err(crate::protocol::Error::InvalidIdToken { reason: "signature" }),
+            false => Err(crate::protocol::Error::InvalidIdToken { reason: &"signature" }),
         }
     }
 }

@@ -9,7 +9,7 @@
 use crate::prelude::*;
 use crate::protocol::codec::base64url;
 use crate::protocol::codec::json::{self, Value};
-use crate::protocol::error::Error;
+use crate::protocol::error::{Error, Reason};
 
 /// A parsed, not yet trusted, JWT in JWS Compact Serialization: an ID token, or a signed
 /// UserInfo response (OIDC Core §5.3.2). Its signature is checked by the caller
@@ -28,7 +28,7 @@ impl core::fmt::Debug for Jwt<'_> {
     }
 }
 
-fn invalid(reason: &'static str) -> Error {
+fn invalid(reason: Reason) -> Error {
     Error::InvalidIdToken { reason }
 }
 
@@ -37,39 +37,39 @@ impl<'a> Jwt<'a> {
     pub fn parse(raw: &'a str) -> Result<Jwt<'a>, Error> {
         let mut parts = raw.split('.');
         let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-            return Err(invalid("format"));
+            return Err(invalid(&"format"));
         };
         let object = |part: &str| {
-            let bytes = base64url::decode(part).ok_or(invalid("format"))?;
-            let value = json::parse(&bytes).map_err(|_| invalid("format"))?;
-            value.as_object().ok_or(invalid("format"))?;
+            let bytes = base64url::decode(part).ok_or(invalid(&"format"))?;
+            let value = json::parse(&bytes).map_err(|_| invalid(&"format"))?;
+            value.as_object().ok_or(invalid(&"format"))?;
             Ok::<_, Error>((value, bytes))
         };
         let (header, _) = object(h)?;
         let (claims, claims_bytes) = object(p)?;
-        let signature = base64url::decode(s).ok_or(invalid("format"))?;
+        let signature = base64url::decode(s).ok_or(invalid(&"format"))?;
         // RFC 8725 §3.1: `none` is never acceptable, and an empty signature is not a signature.
         match header.get("alg").and_then(Value::as_str) {
-            Some("none") | None => return Err(invalid("alg")),
-            Some(_) if signature.is_empty() => return Err(invalid("format")),
+            Some("none") | None => return Err(invalid(&"alg")),
+            Some(_) if signature.is_empty() => return Err(invalid(&"format")),
             Some(_) => {}
         }
         // RFC 8725 §3.11 / RFC 7519 §5.1: an explicit `typ` must say JWT, so that other
         // kinds of JWT (e.g. `at+jwt` access tokens) cannot pass as ID tokens.
         if let Some(typ) = header.get("typ") {
-            let typ = typ.as_str().ok_or(invalid("typ"))?;
+            let typ = typ.as_str().ok_or(invalid(&"typ"))?;
             if !typ.eq_ignore_ascii_case("JWT") && !typ.eq_ignore_ascii_case("application/jwt") {
-                return Err(invalid("typ"));
+                return Err(invalid(&"typ"));
             }
         }
         // RFC 7515 §4.1.11: extensions marked critical must be understood; we know none.
         if header.get("crit").is_some() {
-            return Err(invalid("format"));
+            return Err(invalid(&"format"));
         }
         if header.get("kid").is_some_and(|kid| kid.as_str().is_none()) {
-            return Err(invalid("kid"));
+            return Err(invalid(&"kid"));
         }
-        let claims_json = String::from_utf8(claims_bytes).map_err(|_| invalid("format"))?;
+        let claims_json = String::from_utf8(claims_bytes).map_err(|_| invalid(&"format"))?;
         Ok(Jwt { raw, header, claims, claims_json, signature })
     }
 

@@ -522,7 +522,7 @@ mod tests {
         // The error object is the one `AuthError` is built from (the former hand-built JSON).
         let error = Error::token_error("invalid_grant", Some("gone".into()), 400);
         assert_eq!(json(&Reply::<()>::err(&error)), format!(r#"{{"ok":false,"error":{}}}"#, error.to_json()));
-        for error in [Error::LoginRequired, Error::Config { reason: "issuer" }, Error::ServerError { status: 503 }] {
+        for error in [Error::LoginRequired, Error::Config { reason: &"issuer" }, Error::ServerError { status: 503 }] {
             assert_eq!(json(&ErrorData::from(&error)), error.to_json());
         }
     }
@@ -530,7 +530,7 @@ mod tests {
     #[test]
     fn events_are_a_name_and_a_detail() {
         assert_eq!(
-            json(&Event::SessionExpired { reason: "invalid_grant" }),
+            json(&Event::SessionExpired { reason: &"invalid_grant" }),
             r#"{"name":"sessionExpired","detail":{"reason":"invalid_grant"}}"#
         );
         assert_eq!(json(&Event::Wake { delay_ms: Some(5) }), r#"{"name":"wake","detail":{"delayMs":5}}"#);

@@ -21,13 +21,13 @@ use crate::protocol::url::with_query;
 pub fn uses_par(config: &ClientConfig, metadata: &ProviderMetadata) -> Result<bool, Error> {
     let offered = metadata.pushed_authorization_request_endpoint.is_some();
     match config.par {
-        Par::Off if metadata.require_pushed_authorization_requests => Err(Error::Config { reason: "par" }),
+        Par::Off if metadata.require_pushed_authorization_requests => Err(Error::Config { reason: &"par" }),
         Par::Off => Ok(false),
-        Par::On if !offered => Err(Error::Config { reason: "par" }),
+        Par::On if !offered => Err(Error::Config { reason: &"par" }),
         Par::On => Ok(true),
         // RFC 9126 §5: a provider that requires it also advertises the endpoint; one that
         // requires it without one cannot be served either way.
-        Par::Auto if metadata.require_pushed_authorization_requests && !offered => Err(Error::Config { reason: "par" }),
+        Par::Auto if metadata.require_pushed_authorization_requests && !offered => Err(Error::Config { reason: &"par" }),
         Par::Auto => Ok(offered),
     }
 }
@@ -46,7 +46,7 @@ pub fn push_request(metadata: &ProviderMetadata, form: String) -> Option<HttpReq
 /// `error_description`.
 pub fn authorization_url(config: &ClientConfig, metadata: &ProviderMetadata, res: &HttpResponse) -> Result<String, Error> {
     if res.is_redirect() {
-        return Err(Error::InvalidResponse { reason: "redirect" });
+        return Err(Error::InvalidResponse { reason: &"redirect" });
     }
     if res.status != 201 {
         // (Read as a token endpoint's error, RFC 6749 §5.2; reported as the authorization
@@ -66,7 +66,7 @@ pub fn authorization_url(config: &ClientConfig, metadata: &ProviderMetadata, res
         (Some(request_uri), Some(_)) => {
             Ok(with_query(&metadata.authorization_endpoint, &[("client_id", &config.client_id), ("request_uri", request_uri)]))
         }
-        _ => Err(Error::InvalidResponse { reason: "field" }),
+        _ => Err(Error::InvalidResponse { reason: &"field" }),
     }
 }
 

@@ -121,18 +121,18 @@ mod tests {
 
     #[test]
     fn only_transient_failures_are_retried_later() {
-        assert!(is_transient(&Error::Network { reason: "timeout" }));
+        assert!(is_transient(&Error::Network { reason: &"timeout" }));
         assert!(is_transient(&Error::ServerError { status: 503 }));
         let token_error = |status| Error::token_error("temporarily_unavailable", None, status);
         assert!(is_transient(&token_error(503)));
         assert!(!is_transient(&token_error(400)));
         assert!(!is_transient(&Error::LoginRequired));
-        assert!(!is_transient(&Error::InvalidIdToken { reason: "signature" }));
+        assert!(!is_transient(&Error::InvalidIdToken { reason: &"signature" }));
     }
 
     #[test]
     fn calls_during_the_wait_get_the_last_failure() {
-        let outage = Error::Network { reason: "failed" };
+        let outage = Error::Network { reason: &"failed" };
         let mut b = Backoff::default();
         assert_eq!(b.check(0), Ok(()));
         b.record(Err(&outage), 100);
@@ -149,7 +149,7 @@ mod tests {
         b.record(Ok(()), 105);
         assert_eq!((b.check(105), b.retry_at()), (Ok(()), None));
         b.record(Err(&outage), 200);
-        b.record(Err(&Error::InvalidResponse { reason: "json" }), 201);
+        b.record(Err(&Error::InvalidResponse { reason: &"json" }), 201);
         assert_eq!(b.check(201), Ok(()));
     }
 }

@@ -89,7 +89,7 @@ pub fn process_token_response(res: &HttpResponse) -> Result<TokenResponse, Error
     // is case-insensitive (RFC 6749 §5.1).
     process(res, &mut |t| match t.eq_ignore_ascii_case("bearer") {
         true => Ok(()),
-        false => Err(Error::InvalidResponse { reason: "token_type" }),
+        false => Err(Error::InvalidResponse { reason: &"token_type" }),
     })
 }
 
@@ -109,13 +109,13 @@ pub fn process_dpop_token_response(res: &HttpResponse, allow_bearer_downgrade: b
 /// kinds of session (generic, it was two: +1.7 KB before `wasm-opt`).
 fn process(res: &HttpResponse, check_token_type: &mut dyn FnMut(&str) -> Result<(), Error>) -> Result<TokenResponse, Error> {
     if res.is_redirect() {
-        return Err(Error::InvalidResponse { reason: "redirect" });
+        return Err(Error::InvalidResponse { reason: &"redirect" });
     }
     if res.status != 200 {
         return Err(token_error(res));
     }
     let body = res.json_object()?;
-    let field = || Error::InvalidResponse { reason: "field" };
+    let field = || Error::InvalidResponse { reason: &"field" };
     let optional_string = |name: &str| -> Result<Option<String>, Error> {
         match body.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -152,7 +152,7 @@ pub(crate) fn token_error(res: &HttpResponse) -> Error {
         Some(error) => Error::token_error(error, text("error_description").and_then(oauth_error_text), res.status),
         // A 5xx without an OAuth error is an outage, not an answer about the grant.
         None if res.status >= 500 => Error::ServerError { status: res.status },
-        None => Error::InvalidResponse { reason: "status" },
+        None => Error::InvalidResponse { reason: &"status" },
     }
 }
 
@@ -183,7 +183,7 @@ mod tests {
         assert!(process_token_response(&json(200, &OK.replace("Bearer", "bEaReR"))).is_ok());
         assert_eq!(
             process_token_response(&json(200, &OK.replace("Bearer", "DPoP"))),
-            Err(Error::InvalidResponse { reason: "token_type" })
+            Err(Error::InvalidResponse { reason: &"token_type" })
         );
     }
 
@@ -196,7 +196,7 @@ mod tests {
         let (tokens, _) = process_dpop_token_response(&json(200, &dpop), false).unwrap();
         assert_eq!((tokens.access_token.expose(), tokens.expires_in), ("at", Some(3600)));
         // Secure default: a Bearer answer to a DPoP request is refused.
-        assert_eq!(token_type(json(200, OK), false), Err(Error::InvalidResponse { reason: "token_type" }));
+        assert_eq!(token_type(json(200, OK), false), Err(Error::InvalidResponse { reason: &"token_type" }));
         assert_eq!(token_type(json(200, OK), true), Ok(TokenType::Bearer));
         // Errors are the same as outside DPoP.
         assert_eq!(
@@ -205,39 +205,39 @@ mod tests {
         );
         assert_eq!(
             process_dpop_token_response(&json(200, &OK.replace(r#""token_type":"Bearer","#, "")), true),
-            Err(Error::InvalidResponse { reason: "field" })
+            Err(Error::InvalidResponse { reason: &"field" })
         );
     }
 
     #[test]
     fn rejects_malformed_responses() {
         let cases = [
-            (OK.replace(r#""access_token":"at","#, ""), "field"),
-            (OK.replace(r#""at""#, "7"), "field"),
-            (OK.replace(r#""at""#, r#""""#), "field"),
-            (OK.replace(r#""token_type":"Bearer","#, ""), "field"),
-            (OK.replace("3600", r#""3600""#), "field"),
-            (OK.replace("3600", "-1"), "field"),
-            (OK.replace("3600", "1e3"), "field"),
-            (OK.replace(r#""rt""#, "true"), "field"),
-            ("not json".into(), "json"),
-            ("[1]".into(), "json"),
-            (r#"{"a":1,"a":2}"#.into(), "json"),
+            (OK.replace(r#""access_token":"at","#, ""), &"field"),
+            (OK.replace(r#""at""#, "7"), &"field"),
+            (OK.replace(r#""at""#, r#""""#), &"field"),
+            (OK.replace(r#""token_type":"Bearer","#, ""), &"field"),
+            (OK.replace("3600", r#""3600""#), &"field"),
+            (OK.replace("3600", "-1"), &"field"),
+            (OK.replace("3600", "1e3"), &"field"),
+            (OK.replace(r#""rt""#, "true"), &"field"),
+            ("not json".into(), &"json"),
+            ("[1]".into(), &"json"),
+            (r#"{"a":1,"a":2}"#.into(), &"json"),
         ];
         for (body, reason) in cases {
             assert_eq!(process_token_response(&json(200, &body)), Err(Error::InvalidResponse { reason }), "{body}");
         }
         let mut text = json(200, OK);
         text.content_type = Some("text/plain".into());
-        assert_eq!(process_token_response(&text), Err(Error::InvalidResponse { reason: "content_type" }));
+        assert_eq!(process_token_response(&text), Err(Error::InvalidResponse { reason: &"content_type" }));
         let mut huge = json(200, OK);
         huge.body = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1 << 20)).into_bytes();
-        assert_eq!(process_token_response(&huge), Err(Error::InvalidResponse { reason: "field" }));
+        assert_eq!(process_token_response(&huge), Err(Error::InvalidResponse { reason: &"field" }));
     }
 
     #[test]
     fn never_follows_redirects() {
-        assert_eq!(process_token_response(&json(302, OK)), Err(Error::InvalidResponse { reason: "redirect" }));
+        assert_eq!(process_token_response(&json(302, OK)), Err(Error::InvalidResponse { reason: &"redirect" }));
     }
 
     #[test]
@@ -249,7 +249,7 @@ mod tests {
         );
         // A 5xx without an OAuth error is an outage; a 4xx without one is a malformed answer.
         assert_eq!(process_token_response(&json(503, "<html>")), Err(Error::ServerError { status: 503 }));
-        assert_eq!(process_token_response(&json(404, "<html>")), Err(Error::InvalidResponse { reason: "status" }));
+        assert_eq!(process_token_response(&json(404, "<html>")), Err(Error::InvalidResponse { reason: &"status" }));
     }
 
     #[test]

@@ -54,12 +54,12 @@ async fn validate_once(client: &mut Client, id_token: &str, nonce: &str, access_
     let check = match client.signature_step(id_token, Purpose::IdToken, now)? {
         SignatureStep::Verify(check) => check,
         // The keys were loaded before the loop: asking for them again is a bench setup bug.
-        SignatureStep::FetchKeys(_) => return Err(Error::Config { reason: "bench_keys_not_loaded" }),
+        SignatureStep::FetchKeys(_) => return Err(Error::Config { reason: &"bench_keys_not_loaded" }),
     };
     let valid = io::verify_signature(&check).await?;
     let signature = check.verdict(valid)?;
     if !signature.covers(token.signing_input()) {
-        return Err(Error::InvalidIdToken { reason: "signature" });
+        return Err(Error::InvalidIdToken { reason: &"signature" });
     }
     // As the worker does: the at_hash digest from WebCrypto, when the token has at_hash.
     let digest = match at_hash_function(&token) {
@@ -100,7 +100,7 @@ pub async fn bench_id_token_validation(
     iterations: u32,
 ) -> Result<JsValue, JsValue> {
     let config = json::parse(config_json.as_bytes())
-        .map_err(|_| fail("config", &Error::Config { reason: "invalid_call" }))?;
+        .map_err(|_| fail("config", &Error::Config { reason: &"invalid_call" }))?;
     let mut client = Client::new(&config).map_err(|e| fail("config", &e))?;
     client
         .process_discovery_response(json_response(&discovery_json))

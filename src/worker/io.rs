@@ -21,17 +21,17 @@ use crate::protocol::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, REQUE
 use crate::protocol::jws::SignatureCheck;
 use crate::protocol::Error;
 
-const FAILED: Error = Error::Network { reason: "failed" };
-const TIMEOUT: Error = Error::Network { reason: "timeout" };
+const FAILED: Error = Error::Network { reason: &"failed" };
+const TIMEOUT: Error = Error::Network { reason: &"timeout" };
 const TOO_LARGE: Error = Error::Network {
-    reason: "too_large",
+    reason: &"too_large",
 };
-const ALG: Error = Error::InvalidIdToken { reason: "alg" };
-const JWKS: Error = Error::InvalidResponse { reason: "jwks" };
+const ALG: Error = Error::InvalidIdToken { reason: &"alg" };
+const JWKS: Error = Error::InvalidResponse { reason: &"jwks" };
 const SIGNATURE: Error = Error::InvalidIdToken {
-    reason: "signature",
+    reason: &"signature",
 };
-const AT_HASH: Error = Error::InvalidIdToken { reason: "at_hash" };
+const AT_HASH: Error = Error::InvalidIdToken { reason: &"at_hash" };
 
 /// The current time in Unix seconds, as the core expects `now`.
 pub fn now() -> u64 {
@@ -47,7 +47,7 @@ pub fn now_ms() -> u64 {
 /// backend). No CSPRNG: `config` / `randomness_unavailable`, never weaker bytes.
 pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
     getrandom::fill(buf).map_err(|_| Error::Config {
-        reason: "randomness_unavailable",
+        reason: &"randomness_unavailable",
     })
 }
 
@@ -171,7 +171,7 @@ extern "C" {
     async fn verify_jws(jwk: &str, import_algorithm: &str, verify_algorithm: &str, signature: &[u8], input: &[u8]) -> Result<JsValue, JsValue>;
 }
 
-const DPOP_KEY: Error = Error::Config { reason: "dpop_key" };
+const DPOP_KEY: Error = Error::Config { reason: &"dpop_key" };
 
 /// Makes the worker's DPoP key pair (`dpop.js`): WebCrypto ECDSA P-256, the private key
 /// non-extractable and usable only to sign. Returns the pair as `dpop.js` made it,
@@ -210,7 +210,7 @@ pub fn device_code(request: &JsValue, code: &str) {
 /// Waits `seconds` between two token requests of a device login; `network` / `aborted` when
 /// the page's signal stops it (`device.js`).
 pub async fn device_wait(seconds: u64, request: &JsValue) -> Result<(), Error> {
-    device_wait_js(seconds as f64 * 1000.0, request).await.map(drop).map_err(|_| Error::Network { reason: "aborted" })
+    device_wait_js(seconds as f64 * 1000.0, request).await.map(drop).map_err(|_| Error::Network { reason: &"aborted" })
 }
 
 #[wasm_bindgen(module = "/src/worker/fetch.js")]
@@ -298,8 +298,8 @@ pub async fn api_fetch(
     let reply: Array = fetch_api(url, method, authorization, proof, request, limits.timeout_ms, limits.max_bytes)
         .await
         .map_err(|reason| match reason.as_string().as_deref() {
-            Some("aborted") => Error::Network { reason: "aborted" },
-            Some("redirect") => Error::InvalidResponse { reason: "redirect" },
+            Some("aborted") => Error::Network { reason: &"aborted" },
+            Some("redirect") => Error::InvalidResponse { reason: &"redirect" },
             Some("timeout") => TIMEOUT,
             Some("too_large") => TOO_LARGE,
             _ => FAILED,

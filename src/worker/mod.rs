@@ -47,10 +47,10 @@ use boundary::Held;
 use single_flight::{SingleFlight, Turn};
 
 const INVALID_CALL: Error = Error::Config {
-    reason: "invalid_call",
+    reason: &"invalid_call",
 };
 const NOT_CONFIGURED: Error = Error::Config {
-    reason: "not_configured",
+    reason: &"not_configured",
 };
 
 /// The worker's state and its one entry point, [`WorkerHost::handle`].
@@ -229,7 +229,7 @@ impl Host {
                 let options = json::parse(options.as_bytes()).map_err(|_| INVALID_CALL)?;
                 let scope = match options.get("scope") {
                     None | Some(Value::Null) => None,
-                    Some(scope) => Some(scope.as_str().ok_or(Error::Config { reason: "scope" })?.to_owned()),
+                    Some(scope) => Some(scope.as_str().ok_or(Error::Config { reason: &"scope" })?.to_owned()),
                 };
                 self.device_login(scope.as_deref(), request).await
             }
@@ -302,11 +302,11 @@ impl Host {
         let mut slot = self.client.borrow_mut();
         if slot.is_some() {
             return Err(Error::Config {
-                reason: "already_configured",
+                reason: &"already_configured",
             });
         }
         let text = config;
-        let config = json::parse(text.as_bytes()).map_err(|_| Error::Config { reason: "options" })?;
+        let config = json::parse(text.as_bytes()).map_err(|_| Error::Config { reason: &"options" })?;
         let client = Client::new(&config)?;
         *self.session_key.borrow_mut() = Some(session_key(client.config(), text));
         *slot = Some(client);
@@ -595,7 +595,7 @@ impl Host {
             return Ok(());
         }
         let pair = io::generate_dpop_key().await?;
-        let public = io::dpop_public_key(&pair).ok_or(Error::Config { reason: "dpop_key" })?;
+        let public = io::dpop_public_key(&pair).ok_or(Error::Config { reason: &"dpop_key" })?;
         self.with_mut(|c| match c.needs_dpop_key() {
             true => c.set_dpop_key(&public),
             false => return Ok(()), // a concurrent call got there first
@@ -653,7 +653,7 @@ impl Host {
 
     /// Signs a DPoP proof the core built with the worker's private key: the `DPoP` header.
     async fn sign(&self, proof: UnsignedProof) -> Result<String, Error> {
-        let key = self.dpop_key.borrow().clone().ok_or(Error::Config { reason: "dpop_key" })?;
+        let key = self.dpop_key.borrow().clone().ok_or(Error::Config { reason: &"dpop_key" })?;
         let signature = io::sign_es256(&key, proof.signing_input()).await?;
         Client::finish_proof(proof, &signature)
     }

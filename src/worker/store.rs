@@ -18,7 +18,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::protocol::Error;
 
 const UNAVAILABLE: Error = Error::Config {
-    reason: "storage_unavailable",
+    reason: &"storage_unavailable",
 };
 
 #[wasm_bindgen(module = "/src/worker/store.js")]

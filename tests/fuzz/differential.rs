@@ -315,7 +315,7 @@ fn error(rng: &mut Rng) -> Error {
         0 => Error::token_error(text(rng), maybe(rng, text), number(rng) as u16),
         1 => Error::authorization_error(text(rng), maybe(rng, text)),
         2 => Error::ServerError { status: number(rng) as u16 },
-        3 => Error::Config { reason: "issuer" },
+        3 => Error::Config { reason: &"issuer" },
         _ => Error::LoginRequired,
     }
 }
@@ -355,7 +355,7 @@ fn messages_are_written_as_serde_json_writes_them() {
         for event in [
             Event::Login(info.clone()),
             Event::TokenRefreshed(info.clone()),
-            Event::SessionExpired { reason: "invalid_grant" },
+            Event::SessionExpired { reason: &"invalid_grant" },
             Event::Logout {},
             Event::Error(ErrorData::from(&error)),
             Event::Wake { delay_ms: maybe(&mut rng, number) },

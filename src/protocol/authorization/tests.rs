@@ -89,24 +89,24 @@ fn a_good_callback_validates() {
 #[test]
 fn callback_must_be_the_redirect_uri() {
     let cb = parse_callback(&config(), &format!("https://app.example/other?{}", ok_params()));
-    assert_eq!(cb.unwrap_err(), Error::InvalidCallback { reason: "redirect_uri" });
+    assert_eq!(cb.unwrap_err(), Error::InvalidCallback { reason: &"redirect_uri" });
     let cb = parse_callback(&config(), &format!("https://evil.example/cb?{}", ok_params()));
-    assert_eq!(cb.unwrap_err(), Error::InvalidCallback { reason: "redirect_uri" });
-    assert_eq!(parse_callback(&config(), "not a url").unwrap_err(), Error::InvalidCallback { reason: "url" });
+    assert_eq!(cb.unwrap_err(), Error::InvalidCallback { reason: &"redirect_uri" });
+    assert_eq!(parse_callback(&config(), "not a url").unwrap_err(), Error::InvalidCallback { reason: &"url" });
 }
 
 #[test]
 fn duplicate_and_badly_encoded_parameters_are_refused() {
     let dup = format!("{}&code=other", ok_params());
-    assert_eq!(validate(&dup).unwrap_err(), Error::InvalidCallback { reason: "duplicate_parameter" });
+    assert_eq!(validate(&dup).unwrap_err(), Error::InvalidCallback { reason: &"duplicate_parameter" });
     let dup_state = format!("{}&state=x", ok_params());
-    assert_eq!(validate(&dup_state).unwrap_err(), Error::InvalidCallback { reason: "duplicate_parameter" });
+    assert_eq!(validate(&dup_state).unwrap_err(), Error::InvalidCallback { reason: &"duplicate_parameter" });
     // session_state (OIDC Session Management §3) is a response parameter like the others.
     let dup_session = format!("{}&session_state=a&session_state=b", ok_params());
-    assert_eq!(validate(&dup_session).unwrap_err(), Error::InvalidCallback { reason: "duplicate_parameter" });
+    assert_eq!(validate(&dup_session).unwrap_err(), Error::InvalidCallback { reason: &"duplicate_parameter" });
     assert!(validate(&format!("{}&session_state=a", ok_params())).is_ok());
-    assert_eq!(validate(&format!("{}&x=%zz", ok_params())).unwrap_err(), Error::InvalidCallback { reason: "url" });
-    assert_eq!(validate(&format!("{}&x=%FF", ok_params())).unwrap_err(), Error::InvalidCallback { reason: "encoding" });
+    assert_eq!(validate(&format!("{}&x=%zz", ok_params())).unwrap_err(), Error::InvalidCallback { reason: &"url" });
+    assert_eq!(validate(&format!("{}&x=%FF", ok_params())).unwrap_err(), Error::InvalidCallback { reason: &"encoding" });
 }
 
 #[test]
@@ -132,12 +132,12 @@ fn state_absent_unknown_wrong_or_expired_is_a_mismatch() {
 fn rfc9207_iss_is_compared_and_required_when_advertised() {
     let s = state();
     let wrong = format!("code=abc&state={s}&iss=https%3A%2F%2Fevil.example");
-    assert_eq!(validate(&wrong).unwrap_err(), Error::IssuerMismatch { reason: "callback" });
+    assert_eq!(validate(&wrong).unwrap_err(), Error::IssuerMismatch { reason: &"callback" });
     let missing = format!("code=abc&state={s}");
-    assert_eq!(validate(&missing).unwrap_err(), Error::IssuerMismatch { reason: "callback" });
+    assert_eq!(validate(&missing).unwrap_err(), Error::IssuerMismatch { reason: &"callback" });
     // Also before an error response is trusted.
     let wrong_error = format!("error=access_denied&state={s}&iss=https%3A%2F%2Fevil.example");
-    assert_eq!(validate(&wrong_error).unwrap_err(), Error::IssuerMismatch { reason: "callback" });
+    assert_eq!(validate(&wrong_error).unwrap_err(), Error::IssuerMismatch { reason: &"callback" });
     // A provider that does not advertise it may omit it, but not send a wrong one.
     let mut m = metadata();
     m.authorization_response_iss_parameter_supported = false;
@@ -145,7 +145,7 @@ fn rfc9207_iss_is_compared_and_required_when_advertised() {
     let cb = parse_callback(&config(), &callback_url(&missing)).unwrap();
     assert!(validate_callback(&config(), &m, cb, Some(&record), NOW).is_ok());
     let cb = parse_callback(&config(), &callback_url(&wrong)).unwrap();
-    assert_eq!(validate_callback(&config(), &m, cb, Some(&record), NOW).unwrap_err(), Error::IssuerMismatch { reason: "callback" });
+    assert_eq!(validate_callback(&config(), &m, cb, Some(&record), NOW).unwrap_err(), Error::IssuerMismatch { reason: &"callback" });
 }
 
 #[test]
@@ -160,7 +160,7 @@ fn error_responses_become_authorization_errors_after_state_and_iss() {
     assert_eq!(validate("error=access_denied&state=forged").unwrap_err(), Error::StateMismatch);
     // An error code outside RFC 6749's character set is malformed; a bad description is dropped.
     let bad = validate(&format!("error=%22x%22&state={s}&iss=https%3A%2F%2Fop.example")).unwrap_err();
-    assert_eq!(bad, Error::InvalidCallback { reason: "error" });
+    assert_eq!(bad, Error::InvalidCallback { reason: &"error" });
     let e = validate(&format!("error=login_required&error_description=%0A&state={s}&iss=https%3A%2F%2Fop.example")).unwrap_err();
     assert_eq!(e, Error::authorization_error("login_required", None));
 }
@@ -168,8 +168,8 @@ fn error_responses_become_authorization_errors_after_state_and_iss() {
 #[test]
 fn code_is_required() {
     let s = state();
-    assert_eq!(validate(&format!("state={s}&iss=https%3A%2F%2Fop.example")).unwrap_err(), Error::InvalidCallback { reason: "missing_code" });
-    assert_eq!(validate(&format!("code=&state={s}&iss=https%3A%2F%2Fop.example")).unwrap_err(), Error::InvalidCallback { reason: "missing_code" });
+    assert_eq!(validate(&format!("state={s}&iss=https%3A%2F%2Fop.example")).unwrap_err(), Error::InvalidCallback { reason: &"missing_code" });
+    assert_eq!(validate(&format!("code=&state={s}&iss=https%3A%2F%2Fop.example")).unwrap_err(), Error::InvalidCallback { reason: &"missing_code" });
 }
 
 #[test]

@@ -44,7 +44,7 @@ fn verify(c: &mut Client, token: &str, purpose: Purpose, jwks: &[Vec<String>], v
 }
 
 /// Completes a token exchange the way the shell does: verify the ID token (if any), then finish.
-fn finish(c: &mut Client, exchange: TokenExchange, now: u64) -> Result<Exchanged, Error> {
+fn finish(c: &mut Client, exchange: Box<TokenExchange>, now: u64) -> Result<Exchanged, Error> {
     let proof = match exchange.id_token().map(str::to_owned) {
         Some(t) => Some(verify(c, &t, Purpose::IdToken, &[vec![rsa_jwk("k1")]], true, now)?.0),
         None => None,
@@ -79,7 +79,7 @@ fn refresh_failing(c: &mut Client, error: Error, now: u64) -> RefreshEnd {
 fn presented(c: &mut Client) -> String {
     let grant = c.begin_refresh(&TokenKey::default()).unwrap();
     let token = form(grant.request.body.as_deref().unwrap())[1].1.clone();
-    c.finish_refresh(grant.ticket, Err(Error::Network { reason: "failed" }), NOW);
+    c.finish_refresh(grant.ticket, Err(Error::Network { reason: &"failed" }), NOW);
     c.backoff = Backoff::default();
     token
 }
@@ -178,10 +178,10 @@ fn without_a_session_everything_needs_login() {
 #[test]
 fn code_exchange_without_id_token_or_with_a_bad_one_starts_no_session() {
     for (response, expected) in [
-        (token_response("rt-1", None), Error::InvalidResponse { reason: "field" }),
+        (token_response("rt-1", None), Error::InvalidResponse { reason: &"field" }),
         (
             token_response("rt-1", Some(&id_token(&claims().replace("alice", "")))),
-            Error::InvalidIdToken { reason: "sub" },
+            Error::InvalidIdToken { reason: &"sub" },
         ),
         (json(400, r#"{"error":"invalid_grant"}"#), Error::token_error("invalid_grant", None, 400)),
     ] {
@@ -200,8 +200,8 @@ fn code_exchange_without_id_token_or_with_a_bad_one_starts_no_session() {
 fn login_options_are_validated() {
     let c = discovered();
     let bad = parse(br#"{"extraParams":{"code_challenge_method":"plain"}}"#).unwrap();
-    assert_eq!(c.begin_login(&bad, &entropy(), NOW).err(), Some(Error::Config { reason: "extra_params" }));
-    assert_eq!(client().begin_login(&Value::Null, &entropy(), NOW).err(), Some(Error::Config { reason: "not_discovered" }));
+    assert_eq!(c.begin_login(&bad, &entropy(), NOW).err(), Some(Error::Config { reason: &"extra_params" }));
+    assert_eq!(client().begin_login(&Value::Null, &entropy(), NOW).err(), Some(Error::Config { reason: &"not_discovered" }));
 }
 
 #[test]
@@ -234,13 +234,13 @@ fn refreshed_id_token_must_keep_the_identity() {
 #[test]
 fn a_refreshed_id_token_that_fails_a_check_ends_the_session_and_revokes_the_rotated_refresh_token() {
     let other_user = claims().replace("alice", "mallory");
-    for (id_token, reason) in [(id_token(&other_user), "sub"), ("not.a.jwt".to_owned(), "format"), (id_token(&claims()), "signature")] {
+    for (id_token, reason) in [(id_token(&other_user), &"sub"), ("not.a.jwt".to_owned(), &"format"), (id_token(&claims()), &"signature")] {
         let mut c = signed_in();
         c.metadata.as_mut().unwrap().revocation_endpoint = Some("https://op.example/revoke".into());
         let later = NOW + 300;
         let grant = c.begin_refresh(&TokenKey::default()).unwrap();
         let result = match c.process_refresh_response(&grant.ticket, token_response("rt-2", Some(&id_token))) {
-            Ok(Some(x)) if reason == "signature" => {
+            Ok(Some(x)) if *reason == "signature" => {
                 // WebCrypto's verdict on a signature that does not verify.
                 let raw = x.id_token().unwrap().to_owned();
                 verify(&mut c, &raw, Purpose::IdToken, &[vec![rsa_jwk("k1")]], false, later).map(drop)
@@ -320,7 +320,7 @@ fn answers_for_an_ended_session_are_dropped() {
     assert_ne!(old_generation, c.generation);
     assert_eq!(finish(&mut c, exchange, NOW), Ok(Exchanged::Stale));
     assert_eq!(c.token_step(&TokenKey::default(), Need::Fresh, NOW), Ok(TokenStep::Refresh));
-    let end = c.finish_refresh(grant.ticket, Err(Error::Network { reason: "failed" }), NOW);
+    let end = c.finish_refresh(grant.ticket, Err(Error::Network { reason: &"failed" }), NOW);
     assert_eq!((end.result, end.event), (Ok(()), None), "a stale failure is no one's either");
 }
 
@@ -336,7 +336,7 @@ fn one_grant_at_a_time_and_replacing_a_refused_token() {
     // While it is in flight, every other caller (any key) waits; none starts a second grant.
     assert_eq!(c.token_step(&key, Need::Fresh, NOW + 5), Ok(TokenStep::Wait));
     assert_eq!(c.token_step(&api_key(), Need::Valid, NOW + 5), Ok(TokenStep::Wait));
-    assert_eq!(c.begin_refresh(&api_key()).err(), Some(Error::Config { reason: "refresh_in_flight" }));
+    assert_eq!(c.begin_refresh(&api_key()).err(), Some(Error::Config { reason: &"refresh_in_flight" }));
     let x = c.process_refresh_response(&grant.ticket, token_response("rt-2", None)).unwrap().unwrap();
     finish(&mut c, x, NOW + 5).unwrap();
     assert_eq!(c.finish_refresh(grant.ticket, Ok(()), NOW + 5).result, Ok(()));
@@ -353,8 +353,8 @@ fn the_rotated_refresh_token_is_kept_even_when_the_rest_of_the_answer_cannot_be_
     let grant = c.begin_refresh(&TokenKey::default()).unwrap();
     let x = c.process_refresh_response(&grant.ticket, token_response("rt-2", Some(&id_token(&claims())))).unwrap();
     drop(x);
-    let end = c.finish_refresh(grant.ticket, Err(Error::Network { reason: "failed" }), NOW + 10);
-    assert_eq!(end.event, Some(Event::Error(Error::Network { reason: "failed" })));
+    let end = c.finish_refresh(grant.ticket, Err(Error::Network { reason: &"failed" }), NOW + 10);
+    assert_eq!(end.event, Some(Event::Error(Error::Network { reason: &"failed" })));
     assert!(c.is_authenticated());
     c.backoff = Backoff::default();
     assert_eq!(presented(&mut c), "rt-2");
@@ -376,7 +376,7 @@ fn logout_clears_the_session_and_builds_the_end_session_url() {
 }
 
 /// A token exchange after login up to the signature step, for the signature tests.
-fn exchange_with(id_token: &str) -> (Client, TokenExchange) {
+fn exchange_with(id_token: &str) -> (Client, Box<TokenExchange>) {
     let c = discovered();
     let start = c.begin_login(&Value::Null, &entropy(), NOW).unwrap();
     let record = crate::protocol::transaction::PendingLogin::from_record(start.pending_record.expose()).unwrap();
@@ -409,7 +409,7 @@ fn algorithms_outside_the_advertised_set_are_refused() {
     for header in [r#"{"alg":"none"}"#, r#"{"alg":"HS256"}"#, r#"{"alg":"RS384"}"#, r#"{"alg":"PS256"}"#, r#"{"alg":"rs256"}"#] {
         let token = jws(header, &claims());
         let (mut c, _) = exchange_with(&jws(r#"{"alg":"RS256"}"#, &claims()));
-        assert_eq!(c.signature_step(&token, Purpose::IdToken, NOW).map(|_| ()), Err(Error::InvalidIdToken { reason: "alg" }), "{header}");
+        assert_eq!(c.signature_step(&token, Purpose::IdToken, NOW).map(|_| ()), Err(Error::InvalidIdToken { reason: &"alg" }), "{header}");
     }
 }
 
@@ -422,14 +422,14 @@ fn unknown_kid_refetches_once_per_interval() {
     // Without rotation: one refetch, then `kid`; within the interval no further fetch.
     let other = with_kid("other");
     let e = verify(&mut c, &other, Purpose::IdToken, &[vec![rsa_jwk("new")]], true, NOW + KEY_REFETCH_INTERVAL_SECONDS - 1);
-    assert_eq!(e.map(|_| ()), Err(Error::InvalidIdToken { reason: "kid" }));
+    assert_eq!(e.map(|_| ()), Err(Error::InvalidIdToken { reason: &"kid" }));
     let e = verify(&mut c, &other, Purpose::IdToken, &[vec![rsa_jwk("new")]], true, NOW + KEY_REFETCH_INTERVAL_SECONDS);
-    assert_eq!(e.map(|_| ()), Err(Error::InvalidIdToken { reason: "kid" }));
+    assert_eq!(e.map(|_| ()), Err(Error::InvalidIdToken { reason: &"kid" }));
     let fetched_again = verify(&mut c, &other, Purpose::IdToken, &[vec![rsa_jwk("other")]], true, NOW + 2 * KEY_REFETCH_INTERVAL_SECONDS);
     assert_eq!(fetched_again.unwrap().1, 1);
     // A key dropped from the refetched set is no longer accepted.
     let e = verify(&mut c, &with_kid("new"), Purpose::IdToken, &[], true, NOW + 2 * KEY_REFETCH_INTERVAL_SECONDS + 1);
-    assert_eq!(e.map(|_| ()), Err(Error::InvalidIdToken { reason: "kid" }));
+    assert_eq!(e.map(|_| ()), Err(Error::InvalidIdToken { reason: &"kid" }));
 }
 
 #[test]
@@ -439,25 +439,25 @@ fn without_kid_several_compatible_keys_are_refused() {
     assert!(verify(&mut c, &token, Purpose::IdToken, &[vec![rsa_jwk("a")]], true, NOW).is_ok());
     let (mut c, _) = exchange_with(&token);
     let e = verify(&mut c, &token, Purpose::IdToken, &[vec![rsa_jwk("a"), rsa_jwk("b")]], true, NOW);
-    assert_eq!(e.map(|_| ()), Err(Error::InvalidIdToken { reason: "kid" }));
+    assert_eq!(e.map(|_| ()), Err(Error::InvalidIdToken { reason: &"kid" }));
 }
 
 #[test]
 fn a_bad_or_missing_signature_starts_no_session() {
     let token = id_token(&claims());
     let (mut c, x) = exchange_with(&token);
-    assert_eq!(verify(&mut c, &token, Purpose::IdToken, &[vec![rsa_jwk("k")]], false, NOW).map(|_| ()), Err(Error::InvalidIdToken { reason: "signature" }));
-    assert_eq!(c.complete_token_exchange(x, None, None, NOW), Err(Error::InvalidIdToken { reason: "signature" }));
+    assert_eq!(verify(&mut c, &token, Purpose::IdToken, &[vec![rsa_jwk("k")]], false, NOW).map(|_| ()), Err(Error::InvalidIdToken { reason: &"signature" }));
+    assert_eq!(c.complete_token_exchange(x, None, None, NOW), Err(Error::InvalidIdToken { reason: &"signature" }));
     assert!(!c.is_authenticated());
     // A proof for another token does not cover this one.
     let (mut c, x) = exchange_with(&token);
     let other = id_token(&claims().replace("Alice", "Eve"));
     let (proof, _) = verify(&mut c, &other, Purpose::IdToken, &[vec![rsa_jwk("k")]], true, NOW).unwrap();
-    assert_eq!(c.complete_token_exchange(x, Some(proof), None, NOW), Err(Error::InvalidIdToken { reason: "signature" }));
+    assert_eq!(c.complete_token_exchange(x, Some(proof), None, NOW), Err(Error::InvalidIdToken { reason: &"signature" }));
     // A signature of the wrong length for the key never reaches WebCrypto.
     let short = format!("{}.{}", &token[..token.rfind('.').unwrap()], crate::protocol::codec::base64url::encode(&[1; 255]));
     let (mut c, _) = exchange_with(&token);
-    assert_eq!(verify(&mut c, &short, Purpose::IdToken, &[vec![rsa_jwk("k")]], true, NOW).map(|_| ()), Err(Error::InvalidIdToken { reason: "signature" }));
+    assert_eq!(verify(&mut c, &short, Purpose::IdToken, &[vec![rsa_jwk("k")]], true, NOW).map(|_| ()), Err(Error::InvalidIdToken { reason: &"signature" }));
 }
 
 #[test]
@@ -465,7 +465,7 @@ fn malformed_jwks_is_an_invalid_response() {
     let token = id_token(&claims());
     let (mut c, _) = exchange_with(&token);
     let _ = c.signature_step(&token, Purpose::IdToken, NOW).unwrap();
-    assert_eq!(c.process_jwks_response(json(200, r#"{"keys":7}"#)), Err(Error::InvalidResponse { reason: "jwks" }));
+    assert_eq!(c.process_jwks_response(json(200, r#"{"keys":7}"#)), Err(Error::InvalidResponse { reason: &"jwks" }));
 }
 
 fn userinfo_json(body: &str) -> HttpResponse {
@@ -480,9 +480,9 @@ fn userinfo_sub_must_match_the_id_token() {
     assert_eq!(req.headers[0], ("Authorization".into(), "Bearer at-rt-1".into()));
     let Ok(UserInfo::Claims(claims)) = c.process_userinfo_response(userinfo_json(r#"{"sub":"alice","email":"a@example.test"}"#)) else { panic!() };
     assert!(claims.contains("a@example.test"));
-    assert_eq!(c.process_userinfo_response(userinfo_json(r#"{"sub":"mallory"}"#)).map(|_| ()), Err(Error::InvalidResponse { reason: "sub" }));
-    assert_eq!(c.process_userinfo_response(userinfo_json(r#"{"email":"x"}"#)).map(|_| ()), Err(Error::InvalidResponse { reason: "sub" }));
-    assert_eq!(c.process_userinfo_response(json(401, "")).map(|_| ()), Err(Error::InvalidResponse { reason: "status" }));
+    assert_eq!(c.process_userinfo_response(userinfo_json(r#"{"sub":"mallory"}"#)).map(|_| ()), Err(Error::InvalidResponse { reason: &"sub" }));
+    assert_eq!(c.process_userinfo_response(userinfo_json(r#"{"email":"x"}"#)).map(|_| ()), Err(Error::InvalidResponse { reason: &"sub" }));
+    assert_eq!(c.process_userinfo_response(json(401, "")).map(|_| ()), Err(Error::InvalidResponse { reason: &"status" }));
     assert_eq!(discovered().userinfo_request(NOW), Err(Error::LoginRequired));
 }
 
@@ -496,16 +496,16 @@ fn signed_userinfo_is_verified_then_checked() {
     assert!(c.complete_userinfo(&jws_text, proof).unwrap().contains("a@example.test"));
     let wrong_sub = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"mallory"}"#);
     let proof = verify(&mut c, &wrong_sub, Purpose::UserInfo, &[], true, NOW).map(|(p, _)| p);
-    assert_eq!(c.complete_userinfo(&wrong_sub, proof), Err(Error::InvalidResponse { reason: "sub" }));
+    assert_eq!(c.complete_userinfo(&wrong_sub, proof), Err(Error::InvalidResponse { reason: &"sub" }));
     let wrong_aud = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice","aud":"other"}"#);
     let proof = verify(&mut c, &wrong_aud, Purpose::UserInfo, &[], true, NOW).map(|(p, _)| p);
-    assert_eq!(c.complete_userinfo(&wrong_aud, proof), Err(Error::InvalidResponse { reason: "aud" }));
+    assert_eq!(c.complete_userinfo(&wrong_aud, proof), Err(Error::InvalidResponse { reason: &"aud" }));
 }
 
 #[test]
 fn a_signed_userinfo_response_that_fails_its_signature_check_is_an_invalid_response() {
     // Not `invalid_id_token`: the ID token and the session are fine; this response is not.
-    let signature = Error::InvalidResponse { reason: "signature" };
+    let signature = Error::InvalidResponse { reason: &"signature" };
     let mut c = signed_in();
     let signed = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice"}"#);
     let other = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice","x":1}"#);
@@ -521,7 +521,7 @@ fn a_signed_userinfo_response_that_fails_its_signature_check_is_an_invalid_respo
         assert_eq!(c.complete_userinfo(&jws_text, step), Err(signature.clone()), "{jws_text}");
     }
     // A failure to reach the provider's keys stays what it is.
-    let offline = Err(Error::Network { reason: "failed" });
+    let offline = Err(Error::Network { reason: &"failed" });
     assert_eq!(c.complete_userinfo(&signed, offline.clone()), offline.map(|_: VerifiedSignature| String::new()));
     assert!(c.is_authenticated());
 }
@@ -605,7 +605,7 @@ fn tokens_for_other_apis_are_obtained_with_the_refresh_token_and_cached_per_key(
 fn transient_refresh_failures_back_off_and_keep_the_session() {
     let mut c = signed_in();
     let key = TokenKey::default();
-    let outage = Error::Network { reason: "failed" };
+    let outage = Error::Network { reason: &"failed" };
     refresh_failing(&mut c, outage.clone(), NOW + 600);
     assert!(c.is_authenticated());
     // During the wait (at least 1 s: the clock has whole seconds), the failure is repeated at
@@ -632,7 +632,7 @@ fn proactive_refresh_timing() {
     assert!(!c.start_auto_refresh(NOW + 514));
     assert!(c.start_auto_refresh(NOW + 515));
     // While a backoff lasts it waits for it.
-    refresh_failing(&mut c, Error::Network { reason: "timeout" }, NOW + 600);
+    refresh_failing(&mut c, Error::Network { reason: &"timeout" }, NOW + 600);
     assert_eq!(c.auto_refresh_at(), Some(NOW + 602));
     // After a new token: due again relative to it.
     assert_eq!(refresh(&mut c, &TokenKey::default(), token_response("rt-2", None), NOW + 602).result, Ok(()));
@@ -695,10 +695,10 @@ fn proactive_refresh_can_be_switched_off_and_needs_a_refresh_token() {
 fn exposure_and_api_origins_follow_the_configuration() {
     let mut c = signed_in();
     // Secure default: not exposed.
-    assert_eq!(c.check_token_exposure(), Err(Error::Config { reason: "access_token_not_exposed" }));
+    assert_eq!(c.check_token_exposure(), Err(Error::Config { reason: &"access_token_not_exposed" }));
     c.config.expose_access_token = true;
     assert_eq!(c.check_token_exposure(), Ok(()));
-    assert_eq!(c.api_token_key("https://api.example/x", "GET", ""), Err(Error::Config { reason: "api_origin" }));
+    assert_eq!(c.api_token_key("https://api.example/x", "GET", ""), Err(Error::Config { reason: &"api_origin" }));
 }
 
 /// The callback of a login started with `options`, answered with `query` (after `state` and
@@ -764,7 +764,7 @@ fn a_silent_restore_answers_on_the_silent_redirect_uri_and_redeems_with_it() {
         assert!(body.contains(&("redirect_uri".to_owned(), landing.to_owned())), "the token request repeats it");
     }
     // Any other page is no callback.
-    assert!(matches!(c.parse_callback("https://app.example/other?code=c&state=s"), Err(Error::InvalidCallback { reason: "redirect_uri" })));
+    assert!(matches!(c.parse_callback("https://app.example/other?code=c&state=s"), Err(Error::InvalidCallback { reason: &"redirect_uri" })));
 }
 
 // DPoP (RFC 9449) as the client wires it: the key the shell hands over, `dpop_jkt`, the
@@ -791,7 +791,7 @@ fn the_dpop_option_is_false_true_or_auto() {
     assert_eq!(with_dpop(r#","dpop":true"#).unwrap().config().dpop, Dpop::On);
     assert_eq!(with_dpop(r#","dpop":"auto""#).unwrap().config().dpop, Dpop::Auto);
     for bad in [r#","dpop":"true""#, r#","dpop":1"#, r#","dpop":"AUTO""#, r#","dpop":{}"#] {
-        assert_eq!(with_dpop(bad).err(), Some(Error::Config { reason: "dpop" }), "{bad}");
+        assert_eq!(with_dpop(bad).err(), Some(Error::Config { reason: &"dpop" }), "{bad}");
     }
 }
 
@@ -808,7 +808,7 @@ fn a_key_is_asked_for_when_dpop_is_on_or_auto_and_advertised() {
     c.config.dpop = Dpop::On;
     c.metadata.as_mut().unwrap().dpop_signing_alg_values_supported = None;
     assert!(c.needs_dpop_key(), "on, whatever discovery says");
-    assert_eq!(c.set_dpop_key(&[4; 64]), Err(Error::Config { reason: "dpop_key" }));
+    assert_eq!(c.set_dpop_key(&[4; 64]), Err(Error::Config { reason: &"dpop_key" }));
     c.set_dpop_key(&rfc9449_raw_key()).unwrap();
     assert!(!c.needs_dpop_key(), "once per client");
     assert_eq!(c.dpop_thumbprint(), Some(RFC9449_JKT));
@@ -831,7 +831,7 @@ fn dpop_signed_in() -> Client {
     };
     // RFC 9449 §5: a Bearer answer to a DPoP session is refused.
     let bearer = token_response("rt-1", Some(&id_token(&claims())));
-    assert_eq!(c.process_code_exchange_response(callback(&c), bearer).err(), Some(Error::InvalidResponse { reason: "token_type" }));
+    assert_eq!(c.process_code_exchange_response(callback(&c), bearer).err(), Some(Error::InvalidResponse { reason: &"token_type" }));
     let dpop = |rt: &str| {
         let HttpResponse { body, .. } = token_response(rt, Some(&id_token(&claims())));
         json(200, &String::from_utf8(body).unwrap().replace(r#""Bearer""#, r#""dpop""#))
@@ -874,8 +874,8 @@ fn a_dpop_session_accepts_only_dpop_tokens_and_presents_them_with_proofs() {
     assert_eq!(claims.get("nonce").and_then(Value::as_str), Some("n-1"));
     assert_eq!(c.on_provider_dpop_response(&mut call, &grant.request, &demand, None, Some("n-2")), NonceStep::Done);
     let bearer = token_response("rt-2", None);
-    assert_eq!(c.process_refresh_response(&grant.ticket, bearer).err(), Some(Error::InvalidResponse { reason: "token_type" }));
-    c.finish_refresh(grant.ticket, Err(Error::InvalidResponse { reason: "token_type" }), NOW + 5);
+    assert_eq!(c.process_refresh_response(&grant.ticket, bearer).err(), Some(Error::InvalidResponse { reason: &"token_type" }));
+    c.finish_refresh(grant.ticket, Err(Error::InvalidResponse { reason: &"token_type" }), NOW + 5);
     // The nonce is the origin's: UserInfo's next proof carries the latest one.
     let call = c.dpop_call(&userinfo.url).unwrap().unwrap();
     let claims = claims_of(&c.dpop_proof(&userinfo, &call, &jti, NOW + 5).unwrap());
@@ -937,7 +937,7 @@ fn persist_is_none_or_dpop_bound_and_needs_dpop() {
     assert!(with_dpop(r#","dpop":true,"persist":"dpop-bound""#).unwrap().config().persist);
     assert!(with_dpop(r#","dpop":"auto","persist":"dpop-bound""#).unwrap().config().persist);
     for bad in [r#","persist":"dpop-bound""#, r#","dpop":false,"persist":"dpop-bound""#, r#","dpop":true,"persist":true"#, r#","dpop":true,"persist":"bearer""#] {
-        assert_eq!(with_dpop(bad).err(), Some(Error::Config { reason: "persist" }), "{bad}");
+        assert_eq!(with_dpop(bad).err(), Some(Error::Config { reason: &"persist" }), "{bad}");
     }
 }
 
@@ -998,7 +998,7 @@ fn logout_invalid_grant_and_a_failed_id_token_check_delete_the_record_and_the_ke
     stored_record(c.persist_action());
     let other = claims().replace("alice", "someone-else");
     let end = refresh(&mut c, &TokenKey::default(), dpop_token_response("rt-2", Some(&id_token(&other))), NOW + 100);
-    assert_eq!(end.result, Err(Error::InvalidIdToken { reason: "sub" }));
+    assert_eq!(end.result, Err(Error::InvalidIdToken { reason: &"sub" }));
     assert!(deleted(c.persist_action()));
     assert_eq!(c.dpop_thumbprint(), None);
 }
@@ -1056,7 +1056,7 @@ fn a_resumed_session_that_the_provider_does_not_take_back_ends_and_is_deleted() 
     let mut c = resumed();
     let other = claims().replace("alice", "someone-else");
     let end = refresh(&mut c, &TokenKey::default(), dpop_token_response("rt-2", Some(&id_token(&other))), NOW + 10);
-    assert_eq!(end.result, Err(Error::InvalidIdToken { reason: "sub" }));
+    assert_eq!(end.result, Err(Error::InvalidIdToken { reason: &"sub" }));
     assert!(!c.is_authenticated() && !c.is_resuming());
     assert!(deleted(c.persist_action()));
     assert_eq!(end.revocations.len(), 0, "no revocation endpoint here; see the next case for the rule");
@@ -1064,7 +1064,7 @@ fn a_resumed_session_that_the_provider_does_not_take_back_ends_and_is_deleted() 
     // No ID token: nothing says who the session is for.
     let mut c = resumed();
     let end = refresh(&mut c, &TokenKey::default(), dpop_token_response("rt-2", None), NOW + 10);
-    assert_eq!(end.result, Err(Error::InvalidResponse { reason: "field" }));
+    assert_eq!(end.result, Err(Error::InvalidResponse { reason: &"field" }));
     assert!(matches!(end.event, Some(Event::Error(_))));
     assert!(!c.is_resuming());
     assert!(deleted(c.persist_action()));
@@ -1078,7 +1078,7 @@ fn a_resumed_session_that_the_provider_does_not_take_back_ends_and_is_deleted() 
 
     // The provider unreachable: the session and the record stay for the next try.
     let mut c = resumed();
-    let end = refresh_failing(&mut c, Error::Network { reason: "failed" }, NOW + 10);
+    let end = refresh_failing(&mut c, Error::Network { reason: &"failed" }, NOW + 10);
     assert!(end.result.is_err());
     assert!(c.is_resuming());
     assert_eq!(c.persist_action(), None);
@@ -1110,7 +1110,7 @@ fn a_callback_uses_the_key_stored_with_its_login() {
     assert_eq!(c.use_login_key(&rfc9449_raw_key()), Ok(true), "adopted");
     assert_eq!(c.dpop_thumbprint(), Some(RFC9449_JKT));
     assert_eq!(c.use_login_key(&rfc9449_raw_key()), Ok(false), "already this client's key");
-    assert_eq!(c.use_login_key(&[4; 64]), Err(Error::Config { reason: "dpop_key" }));
+    assert_eq!(c.use_login_key(&[4; 64]), Err(Error::Config { reason: &"dpop_key" }));
     let mut bearer = discovered();
     assert_eq!(bearer.use_login_key(&rfc9449_raw_key()), Ok(false), "a client without DPoP never takes one up");
     assert_eq!(bearer.dpop_thumbprint(), None);
@@ -1153,7 +1153,7 @@ fn without_the_endpoint_or_with_par_false_the_login_is_not_pushed() {
     c.config.par = crate::protocol::config::Par::Off;
     assert!(c.begin_login(&Value::Object(vec![]), &entropy(), NOW).unwrap().push.is_none());
     c.metadata.as_mut().unwrap().require_pushed_authorization_requests = true;
-    assert_eq!(c.begin_login(&Value::Object(vec![]), &entropy(), NOW).err(), Some(Error::Config { reason: "par" }));
+    assert_eq!(c.begin_login(&Value::Object(vec![]), &entropy(), NOW).err(), Some(Error::Config { reason: &"par" }));
 }
 
 #[test]
@@ -1179,7 +1179,7 @@ fn a_popup_login_is_marked_in_its_pending_record_and_completes_like_any_login() 
 #[test]
 fn a_device_login_ends_in_the_same_validated_session_as_a_redirect_login() {
     let mut c = discovered();
-    assert_eq!(c.device_authorization_request(None).err(), Some(Error::Config { reason: "device" }));
+    assert_eq!(c.device_authorization_request(None).err(), Some(Error::Config { reason: &"device" }));
     c.metadata.as_mut().unwrap().device_authorization_endpoint = Some("https://op.example/device/auth".into());
     let r = c.device_authorization_request(Some("profile")).unwrap();
     assert_eq!(form(r.body.as_deref().unwrap())[1], ("scope".to_owned(), "openid profile".to_owned()), "openid always");
@@ -1189,7 +1189,7 @@ fn a_device_login_ends_in_the_same_validated_session_as_a_redirect_login() {
     assert_eq!(login.on_token_response(&json(200, "{}"), NOW + 5), Ok(crate::protocol::device::DevicePoll::Tokens));
     // No nonce was sent: an ID token with one is refused, one without is accepted.
     let with_nonce = c.process_device_tokens(token_response("rt-1", Some(&id_token(&claims()))), NOW + 5).unwrap();
-    assert_eq!(finish(&mut c, with_nonce, NOW + 5).err(), Some(Error::InvalidIdToken { reason: "nonce" }));
+    assert_eq!(finish(&mut c, with_nonce, NOW + 5).err(), Some(Error::InvalidIdToken { reason: &"nonce" }));
     let without = claims().replace(&format!(r#","nonce":"{}""#, crate::protocol::testing::nonce()), "");
     let exchange = c.process_device_tokens(token_response("rt-1", Some(&id_token(&without))), NOW + 5).unwrap();
     let Exchanged::LoggedIn { reply, event } = finish(&mut c, exchange, NOW + 5).unwrap() else { panic!("no login") };
@@ -1197,7 +1197,7 @@ fn a_device_login_ends_in_the_same_validated_session_as_a_redirect_login() {
     assert!(c.is_authenticated());
     // Without an ID token: no session.
     let mut c = discovered();
-    assert_eq!(c.process_device_tokens(token_response("rt-1", None), NOW).err(), Some(Error::InvalidResponse { reason: "field" }));
+    assert_eq!(c.process_device_tokens(token_response("rt-1", None), NOW).err(), Some(Error::InvalidResponse { reason: &"field" }));
     // A bad signature or claim: no session either (the same checks).
     let expired = claims().replace(&format!(r#""exp":{}"#, NOW + 600), &format!(r#""exp":{}"#, NOW - 600));
     let exchange = c.process_device_tokens(token_response("rt-1", Some(&id_token(&expired))), NOW).unwrap();

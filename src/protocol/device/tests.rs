@@ -41,7 +41,7 @@ fn the_response_gives_the_codes_the_page_and_the_interval() {
 
 #[test]
 fn malformed_responses_and_errors_are_refused() {
-    let field = Some(Error::InvalidResponse { reason: "field" });
+    let field = Some(Error::InvalidResponse { reason: &"field" });
     for bad in [
         r#"{"user_code":"u","verification_uri":"https://op.example/d","expires_in":60}"#,
         r#"{"device_code":"d","verification_uri":"https://op.example/d","expires_in":60}"#,
@@ -82,5 +82,5 @@ fn polling_waits_slows_down_and_stops_as_the_provider_says() {
     // A provider that never says expired_token: polling stops after the expiry and a grace.
     let mut d = started();
     assert_eq!(d.on_token_response(&pending, NOW + 600 + EXPIRY_GRACE_SECONDS - 5), Ok(DevicePoll::Wait(5)));
-    assert_eq!(d.on_token_response(&pending, NOW + 600 + EXPIRY_GRACE_SECONDS), Err(Error::Network { reason: "timeout" }));
+    assert_eq!(d.on_token_response(&pending, NOW + 600 + EXPIRY_GRACE_SECONDS), Err(Error::Network { reason: &"timeout" }));
 }

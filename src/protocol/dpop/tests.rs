@@ -142,7 +142,7 @@ fn header_and_claims_are_exactly_as_expected() {
     assert_eq!(other.signing_input().split_once('.').unwrap().0, header);
     // A target that is no URL is refused, as `auth.fetch` refuses it.
     let bad = ProofRequest { htu: "/token", ..req };
-    assert_eq!(bad.signing_input(&key, &jti, NOW), Err(Error::Config { reason: "api_origin" }));
+    assert_eq!(bad.signing_input(&key, &jti, NOW), Err(Error::Config { reason: &"api_origin" }));
 }
 
 #[test]
@@ -230,7 +230,7 @@ fn nonces_are_kept_per_origin() {
     let call = DpopCall::new("HTTPS://API.example:443/v1?x").unwrap();
     assert_eq!(call.origin(), "https://api.example");
     assert_eq!(call.nonce(&nonces), Some("rs-3"));
-    assert_eq!(DpopCall::new("/v1").err(), Some(Error::Config { reason: "api_origin" }));
+    assert_eq!(DpopCall::new("/v1").err(), Some(Error::Config { reason: &"api_origin" }));
 }
 
 fn token_answer(status: u16, body: &str) -> HttpResponse {
@@ -328,7 +328,7 @@ fn dpop_token_type_rule() {
         assert_eq!(token_type(t, false), Ok(TokenType::DPoP), "{t}");
         assert_eq!(token_type(t, true), Ok(TokenType::DPoP), "{t}");
     }
-    let refused = Err(Error::InvalidResponse { reason: "token_type" });
+    let refused = Err(Error::InvalidResponse { reason: &"token_type" });
     // Secure default: a silent downgrade to a bearer token is refused.
     for t in ["Bearer", "bearer"] {
         assert_eq!(token_type(t, false), refused, "{t}");

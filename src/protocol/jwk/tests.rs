@@ -90,14 +90,14 @@ fn malformed_sets_are_refused() {
         content_type: Some(ct.into()),
         body: body.as_bytes().to_vec(),
     };
-    let jwks = Error::InvalidResponse { reason: "jwks" };
+    let jwks = Error::InvalidResponse { reason: &"jwks" };
     assert_eq!(JwkSet::from_response(&res(200, "application/json", "{}")), Err(jwks.clone()));
     assert_eq!(JwkSet::from_response(&res(200, "application/json", r#"{"keys":{}}"#)), Err(jwks.clone()));
     assert_eq!(JwkSet::from_response(&res(200, "text/html", r#"{"keys":[]}"#)), Err(jwks.clone()));
     assert_eq!(JwkSet::from_response(&res(404, "application/json", r#"{"keys":[]}"#)), Err(jwks.clone()));
     assert_eq!(
         JwkSet::from_response(&res(301, "application/json", r#"{"keys":[]}"#)),
-        Err(Error::InvalidResponse { reason: "redirect" })
+        Err(Error::InvalidResponse { reason: &"redirect" })
     );
     let many = vec![ed("k"); MAX_KEYS + 1];
     assert_eq!(set(&many), Err(jwks));

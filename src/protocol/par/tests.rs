@@ -26,7 +26,7 @@ fn auto_pushes_exactly_when_the_provider_offers_it_and_the_options_must_agree_wi
     assert_eq!(uses_par(&with_par(Par::Auto), &offering(true)), Ok(true));
     assert_eq!(uses_par(&with_par(Par::On), &offering(false)), Ok(true));
     assert_eq!(uses_par(&with_par(Par::Off), &offering(false)), Ok(false));
-    let par = Err(Error::Config { reason: "par" });
+    let par = Err(Error::Config { reason: &"par" });
     assert_eq!(uses_par(&with_par(Par::On), &metadata()), par, "required by the app, not offered");
     assert_eq!(uses_par(&with_par(Par::Off), &offering(true)), par, "refused by the app, required by the provider");
     let mut required_without_endpoint = metadata();
@@ -53,16 +53,16 @@ fn the_answer_becomes_a_url_with_only_client_id_and_request_uri() {
 
 #[test]
 fn anything_but_a_complete_201_is_refused() {
-    let field = Err(Error::InvalidResponse { reason: "field" });
+    let field = Err(Error::InvalidResponse { reason: &"field" });
     for body in [r#"{"expires_in":60}"#, r#"{"request_uri":"","expires_in":60}"#, r#"{"request_uri":"u"}"#,
         r#"{"request_uri":"u","expires_in":0}"#, r#"{"request_uri":"u","expires_in":"60"}"#, r#"{"request_uri":1,"expires_in":60}"#] {
         assert_eq!(authorization_url(&config(), &offering(false), &json(201, body)), field, "{body}");
     }
     let ok = r#"{"request_uri":"u","expires_in":60}"#;
-    assert_eq!(authorization_url(&config(), &offering(false), &json(200, ok)), Err(Error::InvalidResponse { reason: "status" }), "§2.2: 201 Created");
+    assert_eq!(authorization_url(&config(), &offering(false), &json(200, ok)), Err(Error::InvalidResponse { reason: &"status" }), "§2.2: 201 Created");
     let mut html = json(201, ok);
     html.content_type = Some("text/html".into());
-    assert_eq!(authorization_url(&config(), &offering(false), &html), Err(Error::InvalidResponse { reason: "content_type" }));
+    assert_eq!(authorization_url(&config(), &offering(false), &html), Err(Error::InvalidResponse { reason: &"content_type" }));
     assert_eq!(authorization_url(&config(), &offering(false), &json(201, "[]")).is_err(), true);
 }
 
@@ -74,5 +74,5 @@ fn a_provider_error_is_an_authorization_error_with_its_code_and_description() {
         Err(Error::authorization_error("invalid_request", Some("redirect_uri not allowed".into())))
     );
     assert_eq!(authorization_url(&config(), &offering(false), &json(503, "{}")), Err(Error::ServerError { status: 503 }));
-    assert_eq!(authorization_url(&config(), &offering(false), &json(400, "{}")), Err(Error::InvalidResponse { reason: "status" }));
+    assert_eq!(authorization_url(&config(), &offering(false), &json(400, "{}")), Err(Error::InvalidResponse { reason: &"status" }));
 }

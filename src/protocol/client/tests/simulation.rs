@@ -380,17 +380,17 @@ impl Sim {
                 self.settle(n, Ok(()));
             }
             // The signature check takes a while: anything may happen meanwhile.
-            Ok(Some(exchange)) if self.rng.chance(40) => self.network.push(Message::Verifying { grant: n, exchange: Box::new(exchange) }),
+            Ok(Some(exchange)) if self.rng.chance(40) => self.network.push(Message::Verifying { grant: n, exchange }),
             Ok(Some(exchange)) => self.verified(n, exchange),
             Err(error) => self.settle(n, Err(error)),
         }
     }
 
-    fn verified(&mut self, n: usize, exchange: TokenExchange) {
+    fn verified(&mut self, n: usize, exchange: Box<TokenExchange>) {
         // The provider's keys could not be fetched: the answer cannot be checked.
         if self.rng.chance(5) {
             self.seen.unverifiable_answers += 1;
-            return self.settle(n, Err(Error::Network { reason: "failed" }));
+            return self.settle(n, Err(Error::Network { reason: &"failed" }));
         }
         let result = match finish(&mut self.c, exchange, self.now) {
             Ok(Exchanged::Stale) => {
@@ -407,14 +407,14 @@ impl Sim {
         match self.network.swap_remove(index) {
             Message::GrantRequest { grant, .. } if self.rng.chance(8) => {
                 self.seen.lost_requests += 1;
-                self.settle(grant, Err(Error::Network { reason: "failed" }));
+                self.settle(grant, Err(Error::Network { reason: &"failed" }));
             }
             Message::GrantRequest { grant, body } => {
                 let response = self.op.grant(&body, self.now);
                 self.network.push(Message::GrantAnswer { grant, response });
             }
             Message::GrantAnswer { grant, response } => self.receive_answer(grant, response),
-            Message::Verifying { grant, exchange } => self.verified(grant, *exchange),
+            Message::Verifying { grant, exchange } => self.verified(grant, exchange),
             Message::Revocation { body } => self.op.revoke(&body),
             Message::ApiRequest { caller, token } => {
                 let status = self.op.api(&token, self.now);

@@ -41,7 +41,7 @@ export async function fetchApi(url, method, authorization, proof, { headers, bod
       status: response.status,
       statusText: response.statusText,
       headers: [...response.headers],
-      body: await readCapped(response, maxBytes),
+      body: (await readCapped(response, maxBytes)).buffer,
     };
     const header = (name) => response.headers.get(name) ?? undefined;
     return [response.status, header('www-authenticate'), reply, header('dpop-nonce')];
@@ -54,37 +54,38 @@ export async function fetchApi(url, method, authorization, proof, { headers, bod
   }
 }
 
-// The body as an ArrayBuffer, read chunk by chunk so that one over maxBytes is refused
-// ("too_large") without being buffered. (Not response.arrayBuffer() when Content-Length is within
-// the cap: that length is the encoded one, so a compressed body could still be any size once
-// decoded; and measured in headless Chromium it was no faster for small bodies: the time is the
-// body's arrival, not the reads.)
+// The body's bytes, read chunk by chunk so that one over maxBytes is refused ("too_large") and its
+// download stopped without it being buffered. (Not response.arrayBuffer() when Content-Length is
+// within the cap: that length is the encoded one, so a compressed body could still be any size
+// once decoded; and measured in headless Chromium it was no faster for small bodies: the time is
+// the body's arrival, not the reads.) One reader for both fetches.
 async function readCapped(response, maxBytes) {
   const declared = response.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) throw 'too_large';
   const chunks = [];
   let length = 0;
-  if (response.body) {
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      length += value.length;
-      if (length > maxBytes) throw 'too_large';
-      chunks.push(value);
+  const reader = response.body?.getReader();
+  while (reader) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > maxBytes) {
+      reader.cancel(); // stops the download; its promise tells nothing more
+      throw 'too_large';
     }
+    chunks.push(value);
   }
-  // Most API answers arrive in one chunk: hand its buffer on when it holds exactly the body,
-  // instead of copying it into a new one.
+  // Most answers arrive in one chunk: hand it on when its buffer holds exactly the body, instead
+  // of copying it into a new one.
   const [first] = chunks;
-  if (chunks.length === 1 && first.byteOffset === 0 && first.byteLength === first.buffer.byteLength) return first.buffer;
+  if (chunks.length === 1 && first.byteOffset === 0 && first.byteLength === first.buffer.byteLength) return first;
   const out = new Uint8Array(length);
   let offset = 0;
   for (const chunk of chunks) {
     out.set(chunk, offset);
     offset += chunk.length;
   }
-  return out.buffer;
+  return out;
 }
 
 // The shell's own requests to the provider (discovery, keys, token, revocation, UserInfo): the
@@ -92,8 +93,7 @@ async function readCapped(response, maxBytes) {
 // after timeoutMs (AbortSignal.timeout: the body's reads included). headers: the JSON text of
 // [[name, value], ...]. Resolves to [status, contentType, body
 // (Uint8Array), wwwAuthenticate, dpopNonce] (an opaque redirect as [302]); rejects with
-// "failed", "timeout" or "too_large" (the body read chunk by chunk, refused once its count
-// passes maxBytes, before that chunk is kept).
+// "failed", "timeout" or "too_large" (readCapped).
 export async function fetchProvider(url, method, headers, body, timeoutMs, maxBytes) {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
@@ -102,35 +102,10 @@ export async function fetchProvider(url, method, headers, body, timeoutMs, maxBy
     });
     // In CORS mode the only response with status 0 is the opaque redirect of redirect: manual.
     if (response.status === 0) return [302];
-    const out = await readChunks(response, maxBytes);
+    const out = await readCapped(response, maxBytes);
     const header = (name) => response.headers.get(name) ?? undefined;
     return [response.status, header('content-type'), out, header('www-authenticate'), header('dpop-nonce')];
   } catch (error) {
     throw error === 'too_large' ? error : signal.aborted ? 'timeout' : 'failed';
   }
-}
-
-async function readChunks(response, maxBytes) {
-  const chunks = [];
-  let length = 0;
-  if (response.body) {
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done !== false) break;
-      if (length + value.length > maxBytes) {
-        reader.cancel(); // stops the download; its promise tells nothing more
-        throw 'too_large';
-      }
-      length += value.length;
-      chunks.push(value);
-    }
-  }
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

@@ -438,7 +438,7 @@ impl Host {
 
     /// Takes the pending login of `callback` out of the store (single-use), checks the callback
     /// against it and redeems the code.
-    async fn redeem(&self, callback: Callback, key: &str, now: u64) -> Result<Reply, Error> {
+    async fn redeem(&self, callback: Box<Callback>, key: &str, now: u64) -> Result<Reply, Error> {
         let (record, login_key) = store::take(key, now).await?.unzip();
         // The code is bound to the key stored with its login (RFC 9449 §10).
         if let Some(public) = login_key.as_ref().and_then(io::dpop_public_key) {

@@ -703,7 +703,7 @@ fn exposure_and_api_origins_follow_the_configuration() {
 
 /// The callback of a login started with `options`, answered with `query` (after `state` and
 /// `iss`): what `complete_callback` says, and what `declined_restore` makes of it.
-fn answered(options: &str, query: &str) -> (Result<ValidatedCallback, Error>, Option<String>, String) {
+fn answered(options: &str, query: &str) -> (Result<Box<ValidatedCallback>, Error>, Option<String>, String) {
     let c = discovered();
     let start = c.begin_login(&parse(options.as_bytes()).unwrap(), &entropy(), NOW).unwrap();
     let q = parse_query(Url::parse(&start.url).unwrap().query.as_deref().unwrap()).unwrap();

@@ -102,7 +102,7 @@ fn every_event() -> Vec<Event<'static>> {
     let events = vec![
         Event::Login(info.clone()),
         Event::TokenRefreshed(info),
-        Event::SessionExpired { reason: &"invalid_grant" },
+        Event::SessionExpired { reason: "invalid_grant" },
         Event::Logout {},
         Event::Error(ErrorData::from(&Error::LoginRequired)),
         Event::Wake { delay_ms: None },

@@ -130,8 +130,8 @@ impl Client {
     }
 
     /// Validates and keeps the provider metadata.
-    pub fn process_discovery_response(&mut self, res: HttpResponse) -> Result<(), Error> {
-        self.metadata = Some(discovery::process_discovery_response(&self.config, &res)?);
+    pub fn process_discovery_response(&mut self, res: &HttpResponse) -> Result<(), Error> {
+        self.metadata = Some(discovery::process_discovery_response(&self.config, res)?);
         Ok(())
     }
 
@@ -207,8 +207,8 @@ impl Client {
 
     /// The token response that ended a device login's polling, as a login's token exchange:
     /// the ID token is required and checked like a redirect login's (no nonce: none was sent).
-    pub fn process_device_tokens(&self, res: HttpResponse, now: u64) -> Result<Box<TokenExchange>, Error> {
-        let tokens = self.process_token_response(&res)?;
+    pub fn process_device_tokens(&self, res: &HttpResponse, now: u64) -> Result<Box<TokenExchange>, Error> {
+        let tokens = self.process_token_response(res)?;
         Jwt::parse(tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: &"field" })?.expose())?;
         let login = PendingLogin {
             state: Secret::from(String::new()),
@@ -234,6 +234,7 @@ impl Client {
     }
 
     /// Checks the callback against the pending record the shell took out of its store.
+    #[allow(clippy::boxed_local)] // (it arrives boxed from `parse_callback`: see there)
     pub fn complete_callback(&self, callback: Box<Callback>, pending_record: Option<&str>, now: u64) -> Result<Box<ValidatedCallback>, Error> {
         authorization::validate_callback(&self.config, self.metadata()?, *callback, pending_record, now).map(Box::new)
     }
@@ -265,8 +266,9 @@ impl Client {
     /// Parses the code exchange response. OIDC Core §3.1.3.3: the response to an `openid`
     /// request carries an ID token. Its signature is checked next
     /// ([`Client::signature_step`]), then [`Client::complete_token_exchange`].
-    pub fn process_code_exchange_response(&self, callback: Box<ValidatedCallback>, res: HttpResponse) -> Result<Box<TokenExchange>, Error> {
-        let tokens = self.process_token_response(&res)?;
+    #[allow(clippy::boxed_local)] // (it arrives boxed from `complete_callback`)
+    pub fn process_code_exchange_response(&self, callback: Box<ValidatedCallback>, res: &HttpResponse) -> Result<Box<TokenExchange>, Error> {
+        let tokens = self.process_token_response(res)?;
         let id_token = tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: &"field" })?.expose();
         Jwt::parse(id_token)?;
         Ok(Box::new(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default(), generation: self.generation }))
@@ -279,9 +281,9 @@ impl Client {
     /// old one), before the rest of the answer is checked, so that the old one is never
     /// presented again whatever happens next. Failures are passed to
     /// [`Client::finish_refresh`], which decides what they mean for the session.
-    pub fn process_refresh_response(&mut self, ticket: &RefreshTicket, res: HttpResponse) -> Result<Option<Box<TokenExchange>>, Error> {
+    pub fn process_refresh_response(&mut self, ticket: &RefreshTicket, res: &HttpResponse) -> Result<Option<Box<TokenExchange>>, Error> {
         if ticket.generation != self.generation {
-            if let (Ok(tokens), Some(metadata)) = (token::process_token_response(&res), &self.metadata) {
+            if let (Ok(tokens), Some(metadata)) = (token::process_token_response(res), &self.metadata) {
                 let refresh = tokens.refresh_token.as_ref().map(|t| (t.expose(), "refresh_token"));
                 for (token, hint) in refresh.into_iter().chain([(tokens.access_token.expose(), "access_token")]) {
                     self.orphaned.extend(logout::revocation_request(&self.config, metadata, token, hint));
@@ -289,7 +291,7 @@ impl Client {
             }
             return Ok(None);
         }
-        let mut tokens = self.process_token_response(&res)?;
+        let mut tokens = self.process_token_response(res)?;
         if let (Some(rotated), Some(session)) = (tokens.refresh_token.take(), self.session.as_mut()) {
             session.rotate_refresh_token(rotated);
             self.revision = self.revision.wrapping_add(1);
@@ -350,8 +352,8 @@ impl Client {
 
     /// Keeps the provider's keys; they replace the previous set, so a key the provider
     /// dropped is no longer accepted.
-    pub fn process_jwks_response(&mut self, res: HttpResponse) -> Result<(), Error> {
-        self.keys = Some(JwkSet::from_response(&res)?);
+    pub fn process_jwks_response(&mut self, res: &HttpResponse) -> Result<(), Error> {
+        self.keys = Some(JwkSet::from_response(res)?);
         Ok(())
     }
 
@@ -574,7 +576,7 @@ impl Client {
                 self.end_session();
                 RefreshEnd {
                     result: Err(Error::LoginRequired),
-                    event: Some(Event::SessionExpired { reason: &"invalid_grant" }),
+                    event: Some(Event::SessionExpired { reason: "invalid_grant" }),
                     revocations: Vec::new(),
                 }
             }
@@ -585,7 +587,7 @@ impl Client {
                 };
                 RefreshEnd {
                     result: Err(error),
-                    event: Some(Event::SessionExpired { reason: &"invalid_id_token" }),
+                    event: Some(Event::SessionExpired { reason: "invalid_id_token" }),
                     revocations,
                 }
             }
@@ -696,7 +698,7 @@ impl Client {
     /// Processes the UserInfo response (OIDC Core §5.3.2–5.3.4): JSON whose `sub` must be the
     /// ID token's, or a signed JWT whose signature is checked next
     /// ([`Client::signature_step`] with [`Purpose::UserInfo`], then [`Client::complete_userinfo`]).
-    pub fn process_userinfo_response(&self, res: HttpResponse) -> Result<UserInfo, Error> {
+    pub fn process_userinfo_response(&self, res: &HttpResponse) -> Result<UserInfo, Error> {
         if res.is_redirect() {
             return Err(Error::InvalidResponse { reason: &"redirect" });
         }
@@ -704,7 +706,7 @@ impl Client {
             return Err(Error::InvalidResponse { reason: &"status" });
         }
         if res.has_media_type("application/jwt") {
-            let jws = String::from_utf8(res.body).map_err(|_| Error::InvalidResponse { reason: &"format" })?;
+            let jws = core::str::from_utf8(&res.body).map_err(|_| Error::InvalidResponse { reason: &"format" })?;
             return Ok(UserInfo::Signed(jws.trim().to_owned()));
         }
         let claims = res.json_object()?;

@@ -530,7 +530,7 @@ mod tests {
     #[test]
     fn events_are_a_name_and_a_detail() {
         assert_eq!(
-            json(&Event::SessionExpired { reason: &"invalid_grant" }),
+            json(&Event::SessionExpired { reason: "invalid_grant" }),
             r#"{"name":"sessionExpired","detail":{"reason":"invalid_grant"}}"#
         );
         assert_eq!(json(&Event::Wake { delay_ms: Some(5) }), r#"{"name":"wake","detail":{"delayMs":5}}"#);

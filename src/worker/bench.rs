@@ -103,10 +103,10 @@ pub async fn bench_id_token_validation(
         .map_err(|_| fail("config", &Error::Config { reason: &"invalid_call" }))?;
     let mut client = Client::new(&config).map_err(|e| fail("config", &e))?;
     client
-        .process_discovery_response(json_response(&discovery_json))
+        .process_discovery_response(&json_response(&discovery_json))
         .map_err(|e| fail("discovery", &e))?;
     client
-        .process_jwks_response(json_response(&jwks_json))
+        .process_jwks_response(&json_response(&jwks_json))
         .map_err(|e| fail("jwks", &e))?;
     let now = now_seconds as u64;
     let mut times = Vec::with_capacity(iterations as usize);

@@ -322,7 +322,7 @@ impl Host {
         };
         let response = io::fetch(&request).await?;
         self.with_mut(|c| match c.needs_discovery() {
-            true => c.process_discovery_response(response),
+            true => c.process_discovery_response(&response),
             false => Ok(()), // a concurrent call got there first
         })
     }
@@ -406,7 +406,7 @@ impl Host {
             let answer = self.send(&poll).await?;
             match login.on_token_response(&answer, io::now())? {
                 DevicePoll::Wait(seconds) => wait = seconds,
-                DevicePoll::Tokens => break self.finish_login(self.with(|c| c.process_device_tokens(answer, io::now()))?).await,
+                DevicePoll::Tokens => break self.finish_login(self.with(|c| c.process_device_tokens(&answer, io::now()))?).await,
             }
         }
     }
@@ -458,7 +458,7 @@ impl Host {
         };
         let request = self.with(|c| c.code_exchange_request(&callback))?;
         let response = self.send(&request).await?;
-        let exchange = self.with(|c| c.process_code_exchange_response(callback, response))?;
+        let exchange = self.with(|c| c.process_code_exchange_response(callback, &response))?;
         self.finish_login(exchange).await
     }
 
@@ -469,7 +469,7 @@ impl Host {
             match self.with_mut(|c| c.signature_step(jws, purpose, io::now()))? {
                 SignatureStep::FetchKeys(request) => {
                     let response = io::fetch(&request).await?;
-                    self.with_mut(|c| c.process_jwks_response(response))?;
+                    self.with_mut(|c| c.process_jwks_response(&response))?;
                 }
                 SignatureStep::Verify(check) => {
                     let valid = io::verify_signature(&check).await?;
@@ -499,7 +499,7 @@ impl Host {
         self.access_token(&TokenKey::default(), Need::Valid).await?;
         let request = self.with(|c| c.userinfo_request(io::now()))?;
         let response = self.send(&request).await?;
-        match self.with(|c| c.process_userinfo_response(response))? {
+        match self.with(|c| c.process_userinfo_response(&response))? {
             UserInfo::Claims(claims) => Ok(Reply::Json(Held::Json(claims))),
             UserInfo::Signed(jws) => {
                 let signature = self.verify_jws(&jws, Purpose::UserInfo).await;
@@ -548,7 +548,7 @@ impl Host {
     async fn refresh_grant(&self, ticket: &RefreshTicket, request: &HttpRequest) -> Result<(), Error> {
         let response = self.send(request).await?;
         // (`None`: the session the grant was made for ended meanwhile; the answer is dropped.)
-        if let Some(exchange) = self.with_mut(|c| c.process_refresh_response(ticket, response))? {
+        if let Some(exchange) = self.with_mut(|c| c.process_refresh_response(ticket, &response))? {
             self.complete_exchange(exchange).await?;
         }
         Ok(())

@@ -355,7 +355,7 @@ fn messages_are_written_as_serde_json_writes_them() {
         for event in [
             Event::Login(info.clone()),
             Event::TokenRefreshed(info.clone()),
-            Event::SessionExpired { reason: &"invalid_grant" },
+            Event::SessionExpired { reason: "invalid_grant" },
             Event::Logout {},
             Event::Error(ErrorData::from(&error)),
             Event::Wake { delay_ms: maybe(&mut rng, number) },

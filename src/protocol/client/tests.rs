@@ -36,7 +36,7 @@ fn verify(c: &mut Client, token: &str, purpose: Purpose, jwks: &[Vec<String>], v
                 assert_eq!(req.url, "https://op.example/jwks");
                 let keys = jwks.get(fetches).expect("an unexpected JWKS fetch");
                 fetches += 1;
-                c.process_jwks_response(jwks_response(keys))?;
+                c.process_jwks_response(&jwks_response(keys))?;
             }
             SignatureStep::Verify(check) => return check.verdict(valid).map(|v| (v, fetches)),
         }
@@ -61,7 +61,7 @@ fn finish(c: &mut Client, exchange: Box<TokenExchange>, now: u64) -> Result<Exch
 /// finish. Returns how the core ended it.
 fn refresh(c: &mut Client, key: &TokenKey, response: HttpResponse, now: u64) -> RefreshEnd {
     let grant = c.begin_refresh(key).unwrap();
-    let result = match c.process_refresh_response(&grant.ticket, response) {
+    let result = match c.process_refresh_response(&grant.ticket, &response) {
         Ok(Some(exchange)) => finish(c, exchange, now).map(drop),
         Ok(None) => Ok(()),
         Err(e) => Err(e),
@@ -90,7 +90,7 @@ fn discovered() -> Client {
     let req = c.discovery_request();
     assert_eq!(req.method, Method::Get);
     assert_eq!(req.url, "https://op.example/.well-known/openid-configuration");
-    c.process_discovery_response(json(
+    c.process_discovery_response(&json(
         200,
         r#"{"issuer":"https://op.example","authorization_endpoint":"https://op.example/auth","token_endpoint":"https://op.example/token",
             "end_session_endpoint":"https://op.example/session/end","authorization_response_iss_parameter_supported":true,
@@ -146,7 +146,7 @@ fn signed_in() -> Client {
         ]
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
-    let exchange = c.process_code_exchange_response(validated, token_response("rt-1", Some(&id_token(&claims())))).unwrap();
+    let exchange = c.process_code_exchange_response(validated, &token_response("rt-1", Some(&id_token(&claims())))).unwrap();
     assert!(!c.is_authenticated());
     let Exchanged::LoggedIn { reply, event } = finish(&mut c, exchange, NOW + 5).unwrap() else { panic!("no login") };
     assert_eq!(reply, r#"{"appState":{"returnTo":"/x"}}"#);
@@ -190,7 +190,7 @@ fn code_exchange_without_id_token_or_with_a_bad_one_starts_no_session() {
         let record = crate::protocol::transaction::PendingLogin::from_record(start.pending_record.expose()).unwrap();
         let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state.expose())).unwrap();
         let validated = c.complete_callback(cb, Some(start.pending_record.expose()), NOW).unwrap();
-        let result = c.process_code_exchange_response(validated, response).and_then(|x| finish(&mut c, x, NOW));
+        let result = c.process_code_exchange_response(validated, &response).and_then(|x| finish(&mut c, x, NOW));
         assert_eq!(result, Err(expected));
         assert!(!c.is_authenticated());
     }
@@ -239,7 +239,7 @@ fn a_refreshed_id_token_that_fails_a_check_ends_the_session_and_revokes_the_rota
         c.metadata.as_mut().unwrap().revocation_endpoint = Some("https://op.example/revoke".into());
         let later = NOW + 300;
         let grant = c.begin_refresh(&TokenKey::default()).unwrap();
-        let result = match c.process_refresh_response(&grant.ticket, token_response("rt-2", Some(&id_token))) {
+        let result = match c.process_refresh_response(&grant.ticket, &token_response("rt-2", Some(&id_token))) {
             Ok(Some(x)) if *reason == "signature" => {
                 // WebCrypto's verdict on a signature that does not verify.
                 let raw = x.id_token().unwrap().to_owned();
@@ -302,7 +302,7 @@ fn answers_for_an_ended_session_are_dropped() {
         c.metadata.as_mut().unwrap().revocation_endpoint = Some("https://op.example/revoke".into());
         let grant = c.begin_refresh(&TokenKey::default()).unwrap();
         c.logout(&[0; 16], false);
-        assert_eq!(c.process_refresh_response(&grant.ticket, answer).map(|x| x.is_none()), Ok(true));
+        assert_eq!(c.process_refresh_response(&grant.ticket, &answer).map(|x| x.is_none()), Ok(true));
         let end = c.finish_refresh(grant.ticket, Ok(()), NOW);
         assert_eq!((end.result, end.event), (Ok(()), None));
         let tokens: Vec<String> = end.revocations.iter().map(|r| form(r.body.as_deref().unwrap())[0].1.clone()).collect();
@@ -314,7 +314,7 @@ fn answers_for_an_ended_session_are_dropped() {
     // session's own grant is not blocked by it.
     let mut c = signed_in();
     let grant = c.begin_refresh(&TokenKey::default()).unwrap();
-    let exchange = c.process_refresh_response(&grant.ticket, token_response("rt-2", None)).unwrap().unwrap();
+    let exchange = c.process_refresh_response(&grant.ticket, &token_response("rt-2", None)).unwrap().unwrap();
     let old_generation = c.generation;
     c.new_generation(); // what a logout and a login do
     assert_ne!(old_generation, c.generation);
@@ -337,7 +337,7 @@ fn one_grant_at_a_time_and_replacing_a_refused_token() {
     assert_eq!(c.token_step(&key, Need::Fresh, NOW + 5), Ok(TokenStep::Wait));
     assert_eq!(c.token_step(&api_key(), Need::Valid, NOW + 5), Ok(TokenStep::Wait));
     assert_eq!(c.begin_refresh(&api_key()).err(), Some(Error::Config { reason: &"refresh_in_flight" }));
-    let x = c.process_refresh_response(&grant.ticket, token_response("rt-2", None)).unwrap().unwrap();
+    let x = c.process_refresh_response(&grant.ticket, &token_response("rt-2", None)).unwrap().unwrap();
     finish(&mut c, x, NOW + 5).unwrap();
     assert_eq!(c.finish_refresh(grant.ticket, Ok(()), NOW + 5).result, Ok(()));
     // A caller whose token was refused sees it was replaced meanwhile: no second grant.
@@ -351,7 +351,7 @@ fn the_rotated_refresh_token_is_kept_even_when_the_rest_of_the_answer_cannot_be_
     // stays with the refresh token the provider rotated in, never the spent one.
     let mut c = signed_in();
     let grant = c.begin_refresh(&TokenKey::default()).unwrap();
-    let x = c.process_refresh_response(&grant.ticket, token_response("rt-2", Some(&id_token(&claims())))).unwrap();
+    let x = c.process_refresh_response(&grant.ticket, &token_response("rt-2", Some(&id_token(&claims())))).unwrap();
     drop(x);
     let end = c.finish_refresh(grant.ticket, Err(Error::Network { reason: &"failed" }), NOW + 10);
     assert_eq!(end.event, Some(Event::Error(Error::Network { reason: &"failed" })));
@@ -382,7 +382,7 @@ fn exchange_with(id_token: &str) -> (Client, Box<TokenExchange>) {
     let record = crate::protocol::transaction::PendingLogin::from_record(start.pending_record.expose()).unwrap();
     let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state.expose())).unwrap();
     let validated = c.complete_callback(cb, Some(start.pending_record.expose()), NOW).unwrap();
-    let x = c.process_code_exchange_response(validated, token_response("rt", Some(id_token))).unwrap();
+    let x = c.process_code_exchange_response(validated, &token_response("rt", Some(id_token))).unwrap();
     (c, x)
 }
 
@@ -396,7 +396,7 @@ fn signature_step_asks_for_keys_then_the_chosen_key() {
     let (mut c, _) = exchange_with(&token);
     let SignatureStep::FetchKeys(req) = c.signature_step(&token, Purpose::IdToken, NOW).unwrap() else { panic!() };
     assert_eq!((req.method, req.url.as_str()), (Method::Get, "https://op.example/jwks"));
-    c.process_jwks_response(jwks_response(&[rsa_jwk("k0"), rsa_jwk("k1")])).unwrap();
+    c.process_jwks_response(&jwks_response(&[rsa_jwk("k0"), rsa_jwk("k1")])).unwrap();
     let SignatureStep::Verify(check) = c.signature_step(&token, Purpose::IdToken, NOW).unwrap() else { panic!() };
     assert!(check.jwk.starts_with(r#"{"kty":"RSA","n":""#) && !check.jwk.contains("kid"));
     assert_eq!(check.import_algorithm, r#"{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-256"}"#);
@@ -465,7 +465,7 @@ fn malformed_jwks_is_an_invalid_response() {
     let token = id_token(&claims());
     let (mut c, _) = exchange_with(&token);
     let _ = c.signature_step(&token, Purpose::IdToken, NOW).unwrap();
-    assert_eq!(c.process_jwks_response(json(200, r#"{"keys":7}"#)), Err(Error::InvalidResponse { reason: &"jwks" }));
+    assert_eq!(c.process_jwks_response(&json(200, r#"{"keys":7}"#)), Err(Error::InvalidResponse { reason: &"jwks" }));
 }
 
 fn userinfo_json(body: &str) -> HttpResponse {
@@ -478,11 +478,11 @@ fn userinfo_sub_must_match_the_id_token() {
     let req = c.userinfo_request(NOW + 5).unwrap();
     assert_eq!(req.url, "https://op.example/me");
     assert_eq!(req.headers[0], ("Authorization".into(), "Bearer at-rt-1".into()));
-    let Ok(UserInfo::Claims(claims)) = c.process_userinfo_response(userinfo_json(r#"{"sub":"alice","email":"a@example.test"}"#)) else { panic!() };
+    let Ok(UserInfo::Claims(claims)) = c.process_userinfo_response(&userinfo_json(r#"{"sub":"alice","email":"a@example.test"}"#)) else { panic!() };
     assert!(claims.contains("a@example.test"));
-    assert_eq!(c.process_userinfo_response(userinfo_json(r#"{"sub":"mallory"}"#)).map(|_| ()), Err(Error::InvalidResponse { reason: &"sub" }));
-    assert_eq!(c.process_userinfo_response(userinfo_json(r#"{"email":"x"}"#)).map(|_| ()), Err(Error::InvalidResponse { reason: &"sub" }));
-    assert_eq!(c.process_userinfo_response(json(401, "")).map(|_| ()), Err(Error::InvalidResponse { reason: &"status" }));
+    assert_eq!(c.process_userinfo_response(&userinfo_json(r#"{"sub":"mallory"}"#)).map(|_| ()), Err(Error::InvalidResponse { reason: &"sub" }));
+    assert_eq!(c.process_userinfo_response(&userinfo_json(r#"{"email":"x"}"#)).map(|_| ()), Err(Error::InvalidResponse { reason: &"sub" }));
+    assert_eq!(c.process_userinfo_response(&json(401, "")).map(|_| ()), Err(Error::InvalidResponse { reason: &"status" }));
     assert_eq!(discovered().userinfo_request(NOW), Err(Error::LoginRequired));
 }
 
@@ -491,7 +491,7 @@ fn signed_userinfo_is_verified_then_checked() {
     let mut c = signed_in();
     let signed = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"alice","iss":"https://op.example","aud":"spa","email":"a@example.test"}"#);
     let res = HttpResponse { status: 200, content_type: Some("application/jwt".into()), body: signed.clone().into_bytes() };
-    let Ok(UserInfo::Signed(jws_text)) = c.process_userinfo_response(res) else { panic!() };
+    let Ok(UserInfo::Signed(jws_text)) = c.process_userinfo_response(&res) else { panic!() };
     let proof = verify(&mut c, &jws_text, Purpose::UserInfo, &[vec![rsa_jwk("k")]], true, NOW).map(|(p, _)| p);
     assert!(c.complete_userinfo(&jws_text, proof).unwrap().contains("a@example.test"));
     let wrong_sub = jws(r#"{"alg":"RS256"}"#, r#"{"sub":"mallory"}"#);
@@ -831,12 +831,12 @@ fn dpop_signed_in() -> Client {
     };
     // RFC 9449 §5: a Bearer answer to a DPoP session is refused.
     let bearer = token_response("rt-1", Some(&id_token(&claims())));
-    assert_eq!(c.process_code_exchange_response(callback(&c), bearer).err(), Some(Error::InvalidResponse { reason: &"token_type" }));
+    assert_eq!(c.process_code_exchange_response(callback(&c), &bearer).err(), Some(Error::InvalidResponse { reason: &"token_type" }));
     let dpop = |rt: &str| {
         let HttpResponse { body, .. } = token_response(rt, Some(&id_token(&claims())));
         json(200, &String::from_utf8(body).unwrap().replace(r#""Bearer""#, r#""dpop""#))
     };
-    let exchange = c.process_code_exchange_response(callback(&c), dpop("rt-1")).unwrap();
+    let exchange = c.process_code_exchange_response(callback(&c), &dpop("rt-1")).unwrap();
     assert!(matches!(finish(&mut c, exchange, NOW + 5), Ok(Exchanged::LoggedIn { .. })));
     c
 }
@@ -874,7 +874,7 @@ fn a_dpop_session_accepts_only_dpop_tokens_and_presents_them_with_proofs() {
     assert_eq!(claims.get("nonce").and_then(Value::as_str), Some("n-1"));
     assert_eq!(c.on_provider_dpop_response(&mut call, &grant.request, &demand, None, Some("n-2")), NonceStep::Done);
     let bearer = token_response("rt-2", None);
-    assert_eq!(c.process_refresh_response(&grant.ticket, bearer).err(), Some(Error::InvalidResponse { reason: &"token_type" }));
+    assert_eq!(c.process_refresh_response(&grant.ticket, &bearer).err(), Some(Error::InvalidResponse { reason: &"token_type" }));
     c.finish_refresh(grant.ticket, Err(Error::InvalidResponse { reason: &"token_type" }), NOW + 5);
     // The nonce is the origin's: UserInfo's next proof carries the latest one.
     let call = c.dpop_call(&userinfo.url).unwrap().unwrap();
@@ -1034,7 +1034,7 @@ fn a_stored_session_is_resumed_by_one_refresh_grant_for_the_same_user() {
     let grant = c.begin_refresh(&TokenKey::default()).unwrap();
     assert_eq!(form(grant.request.body.as_deref().unwrap())[1].1, "rt-1");
     assert!(c.dpop_call(&grant.request.url).unwrap().is_some());
-    let exchange = c.process_refresh_response(&grant.ticket, dpop_token_response("rt-2", Some(&id_token(&claims())))).unwrap().unwrap();
+    let exchange = c.process_refresh_response(&grant.ticket, &dpop_token_response("rt-2", Some(&id_token(&claims())))).unwrap().unwrap();
     let result = finish(&mut c, exchange, NOW + 10).map(drop);
     let end = c.finish_refresh(grant.ticket, result, NOW + 10);
     assert_eq!((end.result, end.event), (Ok(()), Some(Event::Login)));
@@ -1188,19 +1188,19 @@ fn a_device_login_ends_in_the_same_validated_session_as_a_redirect_login() {
     let _ = c.device_token_request(&login).unwrap();
     assert_eq!(login.on_token_response(&json(200, "{}"), NOW + 5), Ok(crate::protocol::device::DevicePoll::Tokens));
     // No nonce was sent: an ID token with one is refused, one without is accepted.
-    let with_nonce = c.process_device_tokens(token_response("rt-1", Some(&id_token(&claims()))), NOW + 5).unwrap();
+    let with_nonce = c.process_device_tokens(&token_response("rt-1", Some(&id_token(&claims()))), NOW + 5).unwrap();
     assert_eq!(finish(&mut c, with_nonce, NOW + 5).err(), Some(Error::InvalidIdToken { reason: &"nonce" }));
     let without = claims().replace(&format!(r#","nonce":"{}""#, crate::protocol::testing::nonce()), "");
-    let exchange = c.process_device_tokens(token_response("rt-1", Some(&id_token(&without))), NOW + 5).unwrap();
+    let exchange = c.process_device_tokens(&token_response("rt-1", Some(&id_token(&without))), NOW + 5).unwrap();
     let Exchanged::LoggedIn { reply, event } = finish(&mut c, exchange, NOW + 5).unwrap() else { panic!("no login") };
     assert_eq!((reply.as_str(), event), (r#"{"appState":null}"#, Event::Login));
     assert!(c.is_authenticated());
     // Without an ID token: no session.
     let mut c = discovered();
-    assert_eq!(c.process_device_tokens(token_response("rt-1", None), NOW).err(), Some(Error::InvalidResponse { reason: &"field" }));
+    assert_eq!(c.process_device_tokens(&token_response("rt-1", None), NOW).err(), Some(Error::InvalidResponse { reason: &"field" }));
     // A bad signature or claim: no session either (the same checks).
     let expired = claims().replace(&format!(r#""exp":{}"#, NOW + 600), &format!(r#""exp":{}"#, NOW - 600));
-    let exchange = c.process_device_tokens(token_response("rt-1", Some(&id_token(&expired))), NOW).unwrap();
+    let exchange = c.process_device_tokens(&token_response("rt-1", Some(&id_token(&expired))), NOW).unwrap();
     assert!(finish(&mut c, exchange, NOW).is_err());
     assert!(!c.is_authenticated());
 }

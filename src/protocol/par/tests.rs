@@ -63,7 +63,7 @@ fn anything_but_a_complete_201_is_refused() {
     let mut html = json(201, ok);
     html.content_type = Some("text/html".into());
     assert_eq!(authorization_url(&config(), &offering(false), &html), Err(Error::InvalidResponse { reason: &"content_type" }));
-    assert_eq!(authorization_url(&config(), &offering(false), &json(201, "[]")).is_err(), true);
+    assert!(authorization_url(&config(), &offering(false), &json(201, "[]")).is_err());
 }
 
 #[test]

@@ -238,7 +238,7 @@ impl Sim {
         let cb = c.parse_callback(&format!("https://app.example/cb?code=c&state={}&iss=https%3A%2F%2Fop.example", record.state.expose())).unwrap();
         let validated = c.complete_callback(cb, Some(start.pending_record.expose()), self.now).unwrap();
         let body = format!(r#"{{"access_token":"{at}","token_type":"Bearer","expires_in":600,"refresh_token":"{rt}","id_token":"{}"}}"#, id_token(&claims()));
-        let exchange = c.process_code_exchange_response(validated, json(200, &body)).unwrap();
+        let exchange = c.process_code_exchange_response(validated, &json(200, &body)).unwrap();
         assert!(matches!(finish(c, exchange, self.now), Ok(Exchanged::LoggedIn { .. })));
         self.login = Some(login);
     }
@@ -374,7 +374,7 @@ impl Sim {
     /// The client received grant `n`'s answer.
     fn receive_answer(&mut self, n: usize, response: HttpResponse) {
         let ticket = self.grants[n].ticket.as_ref().unwrap();
-        match self.c.process_refresh_response(ticket, response) {
+        match self.c.process_refresh_response(ticket, &response) {
             Ok(None) => {
                 self.seen.stale_answers += 1;
                 self.settle(n, Ok(()));

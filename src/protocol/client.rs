@@ -343,8 +343,8 @@ impl Client {
         let (import_algorithm, verify_algorithm) = alg.webcrypto();
         Ok(SignatureStep::Verify(SignatureCheck {
             jwk: key.public_jwk().to_owned(),
-            import_algorithm: import_algorithm.to_owned(),
-            verify_algorithm: verify_algorithm.to_owned(),
+            import_algorithm,
+            verify_algorithm,
             signing_input: token.signing_input().as_bytes().to_vec(),
             signature: token.signature().to_vec(),
         }))

@@ -13,9 +13,9 @@ pub struct SignatureCheck {
     /// (`n`,`e` / `crv`,`x`,`y` / `crv`,`x`), for `importKey("jwk", …, ["verify"])`.
     pub jwk: String,
     /// The `importKey` algorithm (JSON object text), e.g. `{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-256"}`.
-    pub import_algorithm: String,
+    pub import_algorithm: &'static str,
     /// The `verify` algorithm (JSON object text), e.g. `{"name":"ECDSA","hash":"SHA-256"}`.
-    pub verify_algorithm: String,
+    pub verify_algorithm: &'static str,
     /// `ASCII(BASE64URL(header) || '.' || BASE64URL(payload))`.
     pub signing_input: Vec<u8>,
     /// The decoded signature (for ECDSA the raw `r || s` WebCrypto expects, RFC 7518 §3.4).

@@ -76,7 +76,7 @@ async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
 /// when it refuses the key otherwise (`DataError`, a malformed key); `InvalidIdToken { signature }`
 /// when `verify` itself fails.
 pub async fn verify_signature(check: &SignatureCheck) -> Result<bool, Error> {
-    match verify_jws(&check.jwk, &check.import_algorithm, &check.verify_algorithm, &check.signature, &check.signing_input).await {
+    match verify_jws(&check.jwk, check.import_algorithm, check.verify_algorithm, &check.signature, &check.signing_input).await {
         Ok(valid) => Ok(valid.as_bool() == Some(true)),
         Err(reason) => Err(match reason.as_string().as_deref() {
             Some("alg") => ALG,

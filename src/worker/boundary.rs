@@ -39,10 +39,12 @@ pub fn read_call(text: &str) -> Result<Call, Error> {
 /// The reply for a call's result: its JSON text, or `fetch.js`'s response object after a
 /// successful `fetch`. `Err` (the promise rejects) only if it cannot be written, which
 /// `worker.js` treats as the worker failing.
-pub fn write_reply(result: Result<ReplyValue<Held>, Error>) -> Result<JsValue, JsValue> {
+pub fn write_reply(result: Result<Box<ReplyValue<Held>>, Error>) -> Result<JsValue, JsValue> {
     let text = match result {
-        Ok(ReplyValue::Json(Held::Response(response))) => return Ok(response),
-        Ok(value) => messages::to_json(&Reply::ok(value)),
+        Ok(value) => match *value {
+            ReplyValue::Json(Held::Response(response)) => return Ok(response),
+            value => messages::to_json(&Reply::ok(value)),
+        },
         Err(error) => messages::to_json(&Reply::<Held>::err(&error)),
     };
     text.map(|text| JsValue::from_str(&text)).ok_or(JsValue::UNDEFINED)

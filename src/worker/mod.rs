@@ -87,8 +87,9 @@ struct Host {
 /// Where a popup login's outcome goes, and the function that wakes its `awaitLogin`.
 type PopupWaiter = (Rc<RefCell<Option<Result<Reply, Error>>>>, js_sys::Function);
 
-/// A successful call's value.
-type Reply = ReplyValue<Held>;
+/// A successful call's value, boxed: it travels up through the futures of every call, and one
+/// word moves for less code than the value (~50 B gzip of wasm, measured).
+type Reply = Box<ReplyValue<Held>>;
 
 impl Default for WorkerHost {
     fn default() -> Self {
@@ -205,23 +206,23 @@ impl Host {
                         let request = json::parse(request.as_bytes()).ok().as_ref().and_then(RestoreRequest::from_json).ok_or(INVALID_CALL)?;
                         // A persisted session first: no provider page at all.
                         if self.resume_persisted(&request.url).await? {
-                            return Ok(Reply::Null);
+                            return Ok(Box::new(ReplyValue::Null));
                         }
                         match self.restore_plan(&request)? {
                             Some((options, mode)) => (options, Some(mode)),
-                            None => return Ok(Reply::Null),
+                            None => return Ok(Box::new(ReplyValue::Null)),
                         }
                     }
                     _ => unreachable!(),
                 };
                 let popup = options.get("popup").and_then(Value::as_bool) == Some(true);
                 let (url, pending_key) = self.begin_login(&options).await?;
-                Ok(match mode {
-                    None if popup => Reply::Popup { url, popup: pending_key },
-                    None => Reply::Url { url: Some(url) },
-                    Some(Restore::Silent) => Reply::Restore { restore: "silent", url },
-                    Some(_) => Reply::Restore { restore: "redirect", url },
-                })
+                Ok(Box::new(match mode {
+                    None if popup => ReplyValue::Popup { url, popup: pending_key },
+                    None => ReplyValue::Url { url: Some(url) },
+                    Some(Restore::Silent) => ReplyValue::Restore { restore: "silent", url },
+                    Some(_) => ReplyValue::Restore { restore: "redirect", url },
+                }))
             }
             Call::HandleCallback(url) => self.handle_callback(&url).await,
             Call::AwaitLogin(key) => self.await_popup(key).await,
@@ -239,25 +240,25 @@ impl Host {
                 if key.is_ok_and(|key| self.popups.borrow().iter().any(|(k, _)| *k == key)) {
                     let _ = self.handle_callback(&url).await;
                 }
-                Ok(Reply::Null)
+                Ok(Box::new(ReplyValue::Null))
             }
             Call::Fetch(FetchCall { url, method }) => {
                 // The names of the headers that will be sent, read from those very headers: a
                 // list the page declared beside them could hide an `Authorization` among them.
                 let names = io::api_header_names(request).ok_or(INVALID_CALL)?;
-                self.api_fetch(&url, &method, &names, request).await.map(|r| Reply::Json(Held::Response(r)))
+                self.api_fetch(&url, &method, &names, request).await.map(|r| Box::new(ReplyValue::Json(Held::Response(r))))
             }
-            Call::IsAuthenticated => Ok(Reply::Bool(self.with(|c| Ok(c.is_authenticated()))?)),
+            Call::IsAuthenticated => Ok(Box::new(ReplyValue::Bool(self.with(|c| Ok(c.is_authenticated()))?))),
             Call::GetUser(true) => self.fresh_user().await,
             Call::GetUser(false) => match self.with(|c| Ok(c.user_json().map(str::to_owned)))? {
-                Some(claims) => Ok(Reply::Json(Held::Json(claims))),
-                None => Ok(Reply::Null),
+                Some(claims) => Ok(Box::new(ReplyValue::Json(Held::Json(claims)))),
+                None => Ok(Box::new(ReplyValue::Null)),
             },
             Call::GetAccessToken(TokenOptions { force_refresh, resource, scope }) => {
                 self.with(Client::check_token_exposure)?;
                 let need = if force_refresh { Need::Fresh } else { Need::Valid };
                 let key = token_key(&boundary::token_options(resource, scope))?;
-                self.access_token(&key, need).await.map(Reply::Text)
+                self.access_token(&key, need).await.map(|t| Box::new(ReplyValue::Text(t)))
             }
             Call::Logout(redirect) => self.logout(redirect).await,
             // The timer fired: refresh the login's token if the core says it is time.
@@ -267,7 +268,7 @@ impl Host {
                 if self.with_mut(|c| Ok(c.start_auto_refresh(io::now())))? {
                     let _ = self.access_token(&TokenKey::default(), Need::Fresh).await;
                 }
-                Ok(Reply::Null)
+                Ok(Box::new(ReplyValue::Null))
             }
         }
     }
@@ -311,7 +312,7 @@ impl Host {
         let client = Client::new(&config)?;
         *self.session_key.borrow_mut() = Some(session_key(client.config(), text));
         *slot = Some(client);
-        Ok(Reply::Null)
+        Ok(Box::new(ReplyValue::Null))
     }
 
     /// Fetches and validates the provider metadata unless the client already has it.
@@ -380,13 +381,13 @@ impl Host {
         };
         let Some((outcome, wake)) = waiter else {
             if store::peek(&key, now).await?.is_some_and(|record| Client::is_popup_record(&record)) {
-                return Ok(Reply::Json(Held::Json(r#"{"appState":null,"popup":"forward"}"#.into())));
+                return Ok(Box::new(ReplyValue::Json(Held::Json(r#"{"appState":null,"popup":"forward"}"#.into()))));
             }
             return self.redeem(callback, &key, now).await;
         };
         *outcome.borrow_mut() = Some(self.redeem(callback, &key, now).await);
         let _ = wake.call0(&JsValue::UNDEFINED);
-        Ok(Reply::Json(Held::Json(r#"{"appState":null,"popup":"done"}"#.into())))
+        Ok(Box::new(ReplyValue::Json(Held::Json(r#"{"appState":null,"popup":"done"}"#.into()))))
     }
 
     /// `deviceLogin {scope?}` (RFC 8628): the device authorization request, the user code to the
@@ -417,7 +418,7 @@ impl Host {
         match self.complete_exchange(exchange).await? {
             Exchanged::LoggedIn { reply, event } => {
                 self.emit_event(&event);
-                Ok(Reply::Json(Held::Json(reply)))
+                Ok(Box::new(ReplyValue::Json(Held::Json(reply))))
             }
             // A logout ended things while the code was redeemed.
             _ => Err(Error::LoginRequired),
@@ -453,7 +454,7 @@ impl Host {
             Ok(callback) => callback,
             // A restore that found the user signed out: no session, no error.
             Err(error) => match self.with(|c| Ok(c.declined_restore(record.as_deref(), &error)))? {
-                Some(reply) => return Ok(Reply::Json(Held::Json(reply))),
+                Some(reply) => return Ok(Box::new(ReplyValue::Json(Held::Json(reply)))),
                 None => return Err(error),
             },
         };
@@ -501,11 +502,11 @@ impl Host {
         let request = self.with(|c| c.userinfo_request(io::now()))?;
         let response = self.send(&request).await?;
         match self.with(|c| c.process_userinfo_response(&response))? {
-            UserInfo::Claims(claims) => Ok(Reply::Json(Held::Json(claims))),
+            UserInfo::Claims(claims) => Ok(Box::new(ReplyValue::Json(Held::Json(claims)))),
             UserInfo::Signed(jws) => {
                 let signature = self.verify_jws(&jws, Purpose::UserInfo).await;
                 let claims = self.with(|c| c.complete_userinfo(&jws, signature))?;
-                Ok(Reply::Json(Held::Json(claims)))
+                Ok(Box::new(ReplyValue::Json(Held::Json(claims))))
             }
         }
     }
@@ -701,7 +702,7 @@ impl Host {
         self.emit(&Event::Logout {});
         random?;
         discovered?;
-        Ok(Reply::Url { url: logout.end_session_url })
+        Ok(Box::new(ReplyValue::Url { url: logout.end_session_url }))
     }
 }
 

@@ -61,27 +61,17 @@ export function storePut(key, record, expiresAt, now, dpopKey) {
   });
 }
 
-// Removes the record under `key` and returns [record, dpopKey?], unless it expired by `now`
-// (then undefined). Read and delete happen in one transaction: a record can be taken once.
-export function storeTake(key, now) {
+// The record under `key` as [record, dpopKey?], unless it expired by `now` (then undefined); with
+// `take`, removed in the same transaction: a record can be taken once. (Without, it is left in
+// place: to tell whose callback it is before anyone takes it.)
+export function storeRead(key, now, take) {
   return transact('pending', (store, done) => {
     const read = store.get(key);
     read.onsuccess = () => {
       const [record, expiresAt, dpopKey] = Array.isArray(read.result) ? read.result : [];
       done(typeof record === 'string' && expiresAt > now ? [record, dpopKey] : undefined);
     };
-    store.delete(key);
-  });
-}
-
-// The record under `key`, unless it expired by `now`, left in place (undefined: none).
-export function storePeek(key, now) {
-  return transact('pending', (store, done) => {
-    const read = store.get(key);
-    read.onsuccess = () => {
-      const [record, expiresAt] = Array.isArray(read.result) ? read.result : [];
-      done(typeof record === 'string' && expiresAt > now ? record : undefined);
-    };
+    if (take) store.delete(key);
   });
 }
 

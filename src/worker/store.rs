@@ -25,10 +25,8 @@ const UNAVAILABLE: Error = Error::Config {
 extern "C" {
     #[wasm_bindgen(js_name = storePut, catch)]
     async fn store_put(key: &str, record: &str, expires_at: f64, now: f64, dpop_key: &JsValue) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_name = storeTake, catch)]
-    async fn store_take(key: &str, now: f64) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_name = storePeek, catch)]
-    async fn store_peek(key: &str, now: f64) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = storeRead, catch)]
+    async fn store_read(key: &str, now: f64, take: bool) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = sessionWrite, catch)]
     async fn session_write_js(id: &str, record: Option<&str>, dpop_key: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = sessionGet, catch)]
@@ -45,14 +43,19 @@ pub async fn put(key: &str, record: &str, expires_at: u64, now: u64, dpop_key: &
 /// Removes the record stored under `key` and returns it with its DPoP key pair (`undefined`
 /// without one), unless it expired by `now`. The record is gone afterwards whatever the outcome.
 pub async fn take(key: &str, now: u64) -> Result<Option<(String, JsValue)>, Error> {
-    let taken = store_take(key, now as f64).await.map_err(|_| UNAVAILABLE)?;
-    Ok(record_and_key(taken))
+    read(key, now, true).await
 }
 
 /// The record stored under `key`, unless it expired by `now`, left in place (to tell whose
 /// callback it is before anyone takes it).
 pub async fn peek(key: &str, now: u64) -> Result<Option<String>, Error> {
-    store_peek(key, now as f64).await.map(|record| record.as_string()).map_err(|_| UNAVAILABLE)
+    Ok(read(key, now, false).await?.map(|(record, _)| record))
+}
+
+/// [`take`] (`take: true`) and [`peek`]: one read in the wasm and in `store.js`.
+async fn read(key: &str, now: u64, take: bool) -> Result<Option<(String, JsValue)>, Error> {
+    let read = store_read(key, now as f64, take).await.map_err(|_| UNAVAILABLE)?;
+    Ok(record_and_key(read))
 }
 
 /// Writes the persisted session's record next to its key pair under `id`, or, without a

@@ -98,8 +98,9 @@ pub async fn digest(function: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
 
 /// Performs `req` with `fetch`: CORS, no credentials, no cache, redirects not followed (an
 /// opaque redirect is reported as status 302), aborted after [`REQUEST_TIMEOUT_MS`], and
-/// refused beyond [`MAX_RESPONSE_BYTES`] (read in chunks, never buffered whole).
-pub fn fetch(req: &HttpRequest) -> impl Future<Output = Result<HttpResponse, Error>> + '_ {
+/// refused beyond [`MAX_RESPONSE_BYTES`] (read in chunks, never buffered whole). The response
+/// comes with the headers a DPoP request is answered with.
+pub fn fetch(req: &HttpRequest) -> impl Future<Output = Result<Fetched, Error>> + '_ {
     fetch_within(req, REQUEST_TIMEOUT_MS)
 }
 
@@ -113,20 +114,11 @@ pub struct Fetched {
     pub dpop_nonce: Option<String>,
 }
 
-/// [`fetch`], with the `WWW-Authenticate` and `DPoP-Nonce` headers.
-pub fn fetch_dpop(req: &HttpRequest) -> impl Future<Output = Result<Fetched, Error>> + '_ {
-    fetch_with_headers(req, REQUEST_TIMEOUT_MS)
-}
-
-/// [`fetch`] with an explicit timeout in milliseconds.
-pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<HttpResponse, Error> {
-    fetch_with_headers(req, timeout_ms).await.map(|f| f.response)
-}
-
-/// [`fetch`]'s work, by `fetch.js`'s `fetchProvider` (`AbortSignal.timeout`, the body read
-/// chunk by chunk and refused once its count passes the cap, before that chunk is kept): every
-/// failure of the platform is `FAILED`, or `TIMEOUT` once the signal aborted.
-async fn fetch_with_headers(req: &HttpRequest, timeout_ms: u32) -> Result<Fetched, Error> {
+/// [`fetch`] with an explicit timeout in milliseconds, by `fetch.js`'s `fetchProvider`
+/// (`AbortSignal.timeout`, the body read chunk by chunk and refused once its count passes the
+/// cap, before that chunk is kept): every failure of the platform is `FAILED`, or `TIMEOUT`
+/// once the signal aborted.
+pub async fn fetch_within(req: &HttpRequest, timeout_ms: u32) -> Result<Fetched, Error> {
     // `[[name, value], ...]` as JSON text, which `fetch.js` parses (any character survives).
     let mut headers = String::from("[");
     for (name, value) in &req.headers {

@@ -322,7 +322,7 @@ impl Host {
         else {
             return Ok(());
         };
-        let response = io::fetch(&request).await?;
+        let response = io::fetch(&request).await?.response;
         self.with_mut(|c| match c.needs_discovery() {
             true => c.process_discovery_response(&response),
             false => Ok(()), // a concurrent call got there first
@@ -398,7 +398,7 @@ impl Host {
         self.ensure_discovery().await?;
         self.ensure_dpop_key().await?;
         let start = self.with(|c| c.device_authorization_request(scope))?;
-        let answer = io::fetch(&start).await?;
+        let answer = io::fetch(&start).await?.response;
         let mut login = self.with(|c| c.process_device_authorization(&answer, io::now()))?;
         io::device_code(request, &login.code_json());
         let mut wait = login.interval;
@@ -470,7 +470,7 @@ impl Host {
         loop {
             match self.with_mut(|c| c.signature_step(jws, purpose, io::now()))? {
                 SignatureStep::FetchKeys(request) => {
-                    let response = io::fetch(&request).await?;
+                    let response = io::fetch(&request).await?.response;
                     self.with_mut(|c| c.process_jwks_response(&response))?;
                 }
                 SignatureStep::Verify(check) => {
@@ -664,16 +664,22 @@ impl Host {
     /// DPoP session with a proof the core built and the worker signed, sent once more with the
     /// nonce the provider demanded, when the core says so (RFC 9449 §8, §9).
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
-        let Some(mut call) = self.with(|c| c.dpop_call(&request.url))? else {
-            return io::fetch(request).await;
-        };
+        let mut call = self.with(|c| c.dpop_call(&request.url))?;
         loop {
-            let mut proven = request.clone();
-            let proof = self.prove(&proven, &call).await?;
-            proven.headers.push(("DPoP".into(), proof));
-            let fetched = io::fetch_dpop(&proven).await?;
+            // (One place fetches, with or without a proof: each place that awaits costs wasm.)
+            let proven = match &call {
+                Some(call) => {
+                    let mut proven = request.clone();
+                    let proof = self.prove(&proven, call).await?;
+                    proven.headers.push(("DPoP".into(), proof));
+                    Some(proven)
+                }
+                None => None,
+            };
+            let fetched = io::fetch(proven.as_ref().unwrap_or(request)).await?;
+            let Some(call) = call.as_mut() else { return Ok(fetched.response) };
             let (challenge, nonce) = (fetched.challenge.as_deref(), fetched.dpop_nonce.as_deref());
-            let step = self.with_mut(|c| Ok(c.on_provider_dpop_response(&mut call, request, &fetched.response, challenge, nonce)))?;
+            let step = self.with_mut(|c| Ok(c.on_provider_dpop_response(call, request, &fetched.response, challenge, nonce)))?;
             if step == NonceStep::Done {
                 return Ok(fetched.response);
             }

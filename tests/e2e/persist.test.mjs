@@ -9,7 +9,8 @@
 //   - after login the store holds the DPoP-bound refresh token (the one the provider issued last)
 //     next to a non-extractable private key (exportKey rejects);
 //   - browser restarted: signed in after exactly one refresh_token grant, no provider page, no
-//     authorization request; the rotated refresh token replaced the stored one;
+//     authorization request; the rotated refresh token replaced the stored one; the same with two
+//     tabs opening at once (they share the holder's one look into the store);
 //   - the stored refresh token, taken out of IndexedDB and presented from node with a fresh proof
 //     of another key, or with none, is refused by the provider;
 //   - logout: IndexedDB holds neither token nor key;
@@ -155,6 +156,26 @@ describe('persist: "dpop-bound" across browser restarts', { timeout: 180_000 }, 
     const { session } = await readStore(page);
     assert.equal(session[0]?.record.refresh_token, grants[0].issued.refresh_token, 'the rotated token replaced the stored one');
     assert.equal((await callAuth(page, 'getAccessToken')).value, grants[0].issued.access_token);
+  });
+
+  it('browser restarted with two tabs opening at once: both signed in, after one refresh grant', async () => {
+    await stopBrowser();
+    const from = ctx.stack.op.tokenRequests.length;
+    const first = await startBrowser();
+    const second = await ctx.browser.newPage();
+    second.setDefaultTimeout(20_000);
+    ctx.logs.push(captureConsole(second));
+    // Both restores reach the one session holder together; they share its one look into the store.
+    await Promise.all([first.goto(ctx.stack.appUrl), second.goto(ctx.stack.appUrl)]);
+    for (const page of [first, second]) {
+      await waitForApp(page);
+      await page.waitForFunction(() => document.getElementById('status')?.dataset.state !== undefined);
+      assert.equal(await page.locator('#status').getAttribute('data-state'), 'signed-in', 'signed in when the client is ready');
+    }
+    const grants = ctx.stack.op.tokenRequests.slice(from);
+    assert.deepEqual(grants.map((g) => [g.grantType, g.status]), [['refresh_token', 200]], 'exactly one refresh grant');
+    assert.deepEqual(ctx.providerNavigations, [], 'no provider page');
+    await second.close();
   });
 
   it('the stored refresh token is refused off the device: with another key\'s proof, or none', async () => {

@@ -110,12 +110,16 @@ const accept = (port: Port): void => {
 /**
  * Instantiates the wasm: `module`, or the .wasm next to this script, compiled while it streams
  * in (`new URL('oidc_worker_bg.wasm', import.meta.url)` is what bundlers look for to emit it).
- * (Not wasm-bindgen's async `init`: its fallbacks for old engines and wrong MIME types cost
- * ~260 B gzip, and the page's own head start compiles with `compileStreaming` already.)
+ * (Not wasm-bindgen's async `init`: its fallbacks for old engines and its warnings cost ~300 B
+ * gzip.)
  */
 const load = async (module?: unknown): Promise<void> => {
   if (!(module instanceof WebAssembly.Module)) {
-    module = await WebAssembly.compileStreaming(fetch(new URL('oidc_worker_bg.wasm', import.meta.url)));
+    const url = new URL('oidc_worker_bg.wasm', import.meta.url);
+    // (A server that does not say `application/wasm` makes compileStreaming refuse: the bytes
+    // compile all the same.)
+    module = await WebAssembly.compileStreaming(fetch(url))
+      .catch(async () => WebAssembly.compile(await (await fetch(url)).arrayBuffer()));
   }
   initSync({ module: module as WebAssembly.Module });
 };

@@ -9,7 +9,9 @@
 // Checked: the worker and the wasm load from the copy and never from pkg/; a real login through
 // the provider form works with them; the default location, which that policy blocks, and a
 // workerUrl that does not exist both fail createAuthClient with `config` / `worker_failed`
-// instead of hanging (which also shows the policy is enforced).
+// instead of hanging (which also shows the policy is enforced). And a server that serves the
+// .wasm as application/octet-stream (which WebAssembly.compileStreaming refuses): the worker
+// compiles its bytes all the same, in either sharing mode.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -82,6 +84,47 @@ describe('workerUrl: the worker and its wasm from a copied location', { timeout:
       assert.equal(state.status, 'failed');
       assert.equal(state.error?.code, 'config');
       assert.equal(state.error?.reason, 'worker_failed');
+    });
+  }
+});
+
+describe('a server that does not say application/wasm for the .wasm', { timeout: 120_000 }, () => {
+  let web;
+  let op;
+  let browser;
+  let sharing;
+
+  before(async () => {
+    assertLibraryBuilt();
+    web = await startStaticServer({
+      types: { '.wasm': 'application/octet-stream' },
+      mounts: { '/pkg/': PKG_DIR, '/': join(REPO_ROOT, 'www') },
+      json: { '/demo-config.json': () => ({ issuer: op.issuer, clientId: op.clientId, options: { sharing } }) },
+    });
+    op = await startProvider({ redirectUris: [`${web.origin}${APP_PATH}`] });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await closeBrowser(browser);
+    await Promise.allSettled([op?.close(), web?.close()]);
+  });
+
+  for (const mode of ['browser', 'tab']) {
+    it(`sharing "${mode}": the client starts, and a login works`, async () => {
+      sharing = mode;
+      const page = await (await browser.newContext()).newPage();
+      const consoleLog = captureConsole(page);
+      await page.goto(`${web.origin}${APP_PATH}`);
+      await waitForApp(page);
+      assert.equal(await page.evaluate(() => window.auth.sharing), mode);
+      const wasm = web.requests.filter((r) => r.path === '/pkg/oidc_worker_bg.wasm');
+      assert.ok(wasm.length > 0, 'the wasm was fetched (as application/octet-stream)');
+      await completeLogin(page, { issuer: op.issuer, login: 'dave', trigger: () => page.locator('#login').click() });
+      const app = await waitForApp(page);
+      assert.equal(app.callback?.ok, true, JSON.stringify(app.callback));
+      assert.equal((await callAuth(page, 'getUser')).value?.sub, 'dave');
+      assert.deepEqual(consoleLog.pageErrors, []);
     });
   }
 });

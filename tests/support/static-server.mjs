@@ -40,6 +40,8 @@ export const MIME_TYPES = {
  * @param {Record<string, () => string>} [options.html]  exact paths answered with the HTML fn() returns
  *        (any query), e.g. a bare test page that must also be a redirect target.
  * @param {Record<string,string>} [options.headers]  extra headers on every response.
+ * @param {Record<string,string>} [options.types]  file extension → Content-Type, over MIME_TYPES
+ *        (e.g. a server that does not know `.wasm`).
  * @param {number} [options.port=0]
  * @param {(entry: {method: string, path: string, status: number}) => void} [options.onRequest]
  */
@@ -52,6 +54,7 @@ export async function startStaticServer(options = {}) {
   const json = options.json ?? {};
   const html = options.html ?? {};
   const extraHeaders = options.headers ?? {};
+  const types = { ...MIME_TYPES, ...options.types };
   const requests = [];
 
   function send(res, status, body, type = 'text/plain; charset=utf-8', headers = {}) {
@@ -112,7 +115,7 @@ export async function startStaticServer(options = {}) {
     }
     if (!info.isFile()) return send(res, 404, 'not found\n');
 
-    const type = MIME_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+    const type = types[extname(file).toLowerCase()] ?? 'application/octet-stream';
     res.writeHead(200, {
       'Content-Type': type,
       'Content-Length': info.size,

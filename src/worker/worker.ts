@@ -115,11 +115,12 @@ const accept = (port: Port): void => {
  */
 const load = async (module?: unknown): Promise<void> => {
   if (!(module instanceof WebAssembly.Module)) {
-    const url = new URL('oidc_worker_bg.wasm', import.meta.url);
-    // (A server that does not say `application/wasm` makes compileStreaming refuse: the bytes
-    // compile all the same.)
-    module = await WebAssembly.compileStreaming(fetch(url))
-      .catch(async () => WebAssembly.compile(await (await fetch(url)).arrayBuffer()));
+    const response = await fetch(new URL('oidc_worker_bg.wasm', import.meta.url));
+    // compileStreaming takes only a response that says `application/wasm` (WebAssembly Web API
+    // §3); from a server that says anything else, the bytes compile all the same.
+    module = await (response.headers.get('content-type') === 'application/wasm'
+      ? WebAssembly.compileStreaming(response)
+      : response.arrayBuffer().then((bytes) => WebAssembly.compile(bytes)));
   }
   initSync({ module: module as WebAssembly.Module });
 };

@@ -165,8 +165,8 @@ export async function buildExample(name, dir) {
 
 /**
  * What a built example ships, by role, each with its raw and gzip -9 bytes:
- * { html, wasm, worker, mainJs: [...], css: [...] } — worker: the JS file with the wasm-bindgen
- * glue that loads the .wasm (the page's bundle names the .wasm too: it fetches and compiles it
+ * { html, wasm, worker, mainJs: [...], css: [...] } — worker: the JS file that loads and
+ * instantiates the .wasm (the page's bundle names the .wasm too: it fetches and compiles it
  * while the worker starts); mainJs: every other JS file (the page's bundle and its chunks).
  */
 export async function describeBuild(distDir) {
@@ -180,8 +180,8 @@ export async function describeBuild(distDir) {
   const workers = [];
   for (const f of js) {
     const text = await readFile(join(distDir, f), 'utf8');
-    // (wasm-bindgen's loader instantiates the module; the page only compiles it.)
-    if (wasmFiles.some((w) => text.includes(basename(w))) && text.includes('instantiateStreaming')) workers.push(f);
+    // (The worker instantiates the module, with wasm-bindgen's initSync; the page only compiles it.)
+    if (wasmFiles.some((w) => text.includes(basename(w))) && text.includes('WebAssembly.Instance')) workers.push(f);
   }
   return {
     files,

@@ -465,6 +465,13 @@ const POPUP = 'oidc-worker-popup';
 const FRAME = 'oidc-worker-restore';
 /** How long a silent restore may take before the page counts as signed out. */
 const FRAME_TIMEOUT_MS = 10_000;
+/**
+ * How long a session holder may take to run its script and say `{ started }`: Chromium does not
+ * always fire `error` at a SharedWorker whose script fails to load (about one start in twelve in
+ * the e2e tests, headless), so a holder that has not started by then is taken for failed and the
+ * page falls back to a worker of its own. (Its script only, not the wasm: that comes later.)
+ */
+const HOLDER_START_MS = 10_000;
 
 /**
  * Starts the worker and configures it.
@@ -475,6 +482,7 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
   const sharing = config.sharing !== 'tab' && typeof SharedWorker === 'function' ? 'browser' : 'tab';
   let port: MessagePort | Worker;
   let stop: () => void;
+  let starting: ReturnType<typeof setTimeout> | undefined;
   if (sharing === 'browser') {
     // One holder per (issuer, clientId) and build; it files sessions by the whole configuration.
     // `extendedLifetime` (Chromium 148+; ignored elsewhere) keeps it ~30 s after its last page,
@@ -485,6 +493,7 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       ? new SharedWorker(new URL('./worker.js', import.meta.url), { type: 'module', name, extendedLifetime: true } as WorkerOptions)
       : new SharedWorker(workerUrl, { type: 'module', name, extendedLifetime: true } as WorkerOptions);
     worker.onerror = () => fail('worker_failed', 'the worker failed');
+    starting = setTimeout(() => fail('worker_failed', 'the worker did not start'), HOLDER_START_MS);
     port = worker.port;
     // The holder drops this page when it can take this lock: when the page is gone.
     let release = (): void => {};
@@ -550,6 +559,7 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
   const listeners = new Map<string, Set<(detail: any) => void>>();
   const codes = new Map<number, (code: DeviceCode) => void>();
   port.onmessage = ({ data }: MessageEvent) => {
+    clearTimeout(starting); // (the holder's `{ started }` comes first)
     const caller = waiting.get(data?.id);
     if (data?.code) return void codes.get(data.id)?.(data.code);
     if (data?.event) {

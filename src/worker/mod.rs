@@ -602,7 +602,7 @@ impl Host {
         let public = io::dpop_public_key(&pair).ok_or(Error::Config { reason: &"dpop_key" })?;
         self.with_mut(|c| match c.needs_dpop_key() {
             true => c.set_dpop_key(&public),
-            false => return Ok(()), // a concurrent call got there first
+            false => Ok(()), // a concurrent call got there first
         })?;
         *self.dpop_key.borrow_mut() = Some(pair);
         Ok(())
@@ -665,7 +665,10 @@ impl Host {
         };
         let pair = self.dpop_key.borrow().clone().unwrap_or(JsValue::UNDEFINED);
         if store::session_write(id, record, &pair).await.is_err() {
-            let _ = self.with_mut(|c| Ok(c.persist_failed()));
+            let _ = self.with_mut(|c| {
+                c.persist_failed();
+                Ok(())
+            });
         }
     }
 

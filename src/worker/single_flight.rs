@@ -28,6 +28,9 @@ struct Flight<K, T> {
     outcome: Rc<RefCell<Option<T>>>,
 }
 
+/// The `resolve` function of a run's `done` promise.
+type Resolve = Function<fn(JsValue) -> Undefined>;
+
 /// What [`SingleFlight::run`] did.
 pub enum Turn<T> {
     /// The outcome of the run for the caller's key (its own, or the one it joined).
@@ -69,7 +72,7 @@ impl<K: PartialEq + Clone, T: Clone> SingleFlight<K, T> {
         }
         // (`new_typed` and `call` with an argument tuple: the shapes `future_to_promise` uses,
         // so the module and its glue hold one copy of each.)
-        let mut settle: Option<Function<fn(JsValue) -> Undefined>> = None;
+        let mut settle: Option<Resolve> = None;
         let done: Promise = Promise::new_typed(&mut |resolve, _| settle = Some(resolve));
         let outcome = Rc::new(RefCell::new(None));
         *self.current.borrow_mut() = Some(Flight {

@@ -29,7 +29,9 @@
  * loads and posts the `WebAssembly.Module` as `{ wasm }` (or `{ wasm: null }`); without one, or
  * if it does not instantiate, the worker fetches the .wasm next to itself. A SharedWorker
  * always fetches it itself (a module cannot cross to it). Calls that arrive first are queued.
- * If the wasm cannot be loaded the worker posts `{ ready: false }`.
+ * A holder posts `{ started: true }` to each page that connects, before its wasm loads: the page's
+ * sign that the script runs (Chromium does not always fire `error` at a SharedWorker whose script
+ * fails to load). If the wasm cannot be loaded the worker posts `{ ready: false }`.
  *
  * Messages cross into the wasm as JSON text: the call is `JSON.stringify`ed here (what JSON
  * cannot hold, a BigInt or a cycle, becomes an empty text: `config` / `invalid_call`), and the
@@ -103,6 +105,8 @@ let serve: ((port: Port, event: MessageEvent) => void) | undefined;
 const accept = (port: Port): void => {
   ports.add(port);
   port.onmessage = (event) => (serve ? serve(port, event) : void queued.push([port, event]));
+  // (A page learns that its holder's script runs: src/js/index.ts HOLDER_START_MS.)
+  if (holder) port.postMessage({ started: true });
   if (failed) port.postMessage({ failed: true });
   if (unloadable) port.postMessage({ ready: false });
 };

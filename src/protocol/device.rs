@@ -10,7 +10,7 @@ use crate::protocol::config::ClientConfig;
 use crate::protocol::discovery::ProviderMetadata;
 use crate::protocol::error::Error;
 use crate::protocol::http::{HttpRequest, HttpResponse};
-use crate::protocol::token::token_error;
+use crate::protocol::token::{success_object, token_error};
 use crate::protocol::json::{ObjectWriter, Value};
 use crate::protocol::secret::Secret;
 use crate::protocol::url::{form_encode, is_secure_or_loopback, Url};
@@ -70,13 +70,7 @@ pub fn device_authorization_request(config: &ClientConfig, metadata: &ProviderMe
 /// `verification_uri_complete` and `interval` optional. An OAuth error (§3.2: as RFC 6749 §5.2)
 /// is `token_error` with the provider's `error`.
 pub fn process_device_authorization(config: &ClientConfig, res: &HttpResponse, now: u64) -> Result<DeviceLogin, Error> {
-    if res.is_redirect() {
-        return Err(Error::InvalidResponse { reason: &"redirect" });
-    }
-    if res.status != 200 {
-        return Err(token_error(res));
-    }
-    let body = res.json_object()?;
+    let body = success_object(res)?;
     let field = || Error::InvalidResponse { reason: &"field" };
     let text = |name: &str| body.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
     let seconds = |name: &str| body.get(name).and_then(Value::as_i64).filter(|s| *s > 0).map(|s| s as u64);

@@ -108,13 +108,7 @@ pub fn process_dpop_token_response(res: &HttpResponse, allow_bearer_downgrade: b
 /// The parser, with the `token_type` check as a trait object: one copy in the module for both
 /// kinds of session (generic, it was two: +1.7 KB before `wasm-opt`).
 fn process(res: &HttpResponse, check_token_type: &mut dyn FnMut(&str) -> Result<(), Error>) -> Result<TokenResponse, Error> {
-    if res.is_redirect() {
-        return Err(Error::InvalidResponse { reason: &"redirect" });
-    }
-    if res.status != 200 {
-        return Err(token_error(res));
-    }
-    let body = res.json_object()?;
+    let body = success_object(res)?;
     let field = || Error::InvalidResponse { reason: &"field" };
     let optional_string = |name: &str| -> Result<Option<String>, Error> {
         match body.get(name) {
@@ -141,6 +135,19 @@ fn process(res: &HttpResponse, check_token_type: &mut dyn FnMut(&str) -> Result<
         id_token: secret("id_token")?,
         scope: optional_string("scope")?,
     })
+}
+
+/// The JSON object of a successful answer from an OAuth endpoint that answers 200 (the token
+/// endpoint, RFC 6749 §5.1; device authorization, RFC 8628 §3.2): a redirect is malformed, any
+/// other status the provider's error ([`token_error`]).
+pub(crate) fn success_object(res: &HttpResponse) -> Result<Value, Error> {
+    if res.is_redirect() {
+        return Err(Error::InvalidResponse { reason: &"redirect" });
+    }
+    if res.status != 200 {
+        return Err(token_error(res));
+    }
+    res.json_object()
 }
 
 /// RFC 6749 §5.2: an error response is a JSON object with `error`. Anything else at a

@@ -604,11 +604,11 @@ async function measureColdStart({ op, appUrl, setPageOptions }) {
       samples.launch.push(launchMs);
       samples.cold.push(c.total);
       samples.coldScript.push(c.t.createStart);
-      samples.coldCreate.push(c.t.createEnd - c.t.createStart);
+      samples.coldCreate.push(c.t.firstAnswer - c.t.createStart);
       samples.coldToken.push(c.total - c.called);
       samples.warm.push(w.total);
       samples.warmScript.push(w.t.createStart);
-      samples.warmCreate.push(w.t.createEnd - w.t.createStart);
+      samples.warmCreate.push(w.t.firstAnswer - w.t.createStart);
       samples.warmToken.push(w.total - w.called);
     }
   } catch (err) {
@@ -657,7 +657,7 @@ async function measureColdStart({ op, appUrl, setPageOptions }) {
   lines.push('');
   lines.push('Medians of the parts (the page\'s own marks; the first includes `/bench-config.json`):');
   lines.push('');
-  lines.push('| page | navigation start → `createAuthClient` called | `createAuthClient` | `getAccessToken` |');
+  lines.push('| page | navigation start → `createAuthClient` called | `createAuthClient` → first call answered (start-up, the resume) | `getAccessToken` |');
   lines.push('|---|--:|--:|--:|');
   lines.push(`| cold start | ${ms(median(samples.coldScript))} | ${ms(median(samples.coldCreate))} | ${ms(median(samples.coldToken), 2)} |`);
   lines.push(`| holder alive | ${ms(median(samples.warmScript))} | ${ms(median(samples.warmCreate))} | ${ms(median(samples.warmToken), 2)} |`);

@@ -23,7 +23,8 @@
 /**
  * The stable machine-readable code of an {@link AuthError}; `switch (e.code)` narrows.
  *
- * - `config`: invalid options, a client used before it is ready or after {@link AuthClient.close}.
+ * - `config`: invalid options (then every call rejects with it), invalid call arguments, a worker
+ *   that failed, a client used after {@link AuthClient.close}.
  * - `network`: a request failed, timed out or its response was too large (`reason`).
  * - `invalid_response`: a malformed provider response; `reason` includes `metadata` (the
  *   discovery document is invalid or lacks what the call needs, e.g. `jwks_uri`), `jwks` (a
@@ -325,8 +326,9 @@ export interface UserClaims {
 export interface AuthClient {
   /**
    * Who holds this page's session: `"browser"` (a SharedWorker shared by every page of the app)
-   * or `"tab"` (this page's own worker): `"tab"` when asked for, or where the browser has no
-   * SharedWorker (e.g. Android WebView).
+   * or `"tab"` (this page's own worker): `"tab"` when asked for, where the browser has no
+   * SharedWorker (e.g. Android WebView), and from when a holder that failed to start has made
+   * the page fall back to a worker of its own.
    */
   readonly sharing: 'browser' | 'tab';
   /** Starts a login: sends the browser to the provider's authorization endpoint. */
@@ -474,63 +476,17 @@ const FRAME_TIMEOUT_MS = 10_000;
 const HOLDER_START_MS = 10_000;
 
 /**
- * Starts the worker and configures it.
- * Rejects with an {@link AuthError} `config` on invalid options or if the worker fails to load.
+ * Starts the worker and configures it. Resolves at once, without waiting for the worker: the
+ * first call waits until the worker has its options and any session has been restored (README
+ * "Start-up"). Options the worker refuses, or a worker that fails to load, reject that call and
+ * every later one with an {@link AuthError} `config`.
  */
 export async function createAuthClient(options: AuthClientOptions): Promise<AuthClient> {
   const { workerUrl, ...config } = options;
-  const sharing = config.sharing !== 'tab' && typeof SharedWorker === 'function' ? 'browser' : 'tab';
+  let sharing: 'browser' | 'tab' = config.sharing !== 'tab' && typeof SharedWorker === 'function' ? 'browser' : 'tab';
   let port: MessagePort | Worker;
   let stop: () => void;
   let starting: ReturnType<typeof setTimeout> | undefined;
-  if (sharing === 'browser') {
-    // One holder per (issuer, clientId) and build; it files sessions by the whole configuration.
-    // `extendedLifetime` (Chromium 148+; ignored elsewhere) keeps it ~30 s after its last page,
-    // so a reload of the only tab finds the session.
-    const name = `oidc-worker ${config.issuer} ${config.clientId}`;
-    // Bundlers recognise only these literal forms; keep them in their own branch.
-    const worker = workerUrl === undefined
-      ? new SharedWorker(new URL('./worker.js', import.meta.url), { type: 'module', name, extendedLifetime: true } as WorkerOptions)
-      : new SharedWorker(workerUrl, { type: 'module', name, extendedLifetime: true } as WorkerOptions);
-    worker.onerror = () => fail('worker_failed', 'the worker failed');
-    starting = setTimeout(() => fail('worker_failed', 'the worker did not start'), HOLDER_START_MS);
-    port = worker.port;
-    // The holder drops this page when it can take this lock: when the page is gone.
-    let release = (): void => {};
-    const lock = `oidc-worker page ${crypto.randomUUID()}`;
-    navigator.locks?.request(lock, () => {
-      port.postMessage({ lock });
-      return new Promise<void>((resolve) => (release = resolve));
-    });
-    stop = () => {
-      port.postMessage({ close: true });
-      release();
-      (port as MessagePort).close();
-    };
-  } else {
-    let worker: Worker;
-    let wasm: () => URL;
-    // With `workerUrl` the .wasm is the one next to that worker (README "Content-Security-Policy");
-    // resolved later, where a URL without one (e.g. `blob:`) only means the worker fetches it itself.
-    if (workerUrl === undefined) {
-      worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-      wasm = () => new URL('./oidc_worker_bg.wasm', import.meta.url);
-    } else {
-      worker = new Worker(workerUrl, { type: 'module' });
-      wasm = () => new URL('oidc_worker_bg.wasm', new URL(workerUrl, location.href));
-    }
-    worker.onerror = () => fail('worker_failed', 'the worker failed');
-    // Cold start: the worker would fetch and compile its wasm only once its own script has been
-    // fetched and run. Fetch and stream-compile it here meanwhile, and hand the compiled module
-    // over (`{ wasm }`, the worker's first message; a module is shared, not copied). `null` when
-    // that failed (e.g. a CSP that lets only the worker compile wasm): the worker then fetches it.
-    Promise.resolve()
-      .then(() => WebAssembly.compileStreaming(fetch(wasm())))
-      .catch(() => null)
-      .then((module) => worker.postMessage({ wasm: module }));
-    port = worker;
-    stop = () => worker.terminate();
-  }
 
   // One channel for every call: the worker answers `{ id, ok, value | error }`. (A fresh
   // MessageChannel per call costs more than the call itself.)
@@ -538,6 +494,7 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
   let nextId = 0;
   let failure: AuthError | undefined;
   function fail(reason: string, message: string): void {
+    clearTimeout(starting);
     if (!failure) stop();
     failure ??= new AuthError({ code: 'config', reason, message });
     for (const { reject } of waiting.values()) reject(failure);
@@ -558,7 +515,7 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
   };
   const listeners = new Map<string, Set<(detail: any) => void>>();
   const codes = new Map<number, (code: DeviceCode) => void>();
-  port.onmessage = ({ data }: MessageEvent) => {
+  const receive = ({ data }: MessageEvent): void => {
     clearTimeout(starting); // (the holder's `{ started }` comes first)
     const caller = waiting.get(data?.id);
     if (data?.code) return void codes.get(data.id)?.(data.code);
@@ -584,8 +541,8 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
     }
   };
 
-  // A call is `{ [type]: argument }`, or `type` alone without one (src/protocol/messages.rs).
-  const call = <T>(type: string, arg?: unknown, extra?: object, transfer: Transferable[] = [], signal?: AbortSignal): Promise<T> =>
+  // A message is `{ [type]: argument }`, or `type` alone without one (src/protocol/messages.rs).
+  const send = <T>(type: string, arg?: unknown, extra?: object, transfer: Transferable[] = [], signal?: AbortSignal): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       if (failure) return reject(failure);
       const id = nextId++;
@@ -603,15 +560,70 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       }, { once: true });
     });
 
-  // Posted at once: the worker queues calls that arrive while its wasm loads.
-  try {
-    await call('configure', json(config));
-  } catch (error) {
-    fail('closed', 'the client is closed');
-    // A holder that failed (its wasm trapped) serves no one again: this page gets its own worker.
-    if (sharing === 'browser' && (error as AuthError).reason === 'worker_failed') return createAuthClient({ ...options, sharing: 'tab' });
-    throw error;
-  }
+  /** Starts the worker and posts `configure` (the worker queues what arrives while its wasm loads). */
+  const start = (): Promise<unknown> => {
+    if (sharing === 'browser') {
+      // One holder per (issuer, clientId) and build; it files sessions by the whole configuration.
+      // `extendedLifetime` (Chromium 148+; ignored elsewhere) keeps it ~30 s after its last page,
+      // so a reload of the only tab finds the session.
+      const name = `oidc-worker ${config.issuer} ${config.clientId}`;
+      // Bundlers recognise only these literal forms; keep them in their own branch.
+      const worker = workerUrl === undefined
+        ? new SharedWorker(new URL('./worker.js', import.meta.url), { type: 'module', name, extendedLifetime: true } as WorkerOptions)
+        : new SharedWorker(workerUrl, { type: 'module', name, extendedLifetime: true } as WorkerOptions);
+      worker.onerror = () => fail('worker_failed', 'the worker failed');
+      starting = setTimeout(() => fail('worker_failed', 'the worker did not start'), HOLDER_START_MS);
+      const holder = (port = worker.port);
+      // The holder drops this page when it can take this lock: when the page is gone.
+      let release = (): void => {};
+      const lock = `oidc-worker page ${crypto.randomUUID()}`;
+      navigator.locks?.request(lock, () => {
+        holder.postMessage({ lock });
+        return new Promise<void>((resolve) => (release = resolve));
+      });
+      stop = () => {
+        worker.onerror = null;
+        holder.postMessage({ close: true });
+        release();
+        holder.close();
+      };
+    } else {
+      let worker: Worker;
+      let wasm: () => URL;
+      // With `workerUrl` the .wasm is the one next to that worker (README "Content-Security-Policy");
+      // resolved later, where a URL without one (e.g. `blob:`) only means the worker fetches it itself.
+      if (workerUrl === undefined) {
+        worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+        wasm = () => new URL('./oidc_worker_bg.wasm', import.meta.url);
+      } else {
+        worker = new Worker(workerUrl, { type: 'module' });
+        wasm = () => new URL('oidc_worker_bg.wasm', new URL(workerUrl, location.href));
+      }
+      worker.onerror = () => fail('worker_failed', 'the worker failed');
+      // Cold start: the worker would fetch and compile its wasm only once its own script has been
+      // fetched and run. Fetch and stream-compile it here meanwhile, and hand the compiled module
+      // over (`{ wasm }`, the worker's first message; a module is shared, not copied). `null` when
+      // that failed (e.g. a CSP that lets only the worker compile wasm): the worker then fetches it.
+      Promise.resolve()
+        .then(() => WebAssembly.compileStreaming(fetch(wasm())))
+        .catch(() => null)
+        .then((module) => worker.postMessage({ wasm: module }));
+      port = worker;
+      stop = () => worker.terminate();
+    }
+    port.onmessage = receive;
+    return send('configure', json(config)).catch((error: AuthError) => {
+      // A holder that failed (its wasm trapped, or it never started) serves no one again: this
+      // page gets a worker of its own.
+      if (sharing === 'browser' && error.reason === 'worker_failed') {
+        sharing = 'tab';
+        failure = undefined;
+        return start();
+      }
+      fail('closed', 'the client is closed');
+      throw error;
+    });
+  };
 
   // A hidden iframe's `prompt=none` request: its answer lands on the redirect URI, whose page
   // posts it here (see handleRedirectCallback), or is read here once it is same-origin.
@@ -623,12 +635,12 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        removeEventListener('message', receive);
+        removeEventListener('message', answer);
         frame.remove();
         // Every check of a callback applies; a failed attempt leaves the page signed out.
-        (callback ? call('handleCallback', callback) : Promise.resolve()).catch(() => {}).then(() => resolve());
+        (callback ? send('handleCallback', callback) : Promise.resolve()).catch(() => {}).then(() => resolve());
       };
-      const receive = ({ source, origin, data }: MessageEvent): void => {
+      const answer = ({ source, origin, data }: MessageEvent): void => {
         if (source === frame.contentWindow && origin === location.origin && typeof data?.[FRAME] === 'string') settle(data[FRAME]);
       };
       frame.onload = () => {
@@ -640,31 +652,36 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
         }
       };
       const timer = setTimeout(settle, FRAME_TIMEOUT_MS);
-      addEventListener('message', receive);
+      addEventListener('message', answer);
       frame.name = FRAME;
       frame.hidden = true;
       frame.src = url;
       (document.body ?? document.documentElement).append(frame);
     });
 
-  // No session here, but the hint says there was one: the core decides whether and how to get
-  // it back (`null`: not at all). The hint is spent by the attempt, so it cannot loop.
-  try {
-    const restoring = await call<{ restore: 'redirect' | 'silent'; url: string } | null>(
-      'restore',
-      json({ url: location.href, hint: hint() }),
-    );
-    if (restoring) {
-      hint(false);
-      if (restoring.restore === 'redirect') {
-        location.replace(restoring.url);
-        await new Promise(() => {}); // the page is leaving
+  // The start-up every call waits for: the worker configured, then the session restored where
+  // it can be. No session here, but the hint says there was one: the core decides whether and
+  // how to get it back (`null`: not at all). The hint is spent by the attempt, so it cannot loop.
+  const ready = start().then(async () => {
+    try {
+      const restoring = await send<{ restore: 'redirect' | 'silent'; url: string } | null>(
+        'restore',
+        json({ url: location.href, hint: hint() }),
+      );
+      if (restoring) {
+        hint(false);
+        if (restoring.restore === 'redirect') {
+          location.replace(restoring.url);
+          await new Promise(() => {}); // the page is leaving
+        }
+        await silently(restoring.url);
       }
-      await silently(restoring.url);
+    } catch {
+      // (e.g. the provider unreachable: the page starts signed out)
     }
-  } catch {
-    // (e.g. the provider unreachable: the page starts signed out)
-  }
+  });
+  ready.catch(() => {}); // (the calls report it)
+  const call = <T>(...args: Parameters<typeof send>): Promise<T> => ready.then(() => send<T>(...args));
 
   // Popup logins: with `sharing: "tab"` the popup page's worker is not the one waiting, so the
   // popup hands its callback URL over this channel; only the worker that waits for that
@@ -677,7 +694,9 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
   let popupWindow: Window | null = null;
 
   return {
-    sharing,
+    get sharing() {
+      return sharing;
+    },
     async loginWithRedirect(options = {}) {
       const { url } = await call<{ url: string }>('login', json(options));
       location.assign(url);
@@ -719,10 +738,11 @@ export async function createAuthClient(options: AuthClientOptions): Promise<Auth
       return popupLogin;
     },
     async loginWithDeviceCode({ scope, onCode, signal }) {
-      const id = nextId;
+      await ready;
+      const id = nextId; // (send takes it synchronously)
       codes.set(id, onCode);
       try {
-        await call('deviceLogin', json({ scope }), undefined, [], signal);
+        await send('deviceLogin', json({ scope }), undefined, [], signal);
       } finally {
         codes.delete(id);
       }

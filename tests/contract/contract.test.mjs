@@ -94,8 +94,8 @@ describe('src/contract.json: the TypeScript side', () => {
   });
 
   it('the calls index.ts and worker.ts send are exactly the contract\'s', () => {
-    // index.ts: `call('name', ...)`; worker.ts: `handle(host, 'name')` or `handle(host, { name: ... })`.
-    const sent = [...index.matchAll(/\bcall(?:<[^(]*>)?\(\s*'(\w+)'/g), ...worker.matchAll(/\bhandle\([\w.]+,\s*(?:'(\w+)'|\{\s*(\w+):)/g)]
+    // index.ts: `call('name', ...)` or `send('name', ...)` (the start-up's, not waiting for it); worker.ts: `handle(host, 'name')` or `handle(host, { name: ... })`.
+    const sent = [...index.matchAll(/\b(?:call|send)(?:<[^(]*>)?\(\s*'(\w+)'/g), ...worker.matchAll(/\bhandle\([\w.]+,\s*(?:'(\w+)'|\{\s*(\w+):)/g)]
       .map((m) => m[1] ?? m[2]);
     assert.deepEqual(sorted(sent), sorted(contract.calls));
     assert.deepEqual(sorted([...worker.matchAll(/event\.name !== '(\w+)'/g)].map((m) => m[1])), sorted(contract.workerEvents));

@@ -6,6 +6,9 @@
 //     script loads and hands the compiled module to the worker, which then neither fetches nor
 //     compiles it; when the page may not compile wasm (its own CSP lacks 'wasm-unsafe-eval', the
 //     worker's does not), the worker fetches and compiles it itself.
+//   - createAuthClient() resolves without waiting for the worker (the .wasm held back by the
+//     server: the client exists, its first call waits and answers once the wasm has come); invalid
+//     options reject the first call and every later one with `config` and the option's reason.
 // Bare pages (an import map to /pkg/, one inline module script) in headless Chromium; no provider
 // is needed: createAuthClient() and isAuthenticated() make no request to it. Each page opens in a
 // fresh browser context, so it starts its own holder.
@@ -36,19 +39,38 @@ ${csp ? `<meta http-equiv="Content-Security-Policy" content="${csp}">` : ''}
     .catch((e) => ({ ok: false, code: e.code, reason: e.reason }));
 </script>`;
 
+/** A page whose createAuthClient() and first calls are recorded step by step in window.steps. */
+const stepsPage = (options) => `<!doctype html>
+<script type="importmap">{ "imports": { "oidc-worker": "/pkg/index.js" } }</script>
+<script type="module">
+  import { createAuthClient } from 'oidc-worker';
+  const options = { issuer: 'https://op.example', clientId: 'spa', redirectUri: location.origin + '/', ...${JSON.stringify(options)} };
+  const settle = (promise) => promise.then((value) => ({ ok: true, value }), (e) => ({ ok: false, code: e.code, reason: e.reason }));
+  window.steps = [];
+  const auth = await createAuthClient(options);
+  window.steps.push({ created: auth.sharing });
+  window.steps.push({ first: await settle(auth.isAuthenticated()) });
+  window.steps.push({ second: await settle(auth.getUser()) });
+</script>`;
+
 describe('createAuthClient start-up', { timeout: 60_000 }, () => {
   let web;
   let browser;
   let wasmRequests;
+  /** While set, a request for the .wasm waits for `held.promise`. */
+  let held;
 
   before(async () => {
     assertLibraryBuilt();
     web = await startStaticServer({
+      hold: (path) => (path === '/pkg/oidc_worker_bg.wasm' ? held?.promise : undefined),
       mounts: { '/pkg/': PKG_DIR },
       html: {
         '/shared/': () => page({}),
         '/plain/': () => page({ sharing: 'tab' }),
-        '/invalid/': () => page({ clientId: 7 }),
+        '/invalid/': () => stepsPage({ clientId: 7 }),
+        '/steps/shared/': () => stepsPage({}),
+        '/steps/plain/': () => stepsPage({ sharing: 'tab' }),
         // The page may run its scripts but not compile wasm; the worker (served without a policy)
         // may.
         '/page-csp/': () => page({ sharing: 'tab' }, "script-src 'self' 'unsafe-inline'"),
@@ -98,10 +120,46 @@ describe('createAuthClient start-up', { timeout: 60_000 }, () => {
     assert.deepEqual(violations, []);
   });
 
-  it('invalid options still reject with config (the worker\'s answer to configure)', async () => {
-    const { result } = await open('/invalid/');
-    assert.deepEqual(result, { ok: false, code: 'config', reason: 'client_id' });
+  it('invalid options: createAuthClient resolves, and its first call and every later one reject with config and the option\'s reason', async () => {
+    const context = await browser.newContext();
+    try {
+      const tab = await context.newPage();
+      await tab.goto(`${web.origin}/invalid/`);
+      await tab.waitForFunction(() => window.steps?.length === 3, null, { timeout: 20_000 });
+      const refused = { ok: false, code: 'config', reason: 'client_id' };
+      assert.deepEqual(await tab.evaluate(() => window.steps), [{ created: 'browser' }, { first: refused }, { second: refused }]);
+    } finally {
+      await context.close();
+    }
   });
+
+  for (const [mode, path] of [['browser', '/steps/shared/'], ['tab', '/steps/plain/']]) {
+    it(`sharing: "${mode}": createAuthClient resolves before the worker has its wasm; the first call waits for it`, async () => {
+      let release;
+      let asked;
+      const released = new Promise((resolve) => { release = resolve; });
+      const requested = new Promise((resolve) => { asked = resolve; });
+      // Read by the server's hold() when the .wasm is asked for: note that, and hold it back.
+      held = { get promise() { asked(); return released; } };
+      const context = await browser.newContext();
+      try {
+        const tab = await context.newPage();
+        await tab.goto(`${web.origin}${path}`);
+        await tab.waitForFunction(() => window.steps?.length >= 1, null, { timeout: 20_000 });
+        await requested; // the .wasm was asked for and is still held back
+        assert.deepEqual(await tab.evaluate(() => window.steps), [{ created: mode }], 'created; the first call waits');
+        release();
+        await tab.waitForFunction(() => window.steps.length === 3, null, { timeout: 20_000 });
+        assert.deepEqual(await tab.evaluate(() => window.steps), [
+          { created: mode }, { first: { ok: true, value: false } }, { second: { ok: true, value: null } },
+        ]);
+      } finally {
+        held = undefined;
+        release();
+        await context.close();
+      }
+    });
+  }
 
   it('sharing: "tab", a page that may not compile wasm: the worker fetches and compiles it itself', async () => {
     const { result, referers, violations } = await open('/page-csp/');

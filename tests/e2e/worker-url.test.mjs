@@ -8,7 +8,7 @@
 //
 // Checked: the worker and the wasm load from the copy and never from pkg/; a real login through
 // the provider form works with them; the default location, which that policy blocks, and a
-// workerUrl that does not exist both fail createAuthClient with `config` / `worker_failed`
+// workerUrl that does not exist both fail the app's first call with `config` / `worker_failed`
 // instead of hanging (which also shows the policy is enforced), as does a holder that never says
 // it started (the page's bound on a holder's start). And a server that serves the
 // .wasm as application/octet-stream (which WebAssembly.compileStreaming refuses): the worker
@@ -85,7 +85,7 @@ describe('workerUrl: the worker and its wasm from a copied location', { timeout:
     // bound (src/js/index.ts HOLDER_START_MS) and its own worker of the same script fails too.
     ['a holder whose script runs but never starts', '/vendor/oidc/test/idle-worker.js'],
   ]) {
-    it(`${name}: createAuthClient fails with config / worker_failed`, async () => {
+    it(`${name}: the app's first call fails with config / worker_failed`, async () => {
       workerUrl = url;
       const page = await (await browser.newContext()).newPage();
       await page.goto(`${web.origin}${APP_PATH}`);

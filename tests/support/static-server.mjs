@@ -42,6 +42,8 @@ export const MIME_TYPES = {
  * @param {Record<string,string>} [options.headers]  extra headers on every response.
  * @param {Record<string,string>} [options.types]  file extension → Content-Type, over MIME_TYPES
  *        (e.g. a server that does not know `.wasm`).
+ * @param {(path: string) => Promise<void> | undefined} [options.hold]  awaited before a request for
+ *        `path` is answered (e.g. to hold the .wasm back until a test lets it go).
  * @param {number} [options.port=0]
  * @param {(entry: {method: string, path: string, status: number}) => void} [options.onRequest]
  */
@@ -80,6 +82,7 @@ export async function startStaticServer(options = {}) {
       return send(res, 400, 'bad request\n');
     }
     if (pathname.includes('\0') || pathname.includes('\\')) return send(res, 400, 'bad request\n');
+    await options.hold?.(pathname);
 
     if (Object.hasOwn(json, pathname)) {
       return send(res, 200, `${JSON.stringify(await json[pathname]())}\n`, MIME_TYPES['.json']);

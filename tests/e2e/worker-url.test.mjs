@@ -10,7 +10,8 @@
 // the provider form works with them; the default location, which that policy blocks, and a
 // workerUrl that does not exist both fail the app's first call with `config` / `worker_failed`
 // instead of hanging (which also shows the policy is enforced), as does a holder that never says
-// it started (the page's bound on a holder's start). And a server that serves the
+// it started (the page's bound on a holder's start); and when the page's own worker of that
+// script works, the page falls back to it (`auth.sharing` turns to "tab"). And a server that serves the
 // .wasm as application/octet-stream (which WebAssembly.compileStreaming refuses): the worker
 // compiles its bytes all the same, in either sharing mode.
 
@@ -96,6 +97,18 @@ describe('workerUrl: the worker and its wasm from a copied location', { timeout:
       assert.equal(state.error?.reason, 'worker_failed');
     });
   }
+
+  it('a holder that never starts, a worker of its own that works: the page falls back to it and auth.sharing turns to "tab"', async () => {
+    workerUrl = '/vendor/oidc/test/holder-never-starts.js';
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${web.origin}${APP_PATH}`);
+    // createAuthClient() resolved at once, with the holder; the first call waits for the bound.
+    await page.waitForFunction(() => window.auth, null, { timeout: 20_000 });
+    await page.waitForFunction(() => window.app && window.app.status !== 'loading', null, { timeout: 20_000 });
+    assert.equal(await page.evaluate(() => window.app.status), 'ready', JSON.stringify(await page.evaluate(() => window.app.error)));
+    assert.equal(await page.evaluate(() => window.auth.sharing), 'tab');
+    assert.deepEqual(await callAuth(page, 'isAuthenticated'), { ok: true, value: false });
+  });
 });
 
 describe('a server that does not say application/wasm for the .wasm', { timeout: 120_000 }, () => {

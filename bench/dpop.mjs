@@ -624,11 +624,11 @@ async function measureColdStart({ op, appUrl, setPageOptions }) {
   lines.push('`dpop: true, persist: "dpop-bound", restore: "none"`: logged in once through the provider\'s forms, then the browser closed. Then, each');
   lines.push('round: the browser launched again on the same profile, the bench page (`bench/page/`) opened in its first tab: the worker finds');
   lines.push('no live session, reads the stored refresh token and its non-extractable key from IndexedDB and resumes with one `refresh_token` grant');
-  lines.push('before `createAuthClient` resolves; then, the first page still open, the same page in a second tab (the holder alive: its session');
+  lines.push('in the start-up, which the first call waits for; then, the first page still open, the same page in a second tab (the holder alive: its session');
   lines.push('is live, no grant); then the whole browser closed (`context.close()`). Timed in each page, by a script Playwright adds before');
-  lines.push('the page\'s own (it calls `getAccessToken()` the moment the page stores its client, right after `createAuthClient` resolved):');
+  lines.push('the page\'s own (it calls `getAccessToken()` the moment the page stores its client, right after `createAuthClient` resolved, so the call waits for the start-up):');
   lines.push('**navigation start (`performance.timeOrigin`) → the first `getAccessToken()` resolved with a token**: the document and');
-  lines.push('its module scripts, `/bench-config.json`, `createAuthClient` (worker start, wasm, with the holder gone discovery, the IndexedDB');
+  lines.push('its module scripts, `/bench-config.json`, `createAuthClient`, the start-up (worker start, wasm, with the holder gone discovery, the IndexedDB');
   lines.push('read and the refresh grant with its DPoP proof, the ID token\'s checks, the rotated token stored), `getAccessToken`.');
   lines.push('The browser launch itself is not counted (it is below, for scale). Everything is served `Cache-Control: no-store`.');
   lines.push(`${COLD_WARMUP} unmeasured round${COLD_WARMUP === 1 ? '' : 's'}, then ${COLD_STARTS} measured.`);
@@ -655,7 +655,7 @@ async function measureColdStart({ op, appUrl, setPageOptions }) {
     lines.push(`| ${label} | ${s.n} | ${ms(s.median)} | ${ms(s.p90)} | ${ms(s.min)} | ${ms(s.max)} |`);
   }
   lines.push('');
-  lines.push('Medians of the parts (the page\'s own marks; the first includes `/bench-config.json`):');
+  lines.push('Medians of the parts (the page\'s own marks; the first includes `/bench-config.json`; the last two overlap: `getAccessToken` is called when the client is stored and also waits for the start-up):');
   lines.push('');
   lines.push('| page | navigation start → `createAuthClient` called | `createAuthClient` → first call answered (start-up, the resume) | `getAccessToken` |');
   lines.push('|---|--:|--:|--:|');

@@ -8,7 +8,8 @@
 //     worker's does not), the worker fetches and compiles it itself.
 //   - createAuthClient() resolves without waiting for the worker (the .wasm held back by the
 //     server: the client exists, its first call waits and answers once the wasm has come); invalid
-//     options reject the first call and every later one with `config` and the option's reason.
+//     options reject the first call and every later one with `config` and the option's reason;
+//     close() during the start-up rejects the waiting call and later ones with `config` / `closed`.
 // Bare pages (an import map to /pkg/, one inline module script) in headless Chromium; no provider
 // is needed: createAuthClient() and isAuthenticated() make no request to it. Each page opens in a
 // fresh browser context, so it starts its own holder.
@@ -53,6 +54,18 @@ const stepsPage = (options) => `<!doctype html>
   window.steps.push({ second: await settle(auth.getUser()) });
 </script>`;
 
+/** A page that closes its client while the first call waits for the start-up. */
+const closingPage = `<!doctype html>
+<script type="importmap">{ "imports": { "oidc-worker": "/pkg/index.js" } }</script>
+<script type="module">
+  import { createAuthClient } from 'oidc-worker';
+  const settle = (promise) => promise.then((value) => ({ ok: true, value }), (e) => ({ ok: false, code: e.code, reason: e.reason }));
+  const auth = await createAuthClient({ issuer: 'https://op.example', clientId: 'spa', redirectUri: location.origin + '/' });
+  const first = settle(auth.isAuthenticated());
+  auth.close();
+  window.steps = [{ first: await first }, { later: await settle(auth.getUser()) }];
+</script>`;
+
 describe('createAuthClient start-up', { timeout: 60_000 }, () => {
   let web;
   let browser;
@@ -71,6 +84,7 @@ describe('createAuthClient start-up', { timeout: 60_000 }, () => {
         '/invalid/': () => stepsPage({ clientId: 7 }),
         '/steps/shared/': () => stepsPage({}),
         '/steps/plain/': () => stepsPage({ sharing: 'tab' }),
+        '/closing/': () => closingPage,
         // The page may run its scripts but not compile wasm; the worker (served without a policy)
         // may.
         '/page-csp/': () => page({ sharing: 'tab' }, "script-src 'self' 'unsafe-inline'"),
@@ -128,6 +142,19 @@ describe('createAuthClient start-up', { timeout: 60_000 }, () => {
       await tab.waitForFunction(() => window.steps?.length === 3, null, { timeout: 20_000 });
       const refused = { ok: false, code: 'config', reason: 'client_id' };
       assert.deepEqual(await tab.evaluate(() => window.steps), [{ created: 'browser' }, { first: refused }, { second: refused }]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('close() during the start-up: the waiting call and later ones reject config / closed', async () => {
+    const context = await browser.newContext();
+    try {
+      const tab = await context.newPage();
+      await tab.goto(`${web.origin}/closing/`);
+      await tab.waitForFunction(() => window.steps, null, { timeout: 20_000 });
+      const closed = { ok: false, code: 'config', reason: 'closed' };
+      assert.deepEqual(await tab.evaluate(() => window.steps), [{ first: closed }, { later: closed }]);
     } finally {
       await context.close();
     }

@@ -18,8 +18,8 @@
 //    The app's source, its other packages and the bundler are identical, so the difference of the two
 //    builds' page JS is what oidc-worker adds to it (minus the stub's own few bytes, which stay in the
 //    baseline); the worker JS and the .wasm are the files only the real build emits (the JS file that
-//    references the .wasm, and the .wasm). Every file gzip -9 on its own (Node zlib level 9), as it
-//    is served; tests/support/examples.mjs describeBuild() sorts the files into these roles.
+//    references the .wasm, and the .wasm). Every file gzip -9 on its own (GNU gzip -9 -n, the budgets'
+//    measure), as it is served; tests/support/examples.mjs describeBuild() sorts the files into these roles.
 // 2. React timings. The React build is served as the tests serve it (/config.json next to it), with
 //    the local oidc-provider, in headless Chromium, each page load in a fresh browser context. An init
 //    script (context.addInitScript; www/react is not modified) puts a MutationObserver on the
@@ -332,7 +332,7 @@ function report({
   L.push('the stub module an app bundles stays in its baseline, so the figure is low by about its size (minified by esbuild on its own:');
   L.push(`${Object.entries(stubSizes).map(([f, n]) => `\`${f}\` ${int(n)} B`).join(', ')} raw, less once gzipped with the rest).`);
   L.push('"worker JS" is the emitted file that loads the `.wasm`, "wasm" the emitted `.wasm` (byte for byte the package\'s), both absent');
-  L.push('from the baseline. Each file compressed on its own with Node\'s `zlib.gzipSync` at level 9 (`gzip -9`), as it is served.');
+  L.push('from the baseline. Each file compressed on its own with GNU `gzip -9 -n` (the measure of the size budgets and of `scripts/build.sh`), as it is served.');
   const same = apps.every((a) => a.otherDiffs.length === 0);
   L.push(same
     ? `HTML, CSS and static files are the same in both builds of each app (${apps.map((a) => `${a.name} ${a.otherFiles}`).join(', ')} files), `

@@ -16,7 +16,7 @@ rm -rf pkg
 cargo build --target wasm32-unknown-unknown --release --features tiny   # no_std: see src/lib.rs
 # --encode-into always: strings enter wasm by TextEncoder#encodeInto, with no fallback for engines
 # without it (every browser the worker runs in has it: AbortSignal.timeout is younger).
-wasm-bindgen --target web --encode-into always --out-dir pkg target/wasm32-unknown-unknown/release/oidc_worker.wasm
+wasm-bindgen --target web --encode-into always --out-dir pkg "${CARGO_TARGET_DIR:-target}"/wasm32-unknown-unknown/release/oidc_worker.wasm
 rm -f pkg/oidc_worker_bg.wasm.d.ts # types for direct wasm imports: nothing here uses them
 # The panic paths become plain traps (the panic handler traps already, formatting nothing), so
 # that wasm-opt drops the panic messages' formatting machinery (see the script).

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/:
 #   cargo (wasm32, release) → wasm-bindgen --target web → wasm-opt (--flatten --rereloop -O2 -Os) x2 -ocimfs=25 (npm binaryen, never
-#   Debian's: its wasm-opt 108 breaks wasm-bindgen 0.2.130 output) → tsc (src/js → pkg/, and
-#   the worker's entry src/worker/worker.ts → pkg/worker.js) → esbuild (bundle, minify).
+#   Debian's: its wasm-opt 108 breaks wasm-bindgen 0.2.130 output) → functions reordered for gzip
+#   → tsc (src/js → pkg/, and the worker's entry src/worker/worker.ts → pkg/worker.js) → esbuild
+#   (bundle, minify).
 # pkg/ is wiped first so stale files never ship. Prints raw and gzip -9 sizes at the end.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -46,6 +47,13 @@ node scripts/minify-names.mjs "$names" pkg/oidc_worker.js pkg/oidc_worker_bg.was
 rm -f "$names"
 # The panic messages' text and file names, which nothing reads any more, blanked (see the script).
 node scripts/blank-panic-text.mjs pkg/oidc_worker_bg.wasm
+# The functions reordered so that similar bodies sit within deflate's 32 KiB window of each other
+# (the order does nothing else; see the script, which checks that only the order changed): by
+# size class and bytes, then a short deterministic search, whichever gzip -9 makes smallest.
+# Last, on the finished module (no name section to renumber). Measured: wasm -1,361 B gzip -9
+# (the size classes alone -1,133 B; the search's 600 steps, ~20 s, -228 B more; Node's zlib -675 B,
+# brotli -647 B).
+node scripts/reorder-functions.mjs pkg/oidc_worker_bg.wasm
 node_modules/.bin/tsc -p tsconfig.json                                                # src/js: .js (+ bare .d.ts)
 node_modules/.bin/tsc -p tsconfig.json --removeComments false --emitDeclarationOnly   # .d.ts with TSDoc
 node_modules/.bin/tsc -p tsconfig.worker.json                                         # src/worker/worker.ts

@@ -102,5 +102,39 @@ for (const segment of m.data) {
     locations++;
   }
 }
+
+// More text of core, alloc and js-sys that only the panic paths (traps now) and the formatting
+// machinery (stubbed) use, blanked only where nothing refers to it: no reference inside it, and
+// none in the printable text just before it (which a longer string there could run on from).
+const unused = [
+  '\n  left: ',
+  '\n right: ',
+  'capacity overflow',
+  'attempt to join into collection with len > usize::MAX',
+  'LazyCell instance has previously been poisoned',
+  '`async fn` resumed after completion',
+  'RefCell already mutably borrowed',
+  'RefCell already borrowed',
+  '0x0123456789ABCDEF',
+  'finish: callbacks should be Some',
+  'finish: result should be None',
+  'mid > len',
+  'Tried to shrink to a larger capacity',
+];
+let messages = 0;
+for (const segment of m.data) {
+  const bytes = wasm.subarray(segment.start, segment.end);
+  for (const piece of unused) {
+    for (let at = bytes.indexOf(piece, 0, 'latin1'); at >= 0; at = bytes.indexOf(piece, at + 1, 'latin1')) {
+      let from = at;
+      while (from > 0 && bytes[from - 1] >= 0x20 && bytes[from - 1] < 0x7f) from--;
+      let used = false;
+      for (let a = segment.address + from; a < segment.address + at + piece.length; a++) used ||= referenced.has(a);
+      if (used) continue;
+      bytes.fill(0, at, at + piece.length);
+      messages += piece.length;
+    }
+  }
+}
 writeFileSync(file, wasm);
-console.log(`blank-panic-text: ${blanked} bytes of panic text blanked, and ${locations} panic locations`);
+console.log(`blank-panic-text: ${blanked} bytes of panic text blanked, ${locations} panic locations, ${messages} bytes of unused text`);

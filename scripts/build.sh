@@ -46,7 +46,8 @@ node_modules/.bin/wasm-opt --flatten --rereloop -O2 -Os --flatten --rereloop -O2
 node scripts/minify-names.mjs "$names" pkg/oidc_worker.js pkg/oidc_worker_bg.wasm
 rm -f "$names"
 # The panic messages' text and file names, which nothing reads any more, blanked, and the panic
-# locations (file, line, column) nothing refers to any more (see the script): wasm -570 B gzip -9.
+# locations (file, line, column) and more panic and formatting text nothing refers to any more
+# (see the script): wasm -570 and -141 B gzip -9.
 node scripts/blank-panic-text.mjs pkg/oidc_worker_bg.wasm
 # The functions reordered so that similar bodies sit within deflate's 32 KiB window of each other
 # (the order does nothing else; see the script, which checks that only the order changed): by

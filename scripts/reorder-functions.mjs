@@ -34,7 +34,8 @@ const emit = (m, order) => {
   order.forEach((old, index) => {
     position[old] = index;
   });
-  if (order.length !== m.types.length || position.filter((p) => p !== undefined).length !== order.length) {
+  const n = m.types.length;
+  if (order.length !== n || new Set(order).size !== n || !order.every((i) => Number.isInteger(i) && i >= 0 && i < n)) {
     fail('not a permutation');
   }
   const index = (i) => leb(i < m.imported ? i : m.imported + position[i - m.imported]);

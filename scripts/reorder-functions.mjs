@@ -10,11 +10,12 @@
 // of one function, kept when the module gets no larger); the smallest by `gzip -9`, the size
 // scripts/build.sh reports, is written.
 //
-// Checked before anything is written, or the build fails: the module is read and written back
-// byte for byte (every instruction understood); the new module validates
-// (`WebAssembly.validate`); and renumbered back, it is the original byte for byte (so only the
-// order changed). Any section this does not know how to renumber (custom sections such as names,
-// a start function, other element segment forms) fails it too.
+// Checked first: the module is read and written back byte for byte (every instruction
+// understood); a module it cannot read so (a section it does not know how to renumber, such as
+// custom sections, a start function or other element segment forms, or instructions of a newer
+// toolchain) is left as it is, with a warning: only size is lost. Checked before anything is
+// written, or the build fails: the new module validates (`WebAssembly.validate`); and renumbered
+// back, it is the original byte for byte (so only the order changed).
 //
 // Usage: node scripts/reorder-functions.mjs <module.wasm> [local search steps, default 600]
 // (rewritten in place).
@@ -60,9 +61,20 @@ const emit = (m, order) => {
 };
 
 const wasm = readFileSync(file);
-const m = parse(wasm);
+// A module the reader does not know (a new toolchain's instructions or sections) or cannot write
+// back byte for byte keeps its order: that costs only size, so the build goes on.
+const skip = (message) => {
+  console.error(`reorder-functions: skipped, the order left as it is (${message})`);
+  process.exit(0);
+};
+let m;
+try {
+  m = parse(wasm);
+} catch (error) {
+  skip(error.message);
+}
 const identity = m.types.map((_, i) => i);
-if (!emit(m, identity).equals(wasm)) fail('the module does not read back byte for byte');
+if (!emit(m, identity).equals(wasm)) skip('the module does not read back byte for byte');
 
 const gzip = (bytes) => execFileSync('gzip', ['-9'], { input: bytes, maxBuffer: 1 << 26 }).length;
 const size = (i) => m.bodies[i].locals.length + m.bodies[i].chunks.reduce((n, c) => n + (typeof c === 'number' ? 2 : c.length), 0);

@@ -523,9 +523,8 @@ impl Host {
                 // Both go through the single flight: it joins or waits out the grant in flight.
                 TokenStep::Refresh | TokenStep::Wait => {}
             }
-            let host = self.clone();
-            let run_key = key.clone();
-            match self.refresh.run(key, || async move { host.refresh_once(&run_key).await }).await {
+            // (The grant's future borrows `self` and `key`, which outlive it: no clones to hold.)
+            match self.refresh.run(key, || self.refresh_once(key)).await {
                 Turn::Waited => continue, // another token's grant settled: look again
                 Turn::Done(outcome) => outcome?,
             }

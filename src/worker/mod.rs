@@ -197,7 +197,7 @@ impl Host {
         self.emit(&Event::Wake { delay_ms });
     }
 
-    async fn dispatch(self: &Rc<Self>, call: Call, request: &JsValue) -> Result<Reply, Error> {
+    async fn dispatch(&self, call: Call, request: &JsValue) -> Result<Reply, Error> {
         match call {
             Call::Configure(config) => self.configure(&config),
             // One path for both (one copy of the login's future in the module).
@@ -499,7 +499,7 @@ impl Host {
 
     /// `getUser {options:{fresh:true}}`: the UserInfo claims, fetched from the provider with
     /// the access token (refreshed first if needed); signed responses are verified.
-    async fn fresh_user(self: &Rc<Self>) -> Result<Reply, Error> {
+    async fn fresh_user(&self) -> Result<Reply, Error> {
         self.access_token(&TokenKey::default(), Need::Valid).await?;
         let request = self.with(|c| c.userinfo_request(io::now()))?;
         let response = self.send(&request).await?;
@@ -516,7 +516,7 @@ impl Host {
     /// The access token for `key` (`getAccessToken {options:{forceRefresh?, resource?,
     /// scope?}}`), obtained with the refresh token first when the core says so. Concurrent
     /// callers for one key share one grant; grants for different keys take turns.
-    async fn access_token(self: &Rc<Self>, key: &TokenKey, need: Need<'_>) -> Result<String, Error> {
+    async fn access_token(&self, key: &TokenKey, need: Need<'_>) -> Result<String, Error> {
         loop {
             match self.with(|c| c.token_step(key, need, io::now()))? {
                 TokenStep::Use(token) => return Ok(token),
@@ -562,7 +562,7 @@ impl Host {
     /// Bearer `invalid_token` challenge, within the configured time and response size.
     /// `header_names`: the names of the headers in `request`, joined by `,` (a character no
     /// header name has).
-    async fn api_fetch(self: &Rc<Self>, url: &str, method: &str, header_names: &str, request: &JsValue) -> Result<JsValue, Error> {
+    async fn api_fetch(&self, url: &str, method: &str, header_names: &str, request: &JsValue) -> Result<JsValue, Error> {
         let (key, limits) = self.with(|c| Ok((c.api_token_key(url, method, header_names)?, io::ApiLimits::of(c.config()))))?;
         let (mut call, mut dpop) = self.with(|c| Ok((c.api_call(key), c.dpop_call(url)?)))?;
         let mut token = self.access_token(call.key(), Need::Valid).await?;
@@ -610,7 +610,7 @@ impl Host {
     /// `persist: "dpop-bound"`: takes up the session stored in this browser, if the core says
     /// to look (once per worker; concurrent restores share the look), and signs it in with one
     /// refresh grant and no provider page. `true` once signed in.
-    async fn resume_persisted(self: &Rc<Self>, page_url: &str) -> Result<bool, Error> {
+    async fn resume_persisted(&self, page_url: &str) -> Result<bool, Error> {
         // (The core names the store's record to the first caller only.)
         let id = self.with_mut(|c| Ok(c.resume_id(page_url)))?;
         let (looking, done) = match id {

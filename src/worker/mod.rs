@@ -399,9 +399,13 @@ impl Host {
     async fn device_login(&self, scope: Option<&str>, request: &JsValue) -> Result<Reply, Error> {
         self.ensure_discovery().await?;
         self.ensure_dpop_key().await?;
-        let start = self.with(|c| c.device_authorization_request(scope))?;
-        let answer = io::fetch(&start).await?.response;
-        let mut login = self.with(|c| c.process_device_authorization(&answer, io::now()))?;
+        // (In blocks, here and below: what is done with is dropped before the next await, so
+        // the future neither holds it nor has to drop it in each later state.)
+        let mut login = {
+            let start = self.with(|c| c.device_authorization_request(scope))?;
+            let answer = io::fetch(&start).await?.response;
+            self.with(|c| c.process_device_authorization(&answer, io::now()))?
+        };
         io::device_code(request, &login.code_json());
         let mut wait = login.interval;
         loop {
@@ -460,9 +464,11 @@ impl Host {
                 None => return Err(error),
             },
         };
-        let request = self.with(|c| c.code_exchange_request(&callback))?;
-        let response = self.send(&request).await?;
-        let exchange = self.with(|c| c.process_code_exchange_response(callback, &response))?;
+        let exchange = {
+            let request = self.with(|c| c.code_exchange_request(&callback))?;
+            let response = self.send(&request).await?;
+            self.with(|c| c.process_code_exchange_response(callback, &response))?
+        };
         self.finish_login(exchange).await
     }
 
@@ -501,9 +507,12 @@ impl Host {
     /// the access token (refreshed first if needed); signed responses are verified.
     async fn fresh_user(&self) -> Result<Reply, Error> {
         self.access_token(&TokenKey::default(), Need::Valid).await?;
-        let request = self.with(|c| c.userinfo_request(io::now()))?;
-        let response = self.send(&request).await?;
-        match self.with(|c| c.process_userinfo_response(&response))? {
+        let info = {
+            let request = self.with(|c| c.userinfo_request(io::now()))?;
+            let response = self.send(&request).await?;
+            self.with(|c| c.process_userinfo_response(&response))?
+        };
+        match info {
             UserInfo::Claims(claims) => Ok(Box::new(ReplyValue::Json(Held::Json(claims)))),
             UserInfo::Signed(jws) => {
                 let signature = self.verify_jws(&jws, Purpose::UserInfo).await;

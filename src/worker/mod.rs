@@ -245,10 +245,7 @@ impl Host {
                 Ok(Box::new(ReplyValue::Null))
             }
             Call::Fetch(FetchCall { url, method }) => {
-                // The names of the headers that will be sent, read from those very headers: a
-                // list the page declared beside them could hide an `Authorization` among them.
-                let names = io::api_header_names(request).ok_or(INVALID_CALL)?;
-                self.api_fetch(&url, &method, &names, request).await.map(|r| Box::new(ReplyValue::Json(Held::Response(r))))
+                self.api_fetch(&url, &method, request).await.map(|r| Box::new(ReplyValue::Json(Held::Response(r))))
             }
             Call::IsAuthenticated => Ok(Box::new(ReplyValue::Bool(self.with(|c| Ok(c.is_authenticated()))?))),
             Call::GetUser(true) => self.fresh_user().await,
@@ -569,10 +566,14 @@ impl Host {
     /// `fetch {url, method}` (`auth.fetch`): sends the page's request to one of the configured
     /// `apiOrigins` with the access token attached, refreshing once and retrying once on a
     /// Bearer `invalid_token` challenge, within the configured time and response size.
-    /// `header_names`: the names of the headers in `request`, joined by `,` (a character no
-    /// header name has).
-    async fn api_fetch(&self, url: &str, method: &str, header_names: &str, request: &JsValue) -> Result<JsValue, Error> {
-        let (key, limits) = self.with(|c| Ok((c.api_token_key(url, method, header_names)?, io::ApiLimits::of(c.config()))))?;
+    async fn api_fetch(&self, url: &str, method: &str, request: &JsValue) -> Result<JsValue, Error> {
+        // The names of the headers that will be sent, joined by `,` (a character no header name
+        // has), read from those very headers: a list the page declared beside them could hide an
+        // `Authorization` among them. (Read here, not held by the future past this line.)
+        let (key, limits) = {
+            let header_names = io::api_header_names(request).ok_or(INVALID_CALL)?;
+            self.with(|c| Ok((c.api_token_key(url, method, &header_names)?, io::ApiLimits::of(c.config()))))?
+        };
         let (mut call, mut dpop) = self.with(|c| Ok((c.api_call(key), c.dpop_call(url)?)))?;
         let mut token = self.access_token(call.key(), Need::Valid).await?;
         loop {

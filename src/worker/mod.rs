@@ -229,11 +229,7 @@ impl Host {
             Call::HandleCallback(url) => self.handle_callback(&url).await,
             Call::AwaitLogin(key) => self.await_popup(key).await,
             Call::DeviceLogin(options) => {
-                let options = json::parse(options.as_bytes()).map_err(|_| INVALID_CALL)?;
-                let scope = match options.get("scope") {
-                    None | Some(Value::Null) => None,
-                    Some(scope) => Some(scope.as_str().ok_or(Error::Config { reason: &"scope" })?.to_owned()),
-                };
+                let scope = device_scope(&options)?;
                 self.device_login(scope.as_deref(), request).await
             }
             // Only for a popup login this worker waits for: anything else is ignored, unread.
@@ -745,6 +741,17 @@ fn jti() -> Result<[u8; JTI_BYTES], Error> {
     let mut jti = [0u8; JTI_BYTES];
     io::fill_random(&mut jti)?;
     Ok(jti)
+}
+
+/// `deviceLogin`'s scope, from `{ scope? }` as JSON text. (Read here, not in `dispatch`: the
+/// parsed options are never part of its future.)
+#[inline(never)]
+fn device_scope(text: &str) -> Result<Option<String>, Error> {
+    let options = json::parse(text.as_bytes()).map_err(|_| INVALID_CALL)?;
+    Ok(match options.get("scope") {
+        None | Some(Value::Null) => None,
+        Some(scope) => Some(scope.as_str().ok_or(Error::Config { reason: &"scope" })?.to_owned()),
+    })
 }
 
 /// `login`'s options, `{ appState?, extraParams? }` as JSON text (`null`: none).

@@ -95,8 +95,11 @@ const referenced = new Set(m.constants);
 for (const segment of m.data) {
   for (let at = segment.start; at + 4 <= segment.end; at++) referenced.add(wasm.readUInt32LE(at));
 }
+// The data segment whose initial bytes hold `length` bytes at memory `address`, if one does.
+const segmentHolding = (address, length = 1) =>
+  m.data.find((s) => address >= s.address && address + length <= s.address + (s.end - s.start));
 const offsetOf = (address, length) => {
-  const segment = m.data.find((s) => address >= s.address && address + length <= s.address + (s.end - s.start));
+  const segment = segmentHolding(address, length);
   return segment && segment.start + (address - segment.address);
 };
 let locations = 0;
@@ -121,12 +124,12 @@ for (const segment of m.data) {
 const word = (address) => { // the initial memory, zero outside the segments
   let value = 0;
   for (let i = 3; i >= 0; i--) {
-    const segment = m.data.find((s) => address + i >= s.address && address + i < s.address + (s.end - s.start));
+    const segment = segmentHolding(address + i);
     value = value * 256 + (segment ? wasm[segment.start + address + i - segment.address] : 0);
   }
   return value;
 };
-const inData = (value) => m.data.some((s) => value >= s.address && value < s.address + (s.end - s.start));
+const inData = (value) => segmentHolding(value) !== undefined;
 const code = new Set(m.constants);
 const endsBefore = (target, limit) => {
   if (code.has(target)) return false;

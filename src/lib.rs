@@ -55,5 +55,5 @@ static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> 
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub mod __shell {
-    pub use crate::worker::{io, single_flight, store, WorkerHost};
+    pub use crate::worker::{io, single_flight, store, task, WorkerHost};
 }

@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use js_sys::{Array, Promise, Uint8Array};
 use oidc_worker::__shell::single_flight::{SingleFlight, Turn};
-use oidc_worker::__shell::{io, store, WorkerHost};
+use oidc_worker::__shell::{io, store, task, WorkerHost};
 use oidc_worker::protocol::base64url;
 use oidc_worker::protocol::http::{HttpRequest, HttpResponse, Method, MAX_RESPONSE_BYTES};
 use oidc_worker::protocol::json::{self, Value};
@@ -29,12 +29,16 @@ wasm_bindgen_test_configure!(run_in_dedicated_worker);
 #[wasm_bindgen(inline_js = "
 export function blob_url(len, type) { return URL.createObjectURL(new Blob([new Uint8Array(len)], { type })); }
 export function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+export function settle_later(ms, ok, value) { return new Promise((resolve, reject) => setTimeout(() => (ok ? resolve : reject)(value), ms)); }
+export function all_settled(promises) { return Promise.allSettled(promises); }
 export function is_dedicated_worker() { return typeof DedicatedWorkerGlobalScope !== 'undefined' && self instanceof DedicatedWorkerGlobalScope; }
 ")]
 extern "C" {
     fn blob_url(len: u32, content_type: &str) -> String;
     fn sleep(ms: u32) -> Promise;
     fn is_dedicated_worker() -> bool;
+    fn settle_later(ms: u32, ok: bool, value: &JsValue) -> Promise;
+    fn all_settled(promises: &Array) -> Promise;
 }
 
 fn get(url: &str) -> HttpRequest {
@@ -631,7 +635,7 @@ async fn store_take_is_single_use_under_concurrency() {
     let takes: Array = (0..4)
         .map(|_| {
             let key = key.clone();
-            JsValue::from(wasm_bindgen_futures::future_to_promise(async move {
+            JsValue::from(task::to_promise(async move {
                 Ok(store::take(&key, now)
                     .await
                     .unwrap()
@@ -726,7 +730,7 @@ async fn persisted_session_is_written_read_and_deleted_with_its_key() {
 /// and returns how many runs had started. Resolves to that number, or -1 for `Turn::Waited`.
 fn flight_task(flight: &Rc<SingleFlight<u32, u32>>, key: u32, log: &Rc<RefCell<Vec<u32>>>) -> Promise {
     let (flight, log) = (flight.clone(), log.clone());
-    wasm_bindgen_futures::future_to_promise(async move {
+    task::to_promise(async move {
         let turn = flight
             .run(&key, || async move {
                 JsFuture::from(sleep(20)).await.unwrap();
@@ -1120,4 +1124,99 @@ async fn restore_without_a_hint_or_on_a_callback_asks_nothing_of_the_provider() 
     // A malformed request is an invalid call.
     let reply = call(&host, r#"{"restore":"{\"hint\":1}"}"#).await;
     assert_eq!(error_of(&reply), ("config", Some("invalid_call")));
+}
+
+// ---- the shell's executor, against wasm-bindgen-futures ----
+
+/// What a task of [`executor_scenario`] does at each step.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Awaits a promise that settles after `ms` (fulfilled or rejected) and logs its outcome.
+    Timer { ms: u32, ok: bool },
+    /// Awaits an already fulfilled promise.
+    Ready,
+    /// Wakes itself during its own poll and returns pending once (a yield).
+    Yield,
+    /// Awaits the gate another task opens, then logs.
+    Gate,
+    /// Opens the gate.
+    Open,
+}
+
+/// Returns pending once after waking its own task from inside the poll.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            return std::task::Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+/// Runs the same tasks through `spawn` (the shell's `to_promise`, or wasm-bindgen-futures'
+/// `future_to_promise`) and returns what the two can be compared on: how each promise
+/// settled, and the log of every step after an await, in order.
+async fn executor_scenario(spawn: fn(std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>>) -> Promise) -> (String, Vec<String>) {
+    let log = Rc::new(RefCell::new(Vec::<String>::new()));
+    let mut open_gate = None;
+    let gate = Promise::new(&mut |resolve, _| open_gate = Some(resolve));
+    let open_gate = Rc::new(open_gate.unwrap());
+    let plans: Vec<Vec<Step>> = vec![
+        vec![Step::Timer { ms: 30, ok: true }, Step::Ready, Step::Timer { ms: 10, ok: true }],
+        vec![Step::Gate, Step::Timer { ms: 5, ok: false }, Step::Timer { ms: 1, ok: false }],
+        vec![Step::Timer { ms: 20, ok: true }, Step::Open, Step::Yield, Step::Ready],
+        vec![Step::Yield, Step::Yield, Step::Timer { ms: 15, ok: false }],
+        vec![Step::Ready, Step::Gate, Step::Ready],
+        vec![],
+    ];
+    let promises = Array::new();
+    for (task, plan) in plans.into_iter().enumerate() {
+        let (log, gate, open_gate) = (log.clone(), gate.clone(), open_gate.clone());
+        promises.push(&spawn(Box::pin(async move {
+            let mut failures = 0;
+            for (i, step) in plan.iter().enumerate() {
+                let outcome = match *step {
+                    Step::Timer { ms, ok } => JsFuture::from(settle_later(ms, ok, &JsValue::from(format!("{task}.{i}")))).await,
+                    Step::Ready => JsFuture::from(Promise::resolve(&JsValue::from(i as u32))).await,
+                    Step::Yield => {
+                        YieldOnce(false).await;
+                        Ok(JsValue::UNDEFINED)
+                    }
+                    Step::Gate => JsFuture::from(gate.clone()).await,
+                    Step::Open => Ok(open_gate.call0(&JsValue::UNDEFINED).unwrap()),
+                };
+                failures += u32::from(outcome.is_err());
+                log.borrow_mut().push(format!("{task}:{i}:{:?}", outcome));
+            }
+            match failures {
+                0 => Ok(JsValue::from(format!("task {task} done"))),
+                n => Err(JsValue::from(n)),
+            }
+        })));
+    }
+    // Many more, each on a timer: none lost, none settled twice.
+    for n in 0..200u32 {
+        promises.push(&spawn(Box::pin(async move {
+            JsFuture::from(settle_later(n % 7, n % 3 != 0, &JsValue::from(n))).await
+        })));
+    }
+    let settled = JsFuture::from(all_settled(&promises)).await.unwrap();
+    let settled = js_sys::JSON::stringify(&settled).unwrap().as_string().unwrap();
+    let log = log.borrow().clone();
+    (settled, log)
+}
+
+#[wasm_bindgen_test]
+async fn the_shells_executor_settles_and_orders_like_wasm_bindgen_futures() {
+    let ours = executor_scenario(|future| task::to_promise(future)).await;
+    let theirs = executor_scenario(|future| wasm_bindgen_futures::future_to_promise(future)).await;
+    assert_eq!(ours, theirs);
+    // The scenario did what it says (so the comparison is not of two empty runs).
+    assert_eq!(ours.1.len(), 16);
+    assert!(ours.0.contains(r#""status":"rejected","reason":2"#), "{}", ours.0);
+    assert_eq!(ours.0.matches("fulfilled").count(), 4 + 133);
 }

@@ -18,7 +18,6 @@ use alloc::rc::Rc;
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::protocol::api_call::ApiStep;
 use crate::protocol::authorization::Callback;
@@ -42,6 +41,7 @@ pub mod boundary;
 pub mod io;
 pub mod single_flight;
 pub mod store;
+pub mod task;
 
 use boundary::Held;
 use single_flight::{SingleFlight, Turn};
@@ -137,7 +137,7 @@ impl WorkerHost {
     /// worker itself failed (`worker.js` then fails every call).
     pub fn handle(&self, call: String, request: JsValue) -> Promise {
         let host = self.host.clone();
-        future_to_promise(async move {
+        task::to_promise(async move {
             let result = match boundary::read_call(&call) {
                 Ok(call) => host.dispatch(call, &request).await,
                 Err(error) => Err(error),

@@ -11,7 +11,7 @@ use core::cell::{Cell, RefCell};
 use core::future::Future;
 use alloc::rc::Rc;
 
-use js_sys::{Function, Promise, Undefined};
+use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
@@ -27,9 +27,6 @@ struct Flight<K, T> {
     done: Promise,
     outcome: Rc<RefCell<Option<T>>>,
 }
-
-/// The `resolve` function of a run's `done` promise.
-type Resolve = Function<fn(JsValue) -> Undefined>;
 
 /// What [`SingleFlight::run`] did.
 pub enum Turn<T> {
@@ -53,7 +50,7 @@ impl<K: PartialEq + Clone, T: Clone> SingleFlight<K, T> {
     /// itself. A run is forgotten once it settles, so a later call starts afresh.
     ///
     /// The caller that starts a run drives it: its future must be polled to completion
-    /// (every caller here runs inside a `future_to_promise` task, which is).
+    /// (every caller here runs inside a [`to_promise`](super::task::to_promise) task, which is).
     pub async fn run<F: Future<Output = T>>(&self, key: &K, start: impl FnOnce() -> F) -> Turn<T> {
         let in_flight = self
             .current
@@ -70,10 +67,10 @@ impl<K: PartialEq + Clone, T: Clone> SingleFlight<K, T> {
             // rather than `expect`, keeps panic-message formatting out of the module.
             return Turn::Done(outcome.unwrap_or_else(|| core::arch::wasm32::unreachable()));
         }
-        // (`new_typed` and `call` with an argument tuple: the shapes `future_to_promise` uses,
-        // so the module and its glue hold one copy of each.)
-        let mut settle: Option<Resolve> = None;
-        let done: Promise = Promise::new_typed(&mut |resolve, _| settle = Some(resolve));
+        // (`Promise::new` and `call0`, as elsewhere in the shell: the module and its glue hold
+        // one copy of each.)
+        let mut settle: Option<Function> = None;
+        let done = Promise::new(&mut |resolve, _| settle = Some(resolve));
         let outcome = Rc::new(RefCell::new(None));
         *self.current.borrow_mut() = Some(Flight {
             key: key.clone(),
@@ -85,7 +82,7 @@ impl<K: PartialEq + Clone, T: Clone> SingleFlight<K, T> {
         *outcome.borrow_mut() = Some(result.clone());
         *self.current.borrow_mut() = None;
         if let Some(resolve) = settle {
-            let _ = resolve.call(&JsValue::UNDEFINED, (&JsValue::UNDEFINED,));
+            let _ = resolve.call0(&JsValue::UNDEFINED);
         }
         Turn::Done(result)
     }

@@ -94,8 +94,9 @@ const fail = (): void => {
   if (!failed) for (const port of ports) port.postMessage({ failed: true });
   failed = true;
 };
-// A trap surfaces as an exception out of the wasm: thrown by a call, rejecting `handle`'s
-// promise, or escaping a microtask of wasm-bindgen's futures queue.
+// A trap surfaces as an exception out of the wasm: thrown by a call (`handle` runs the call's
+// future up to its first await), rejecting `handle`'s promise, or out of the promise reaction
+// that resumed a call's future (src/worker/task.rs): a rejection nobody handles.
 self.addEventListener('error', fail);
 self.addEventListener('unhandledrejection', fail);
 

@@ -8,11 +8,11 @@
 // The failures are made from inside the worker: the dedicated worker of `sharing: "tab"` with
 // playwright's worker.evaluate, the session holder of `sharing: "browser"` (a SharedWorker, which
 // Playwright does not expose) through the DevTools protocol (tests/support/shared-workers.mjs):
-// - the scheduler wasm-bindgen's futures run on (`queueMicrotask`) throws: the wasm call that
-//   starts a call ends abruptly, `host.handle`'s promise rejects, and nothing runs the wasm's
-//   futures any more (without the fix, the worker ignored that rejection and every call hung);
-// - the clock the wasm imports (`Date.now`) throws while the client is borrowed: the wasm call
-//   ends abruptly inside a microtask (as a trap does), and the calls queued behind it never run.
+// - the clock the wasm imports (`Date.now`) throws once the provider's metadata has arrived:
+//   the call's future ends abruptly where it resumes, inside the promise reaction that wakes it
+//   (src/worker/task.rs), as a trap there does (the rejection nobody handles is the signal);
+// - the clock throws from the start, while the client is borrowed: the wasm call that starts a
+//   call ends abruptly (`host.handle` throws), and the calls queued behind it never run.
 // A failed holder tells every page connected to it (`{ failed: true }`), also those that had no
 // call in flight; a page that reaches it later, or a holder that could not load its wasm
 // (`{ ready: false }`), gets a worker of its own (`sharing` "tab") instead of failing.
@@ -47,8 +47,14 @@ function settleTogether(page, calls) {
 
 const WORKER_FAILED = { ok: false, code: 'config', reason: 'worker_failed' };
 
-const BREAK_SCHEDULER = `globalThis.queueMicrotask = () => {
-  throw new Error('the scheduler broke');
+const BREAK_CLOCK_AFTER_FETCH = `{
+  const fetchOriginal = globalThis.fetch;
+  globalThis.fetch = (...args) => fetchOriginal(...args).then((response) => {
+    Date.now = () => {
+      throw new Error('the clock broke');
+    };
+    return response;
+  });
 }`;
 const BREAK_CLOCK = `Date.now = () => {
   throw new Error('the clock broke');
@@ -83,13 +89,13 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
     return page;
   }
 
-  it('sharing: "tab": host.handle rejecting (the wasm\'s scheduler broke) fails every call with config / worker_failed', async () => {
+  it('sharing: "tab": an exception where a call\'s future resumes (after the provider answered) fails it with config / worker_failed', async () => {
     const page = await openApp('tab');
 
     const worker = await oidcWorker(page);
-    await worker.evaluate(BREAK_SCHEDULER);
-    const settled = await settleTogether(page, ['isAuthenticated', 'getUser', 'getAccessToken']);
-    assert.deepEqual(settled, [WORKER_FAILED, WORKER_FAILED, WORKER_FAILED]);
+    await worker.evaluate(BREAK_CLOCK_AFTER_FETCH);
+    // loginWithRedirect fetches the provider's metadata first, then reads the clock.
+    assert.deepEqual(await settleTogether(page, ['loginWithRedirect']), [WORKER_FAILED]);
     // Later calls fail at once, without reaching the worker.
     assert.deepEqual(await settleTogether(page, ['isAuthenticated']), [WORKER_FAILED]);
     await page.context().close();
@@ -133,7 +139,7 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
   });
 
   for (const [what, breakIt, calls] of [
-    ['host.handle rejecting (the wasm\'s scheduler broke)', BREAK_SCHEDULER, ['isAuthenticated', 'getUser', 'getAccessToken']],
+    ['an exception where a call\'s future resumes (the clock broke after the provider answered)', BREAK_CLOCK_AFTER_FETCH, ['loginWithRedirect']],
     ['an exception inside the wasm (the clock broke)', BREAK_CLOCK, ['getAccessToken', 'isAuthenticated', 'getUser']],
   ]) {
     it(`sharing: "browser": ${what} in the holder fails every call of every page connected to it`, async () => {
@@ -146,7 +152,7 @@ describe('a worker that fails', { timeout: 120_000 }, () => {
       } finally {
         await stop();
       }
-      assert.deepEqual(await settleTogether(first, calls), [WORKER_FAILED, WORKER_FAILED, WORKER_FAILED]);
+      assert.deepEqual(await settleTogether(first, calls), calls.map(() => WORKER_FAILED));
       // The other page had no call in flight: it was told all the same, so its calls fail at
       // once (a call reaching a failed holder would get no answer: 'hung').
       assert.deepEqual(await settleTogether(second, ['isAuthenticated', 'getUser']), [WORKER_FAILED, WORKER_FAILED]);

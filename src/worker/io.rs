@@ -54,8 +54,8 @@ pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
 #[wasm_bindgen]
 extern "C" {
     /// The worker's `crypto` (`WorkerGlobalScope.crypto`), read once. (Not through
-    /// `js_sys::global()`, whose search for the global object by four names the worker does
-    /// not need: ~300 B gzip of wasm and glue.)
+    /// `js_sys::global()`, whose search for the global object by four names, each with its own
+    /// import and lazy cell, the worker does not need: README, Design notes.)
     #[wasm_bindgen(thread_local_v2, js_name = crypto)]
     static CRYPTO: Option<Crypto>;
 }

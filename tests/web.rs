@@ -1159,7 +1159,7 @@ impl std::future::Future for YieldOnce {
 
 /// Runs the same tasks through `spawn` (the shell's `to_promise`, or wasm-bindgen-futures'
 /// `future_to_promise`) and returns what the two can be compared on: how each promise
-/// settled, and the log of every step after an await, in order.
+/// settled, and each task's log of its steps after an await, in order.
 async fn executor_scenario(spawn: fn(std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>>) -> Promise) -> (String, Vec<String>) {
     let log = Rc::new(RefCell::new(Vec::<String>::new()));
     let mut open_gate = None;
@@ -1206,7 +1206,10 @@ async fn executor_scenario(spawn: fn(std::pin::Pin<Box<dyn std::future::Future<O
     }
     let settled = JsFuture::from(all_settled(&promises)).await.unwrap();
     let settled = js_sys::JSON::stringify(&settled).unwrap().as_string().unwrap();
-    let log = log.borrow().clone();
+    // Each task's own steps, in its order (a stable sort by task): how steps of different tasks
+    // interleave depends on timers a few ms apart, which a loaded machine may fire out of order.
+    let mut log = log.borrow().clone();
+    log.sort_by_key(|step| step.split(':').next().map(str::to_owned));
     (settled, log)
 }
 

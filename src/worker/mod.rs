@@ -428,9 +428,7 @@ impl Host {
     /// ([`Host::handle_callback`]), and answers with its outcome.
     async fn await_popup(&self, key: String) -> Result<Reply, Error> {
         let outcome = Rc::new(RefCell::new(None));
-        let mut wake = None;
-        let done = Promise::new(&mut |resolve, _| wake = Some(resolve));
-        let wake = wake.ok_or(INVALID_CALL)?;
+        let (done, wake, _) = task::pending_promise();
         self.popups.borrow_mut().push((key, (outcome.clone(), wake)));
         let _ = wasm_bindgen_futures::JsFuture::from(done).await;
         let result = outcome.borrow_mut().take();
@@ -621,10 +619,9 @@ impl Host {
         let id = self.with_mut(|c| Ok(c.resume_id(page_url)))?;
         let (looking, done) = match id {
             Some(_) => {
-                let mut done = None;
-                let looking = Promise::new(&mut |resolve, _| done = Some(resolve));
+                let (looking, done, _) = task::pending_promise();
                 *self.resume_looking.borrow_mut() = Some(looking);
-                (None, done)
+                (None, Some(done))
             }
             None => (self.resume_looking.borrow().clone(), None),
         };

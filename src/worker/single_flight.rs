@@ -11,9 +11,11 @@ use core::cell::{Cell, RefCell};
 use core::future::Future;
 use alloc::rc::Rc;
 
-use js_sys::{Function, Promise};
+use js_sys::Promise;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
+
+use super::task::pending_promise;
 
 /// Shares the run in flight, if any, with every caller of [`SingleFlight::run`] for its key.
 pub struct SingleFlight<K, T> {
@@ -67,10 +69,7 @@ impl<K: PartialEq + Clone, T: Clone> SingleFlight<K, T> {
             // rather than `expect`, keeps panic-message formatting out of the module.
             return Turn::Done(outcome.unwrap_or_else(|| core::arch::wasm32::unreachable()));
         }
-        // (`Promise::new` and `call0`, as elsewhere in the shell: the module and its glue hold
-        // one copy of each.)
-        let mut settle: Option<Function> = None;
-        let done = Promise::new(&mut |resolve, _| settle = Some(resolve));
+        let (done, settle, _) = pending_promise();
         let outcome = Rc::new(RefCell::new(None));
         *self.current.borrow_mut() = Some(Flight {
             key: key.clone(),
@@ -81,9 +80,7 @@ impl<K: PartialEq + Clone, T: Clone> SingleFlight<K, T> {
         let result = start().await;
         *outcome.borrow_mut() = Some(result.clone());
         *self.current.borrow_mut() = None;
-        if let Some(resolve) = settle {
-            let _ = resolve.call0(&JsValue::UNDEFINED);
-        }
+        let _ = settle.call0(&JsValue::UNDEFINED);
         Turn::Done(result)
     }
 

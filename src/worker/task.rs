@@ -23,7 +23,7 @@ use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::task::{Context, RawWaker, RawWakerVTable, Waker};
 
-use js_sys::Promise;
+use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 
 /// A future that settles a JS promise when it ends.
@@ -37,10 +37,7 @@ struct Task {
 /// Runs `future` and returns a promise that settles with its outcome: fulfilled with `Ok`'s
 /// value, rejected with `Err`'s.
 pub fn to_promise(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
-    let mut settle = None;
-    let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
-    // (The executor of `new Promise` runs before the constructor returns: always `Some`.)
-    let Some((resolve, reject)) = settle else { core::arch::wasm32::unreachable() };
+    let (promise, resolve, reject) = pending_promise();
     let task = Rc::new(Task {
         future: RefCell::new(Some(Box::pin(async move {
             let (settle, value) = match future.await {
@@ -53,6 +50,16 @@ pub fn to_promise(future: impl Future<Output = Result<JsValue, JsValue>> + 'stat
     });
     poll(&task);
     promise
+}
+
+/// A new promise, and the functions that fulfil and reject it: what one future here waits on
+/// until another settles it.
+pub fn pending_promise() -> (Promise, Function, Function) {
+    let mut settle = None;
+    let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+    // (The executor of `new Promise` runs before the constructor returns: always `Some`.)
+    let Some((resolve, reject)) = settle else { core::arch::wasm32::unreachable() };
+    (promise, resolve, reject)
 }
 
 /// Polls `task` until it is pending without a wake-up in between, or done.

@@ -26,12 +26,12 @@ pub fn origin_of(href: &str) -> Option<String> {
 /// `Authorization` or `DPoP` itself (`config` / `authorization_header`): those are the worker's.
 /// `header_names` are joined by `,`, which no header name contains (RFC 9110 §5.1).
 pub fn api_token_key(config: &ClientConfig, url: &str, method: &str, header_names: &str) -> Result<TokenKey, Error> {
-    let origin = origin_of(url).ok_or(Error::Config { reason: &"api_origin" })?;
+    let origin = origin_of(url).ok_or_else(|| Error::Config { reason: &"api_origin" })?;
     let api = config
         .api_origins
         .iter()
         .find(|o| o.origin == origin)
-        .ok_or(Error::Config { reason: &"api_origin" })?;
+        .ok_or_else(|| Error::Config { reason: &"api_origin" })?;
     // RFC 9110 §9.1 method = token; Fetch forbids CONNECT, TRACE and TRACK.
     let forbidden = ["CONNECT", "TRACE", "TRACK"].iter().any(|m| m.eq_ignore_ascii_case(method));
     if method.is_empty() || !method.bytes().all(is_tchar) || forbidden {

@@ -74,7 +74,7 @@ pub fn authorization_request(
             v.parse::<u32>()
                 .ok()
                 .filter(|_| v.bytes().all(|b| b.is_ascii_digit()))
-                .ok_or(Error::Config { reason: &"max_age" })? as u64,
+                .ok_or_else(|| Error::Config { reason: &"max_age" })? as u64,
         ),
     };
 
@@ -130,13 +130,13 @@ const RESPONSE_PARAMS: [&str; 7] = ["code", "state", "iss", "session_state", "er
 /// the silent one).
 pub fn parse_callback(config: &ClientConfig, url: &str) -> Result<Callback, Error> {
     let invalid = |reason| Error::InvalidCallback { reason };
-    let url = Url::parse(url).ok_or(invalid(&"url"))?;
+    let url = Url::parse(url).ok_or_else(|| invalid(&"url"))?;
     let target = url.without_query_and_fragment();
     let registered = |uri: &String| Url::parse(uri).map(|u| u.without_query_and_fragment()).as_ref() == Some(&target);
     if !registered(&config.redirect_uri) && !config.silent_redirect_uri.as_ref().is_some_and(registered) {
         return Err(invalid(&"redirect_uri"));
     }
-    let params = parse_query(url.query.as_deref().unwrap_or("")).ok_or(invalid(&"encoding"))?;
+    let params = parse_query(url.query.as_deref().unwrap_or("")).ok_or_else(|| invalid(&"encoding"))?;
     let mut found: [Option<String>; 7] = Default::default();
     for (name, value) in params {
         if let Some(i) = RESPONSE_PARAMS.iter().position(|p| *p == name) {
@@ -149,7 +149,7 @@ pub fn parse_callback(config: &ClientConfig, url: &str) -> Result<Callback, Erro
     let [code, state, iss, _session_state, error, error_description, _error_uri] = found;
     Ok(Callback {
         // No state: nothing can be matched, whatever else the callback says.
-        state: state.filter(|s| !s.is_empty()).ok_or(Error::StateMismatch)?.into(),
+        state: state.filter(|s| !s.is_empty()).ok_or_else(|| Error::StateMismatch)?.into(),
         code: code.map(Secret::from),
         iss,
         error,
@@ -189,7 +189,7 @@ pub fn validate_callback(
     pending: Option<&str>,
     now: u64,
 ) -> Result<ValidatedCallback, Error> {
-    let pending = pending.and_then(PendingLogin::from_record).ok_or(Error::StateMismatch)?;
+    let pending = pending.and_then(PendingLogin::from_record).ok_or_else(|| Error::StateMismatch)?;
     let fresh = now < pending.expires_at() && pending.created_at <= now + config.clock_skew;
     let same_client = pending.issuer == config.issuer
         && pending.client_id == config.client_id
@@ -210,7 +210,7 @@ pub fn validate_callback(
 
     if let Some(error) = callback.error {
         return Err(Error::authorization_error(
-            oauth_error_text(&error).ok_or(Error::InvalidCallback { reason: &"error" })?,
+            oauth_error_text(&error).ok_or_else(|| Error::InvalidCallback { reason: &"error" })?,
             callback.error_description.as_deref().and_then(oauth_error_text),
         ));
     }
@@ -218,7 +218,7 @@ pub fn validate_callback(
     let code = callback
         .code
         .filter(|c| !c.expose().is_empty())
-        .ok_or(Error::InvalidCallback { reason: &"missing_code" })?;
+        .ok_or_else(|| Error::InvalidCallback { reason: &"missing_code" })?;
     Ok(ValidatedCallback { code, pending })
 }
 

@@ -137,7 +137,7 @@ impl Client {
 
     fn metadata(&self) -> Result<&ProviderMetadata, Error> {
         // The shell always discovers first; reaching this is a shell bug, reported as config.
-        self.metadata.as_ref().ok_or(Error::Config { reason: &"not_discovered" })
+        self.metadata.as_ref().ok_or_else(|| Error::Config { reason: &"not_discovered" })
     }
 
     /// Starts a login attempt. `options`: `{ appState?, extraParams? }`; `entropy` must be fresh
@@ -146,7 +146,7 @@ impl Client {
         let metadata = self.metadata()?;
         let mut extra_params = match options.get("extraParams").filter(|v| !v.is_null()) {
             None => Vec::new(),
-            Some(v) => auth_params(v).ok_or(Error::Config { reason: &"extra_params" })?,
+            Some(v) => auth_params(v).ok_or_else(|| Error::Config { reason: &"extra_params" })?,
         };
         // RFC 9449 §10: the code is bound to the key, so only this worker can redeem it.
         if let Some(key) = &self.dpop_key {
@@ -192,7 +192,7 @@ impl Client {
             Some(scope) => ["openid", scope].join(" "),
             None => self.config.scope.clone(),
         };
-        device::device_authorization_request(&self.config, self.metadata()?, scope.trim()).ok_or(Error::Config { reason: &"device" })
+        device::device_authorization_request(&self.config, self.metadata()?, scope.trim()).ok_or_else(|| Error::Config { reason: &"device" })
     }
 
     /// Reads the device authorization response ([`device::process_device_authorization`]).
@@ -209,7 +209,7 @@ impl Client {
     /// the ID token is required and checked like a redirect login's (no nonce: none was sent).
     pub fn process_device_tokens(&self, res: &HttpResponse, now: u64) -> Result<Box<TokenExchange>, Error> {
         let tokens = self.process_token_response(res)?;
-        Jwt::parse(tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: &"field" })?.expose())?;
+        Jwt::parse(tokens.id_token.as_ref().ok_or_else(|| Error::InvalidResponse { reason: &"field" })?.expose())?;
         let login = PendingLogin {
             state: Secret::from(String::new()),
             nonce: Secret::from(String::new()),
@@ -269,7 +269,7 @@ impl Client {
     #[allow(clippy::boxed_local)] // (it arrives boxed from `complete_callback`)
     pub fn process_code_exchange_response(&self, callback: Box<ValidatedCallback>, res: &HttpResponse) -> Result<Box<TokenExchange>, Error> {
         let tokens = self.process_token_response(res)?;
-        let id_token = tokens.id_token.as_ref().ok_or(Error::InvalidResponse { reason: &"field" })?.expose();
+        let id_token = tokens.id_token.as_ref().ok_or_else(|| Error::InvalidResponse { reason: &"field" })?.expose();
         Jwt::parse(id_token)?;
         Ok(Box::new(TokenExchange { tokens, login: Some(callback.pending), key: TokenKey::default(), generation: self.generation }))
     }
@@ -318,8 +318,8 @@ impl Client {
         };
         let alg = Alg::from_name(token.alg())
             .filter(|alg| accepted_algs(advertised).contains(alg))
-            .ok_or(Error::InvalidIdToken { reason: &"alg" })?;
-        let jwks_uri = metadata.jwks_uri.as_deref().ok_or(Error::InvalidResponse { reason: &"metadata" })?;
+            .ok_or_else(|| Error::InvalidIdToken { reason: &"alg" })?;
+        let jwks_uri = metadata.jwks_uri.as_deref().ok_or_else(|| Error::InvalidResponse { reason: &"metadata" })?;
         let fetch_keys = SignatureStep::FetchKeys(HttpRequest {
             method: Method::Get,
             url: jwks_uri.to_owned(),
@@ -389,7 +389,7 @@ impl Client {
                 }
                 let previous = match (&login, &resuming) {
                     (Some(_), _) | (None, Some(_)) => None,
-                    (None, None) => Some(Jwt::parse(self.session.as_ref().ok_or(Error::LoginRequired)?.id_token())?),
+                    (None, None) => Some(Jwt::parse(self.session.as_ref().ok_or_else(|| Error::LoginRequired)?.id_token())?),
                 };
                 let nonce = match (&login, &previous) {
                     // A device login sends no nonce (RFC 8628 has none): the token must carry none.
@@ -430,7 +430,7 @@ impl Client {
         let validated = id_token.zip(claims);
         match login {
             Some(pending) => {
-                let (raw, claims) = validated.ok_or(Error::InvalidResponse { reason: &"field" })?;
+                let (raw, claims) = validated.ok_or_else(|| Error::InvalidResponse { reason: &"field" })?;
                 let mut reply = ObjectWriter::new();
                 match &pending.app_state {
                     Some(app_state) => reply.raw("appState", app_state),
@@ -449,7 +449,7 @@ impl Client {
                     // (OIDC Core §12.2 lets a refresh omit it; a resumed session has none yet.)
                     return Err(Error::InvalidResponse { reason: &"field" });
                 }
-                let session = self.session.as_mut().ok_or(Error::LoginRequired)?;
+                let session = self.session.as_mut().ok_or_else(|| Error::LoginRequired)?;
                 session.apply_refresh(&key, tokens, validated, now, self.config.clock_skew);
                 Ok(Exchanged::Refreshed)
             }
@@ -495,7 +495,7 @@ impl Client {
     /// obtained with the refresh token first, `Err(LoginRequired)` without a session or without
     /// a way to refresh.
     pub fn access_token(&self, key: &TokenKey, now: u64) -> Result<Option<&str>, Error> {
-        let session = self.session.as_ref().ok_or(Error::LoginRequired)?;
+        let session = self.session.as_ref().ok_or_else(|| Error::LoginRequired)?;
         match session.token(key).and_then(|t| t.valid(now)) {
             Some(token) => Ok(Some(token)),
             None if session.refresh_token().is_some() => Ok(None),
@@ -527,7 +527,7 @@ impl Client {
     /// current one (after a dropped answer, that of the session as it is now).
     pub fn token_after_refresh(&self, key: &TokenKey, now: u64) -> Result<String, Error> {
         // The refresh just succeeded, so `None` means the new token is already expired.
-        self.access_token(key, now)?.map(str::to_owned).ok_or(Error::InvalidResponse { reason: &"expires_in" })
+        self.access_token(key, now)?.map(str::to_owned).ok_or_else(|| Error::InvalidResponse { reason: &"expires_in" })
     }
 
     /// Starts a refresh grant for `key`'s token (RFC 6749 §6, with RFC 8707 §2.2 `resource` and
@@ -644,7 +644,7 @@ impl Client {
     /// `resource` and a narrower `scope` when the key has them). `LoginRequired` without a
     /// refresh token.
     pub fn refresh_request(&self, key: &TokenKey) -> Result<HttpRequest, Error> {
-        let refresh_token = self.session.as_ref().and_then(Session::refresh_token).ok_or(Error::LoginRequired)?;
+        let refresh_token = self.session.as_ref().and_then(Session::refresh_token).ok_or_else(|| Error::LoginRequired)?;
         Ok(token::refresh_request(&self.config, self.metadata()?, refresh_token, key))
     }
 
@@ -682,8 +682,8 @@ impl Client {
     /// The UserInfo request with the current access token (OIDC Core §5.3.1); the shell
     /// makes sure the token is valid first. `login_required` without a session.
     pub fn userinfo_request(&self, now: u64) -> Result<HttpRequest, Error> {
-        let endpoint = self.metadata()?.userinfo_endpoint.as_deref().ok_or(Error::InvalidResponse { reason: &"metadata" })?;
-        let token = self.access_token(&TokenKey::default(), now)?.ok_or(Error::LoginRequired)?;
+        let endpoint = self.metadata()?.userinfo_endpoint.as_deref().ok_or_else(|| Error::InvalidResponse { reason: &"metadata" })?;
+        let token = self.access_token(&TokenKey::default(), now)?.ok_or_else(|| Error::LoginRequired)?;
         Ok(HttpRequest {
             method: Method::Get,
             url: endpoint.to_owned(),
@@ -750,7 +750,7 @@ impl Client {
     /// OIDC Core §5.3.4: the UserInfo `sub` must equal the ID token's, or the response must
     /// not be used (it may be for another user: a token substitution).
     fn check_userinfo_sub(&self, claims: &Value) -> Result<(), Error> {
-        let session_claims = self.user_json().ok_or(Error::LoginRequired)?;
+        let session_claims = self.user_json().ok_or_else(|| Error::LoginRequired)?;
         let id_token_claims = json::parse(session_claims.as_bytes()).map_err(|_| Error::LoginRequired)?;
         match (claims.get("sub").and_then(Value::as_str), id_token_claims.get("sub").and_then(Value::as_str)) {
             (Some(got), Some(want)) if got == want => Ok(()),
@@ -790,7 +790,7 @@ impl Client {
     /// Keeps the public half of the worker's DPoP key: WebCrypto's `exportKey("raw")` of the
     /// P-256 public key. `config` / `dpop_key` for anything else.
     pub fn set_dpop_key(&mut self, raw_public_key: &[u8]) -> Result<(), Error> {
-        self.dpop_key = Some(DpopKey::from_raw_p256(raw_public_key).ok_or(Error::Config { reason: &"dpop_key" })?);
+        self.dpop_key = Some(DpopKey::from_raw_p256(raw_public_key).ok_or_else(|| Error::Config { reason: &"dpop_key" })?);
         Ok(())
     }
 
@@ -800,7 +800,7 @@ impl Client {
     /// now on; `false` when it already is this client's key. `config` / `dpop_key` for a key
     /// that is not a P-256 public key.
     pub fn use_login_key(&mut self, raw_public_key: &[u8]) -> Result<bool, Error> {
-        let key = DpopKey::from_raw_p256(raw_public_key).ok_or(Error::Config { reason: &"dpop_key" })?;
+        let key = DpopKey::from_raw_p256(raw_public_key).ok_or_else(|| Error::Config { reason: &"dpop_key" })?;
         if self.config.dpop == Dpop::Off || self.dpop_key.as_ref().is_some_and(|current| current.thumbprint() == key.thumbprint()) {
             return Ok(false);
         }
@@ -850,7 +850,7 @@ impl Client {
     /// The proof to sign for a request to `url` with `method` presenting `access_token`
     /// (`auth.fetch`: then its `ath`).
     pub fn api_proof(&self, url: &str, method: &str, access_token: Option<&str>, call: &DpopCall, jti: &[u8; JTI_BYTES], now: u64) -> Result<UnsignedProof, Error> {
-        let key = self.dpop_key.as_ref().ok_or(Error::Config { reason: &"dpop_key" })?;
+        let key = self.dpop_key.as_ref().ok_or_else(|| Error::Config { reason: &"dpop_key" })?;
         let proof = ProofRequest { htm: method, htu: url, access_token, nonce: call.nonce(&self.nonces) };
         proof.signing_input(key, jti, now)
     }
@@ -858,7 +858,7 @@ impl Client {
     /// The `DPoP` header value: `proof` with WebCrypto's ECDSA signature (`config` / `dpop_key`
     /// when it is not the 64-byte P1363 form).
     pub fn finish_proof(proof: UnsignedProof, signature: &[u8]) -> Result<String, Error> {
-        proof.finish(signature).ok_or(Error::Config { reason: &"dpop_key" })
+        proof.finish(signature).ok_or_else(|| Error::Config { reason: &"dpop_key" })
     }
 
     /// What the provider's answer to `request`, sent with a DPoP proof, means: one retry with

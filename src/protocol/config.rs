@@ -145,7 +145,7 @@ impl ClientConfig {
     /// exposeAccessToken?, fetchTimeoutSeconds?, fetchMaxResponseBytes? }`.
     /// Unknown options are refused: a misspelt option silently ignored is a security bug.
     pub fn from_json(value: &Value) -> Result<ClientConfig, Error> {
-        let members = value.as_object().ok_or(config(&"options"))?;
+        let members = value.as_object().ok_or_else(|| config(&"options"))?;
         const KNOWN: [&str; 20] = [
             "issuer",
             "clientId",
@@ -173,8 +173,8 @@ impl ClientConfig {
         }
         let optional = |key: &str| value.get(key).filter(|v| !v.is_null());
 
-        let issuer = optional("issuer").and_then(Value::as_str).ok_or(config(&"issuer"))?;
-        let issuer_url = Url::parse(issuer).ok_or(config(&"issuer"))?;
+        let issuer = optional("issuer").and_then(Value::as_str).ok_or_else(|| config(&"issuer"))?;
+        let issuer_url = Url::parse(issuer).ok_or_else(|| config(&"issuer"))?;
         // RFC 8414 §2: an issuer is an https URL with no query or fragment.
         if !is_secure_or_loopback(&issuer_url)
             || issuer_url.query.is_some()
@@ -183,7 +183,7 @@ impl ClientConfig {
             return Err(config(&"issuer"));
         }
 
-        let client_id = optional("clientId").and_then(Value::as_str).ok_or(config(&"client_id"))?;
+        let client_id = optional("clientId").and_then(Value::as_str).ok_or_else(|| config(&"client_id"))?;
         if client_id.is_empty() || client_id.len() > 255 || !is_vschar(client_id) {
             return Err(config(&"client_id"));
         }
@@ -191,11 +191,11 @@ impl ClientConfig {
         let redirect_uri = optional("redirectUri")
             .and_then(Value::as_str)
             .filter(|u| is_redirect_uri(u))
-            .ok_or(config(&"redirect_uri"))?;
+            .ok_or_else(|| config(&"redirect_uri"))?;
 
         let silent_redirect_uri = match optional("silentRedirectUri") {
             None => None,
-            Some(v) => Some(v.as_str().filter(|u| is_redirect_uri(u)).ok_or(config(&"silent_redirect_uri"))?.to_owned()),
+            Some(v) => Some(v.as_str().filter(|u| is_redirect_uri(u)).ok_or_else(|| config(&"silent_redirect_uri"))?.to_owned()),
         };
 
         let post_logout_redirect_uri = match optional("postLogoutRedirectUri") {
@@ -203,14 +203,14 @@ impl ClientConfig {
             Some(v) => Some(
                 v.as_str()
                     .filter(|u| is_redirect_uri(u))
-                    .ok_or(config(&"post_logout_redirect_uri"))?
+                    .ok_or_else(|| config(&"post_logout_redirect_uri"))?
                     .to_owned(),
             ),
         };
 
         let scope = match optional("scope") {
             None => "openid".to_owned(),
-            Some(v) => normalize_scope(v.as_str().ok_or(config(&"scope"))?, true).ok_or(config(&"scope"))?,
+            Some(v) => normalize_scope(v.as_str().ok_or_else(|| config(&"scope"))?, true).ok_or_else(|| config(&"scope"))?,
         };
 
         // A whole number in min..=max, or the default when absent.
@@ -220,7 +220,7 @@ impl ClientConfig {
                 .as_i64()
                 .and_then(|n| u64::try_from(n).ok())
                 .filter(|n| (min..=max).contains(n))
-                .ok_or(config(reason)),
+                .ok_or_else(|| config(reason)),
         };
         let clock_skew = number("clockSkewSeconds", DEFAULT_CLOCK_SKEW_SECONDS, 0, MAX_CLOCK_SKEW_SECONDS, &"clock_skew_seconds")?;
         let refresh_lead = number("refreshLeadSeconds", DEFAULT_REFRESH_LEAD_SECONDS, 0, MAX_REFRESH_LEAD_SECONDS, &"refresh_lead_seconds")?;
@@ -235,7 +235,7 @@ impl ClientConfig {
 
         let extra_auth_params = match optional("extraAuthParams") {
             None => Vec::new(),
-            Some(v) => auth_params(v).ok_or(config(&"extra_auth_params"))?,
+            Some(v) => auth_params(v).ok_or_else(|| config(&"extra_auth_params"))?,
         };
 
         let trusted_audiences = match optional("trustedAudiences") {
@@ -245,12 +245,12 @@ impl ClientConfig {
                 .and_then(|items| {
                     items.iter().map(|a| a.as_str().filter(|a| !a.is_empty()).map(str::to_owned)).collect()
                 })
-                .ok_or(config(&"trusted_audiences"))?,
+                .ok_or_else(|| config(&"trusted_audiences"))?,
         };
 
         let flag = |key: &str, default: bool, reason: Reason| match optional(key) {
             None => Ok(default),
-            Some(v) => v.as_bool().ok_or(config(reason)),
+            Some(v) => v.as_bool().ok_or_else(|| config(reason)),
         };
         let auto_refresh = flag("autoRefresh", true, &"auto_refresh")?;
         // Secure default: the access token stays in the worker; apps call their APIs with
@@ -258,8 +258,8 @@ impl ClientConfig {
         let expose_access_token = flag("exposeAccessToken", false, &"expose_access_token")?;
 
         let mut api_origins: Vec<ApiOrigin> = Vec::new();
-        for item in optional("apiOrigins").map_or(Some(&[][..]), Value::as_array).ok_or(config(&"api_origins"))? {
-            let origin = api_origin(item).ok_or(config(&"api_origins"))?;
+        for item in optional("apiOrigins").map_or(Some(&[][..]), Value::as_array).ok_or_else(|| config(&"api_origins"))? {
+            let origin = api_origin(item).ok_or_else(|| config(&"api_origins"))?;
             if api_origins.iter().any(|o| o.origin == origin.origin) {
                 return Err(config(&"api_origins"));
             }
@@ -358,13 +358,13 @@ pub fn token_key(options: &Value) -> Result<TokenKey, Error> {
         Some(v) => Some(
             v.as_str()
                 .filter(|r| Url::parse(r).is_some_and(|u| u.fragment.is_none() && is_secure_or_loopback(&u)))
-                .ok_or(config(&"resource"))?
+                .ok_or_else(|| config(&"resource"))?
                 .to_owned(),
         ),
     };
     let scope = match optional("scope") {
         None => None,
-        Some(v) => Some(v.as_str().and_then(|s| normalize_scope(s, false)).ok_or(config(&"scope"))?),
+        Some(v) => Some(v.as_str().and_then(|s| normalize_scope(s, false)).ok_or_else(|| config(&"scope"))?),
     };
     Ok(TokenKey { resource, scope })
 }

@@ -134,7 +134,7 @@ impl ProofRequest<'_> {
     /// `config` / `api_origin` when the target is not an absolute http(s) URL.
     /// See [RFC 9449 §4.2](https://www.rfc-editor.org/rfc/rfc9449#section-4.2).
     pub fn signing_input(&self, key: &DpopKey, jti: &[u8; JTI_BYTES], now: u64) -> Result<UnsignedProof, Error> {
-        let htu = htu(self.htu).ok_or(Error::Config { reason: &"api_origin" })?;
+        let htu = htu(self.htu).ok_or_else(|| Error::Config { reason: &"api_origin" })?;
         let claims = self.claims(&base64url::encode(jti), &htu, now);
         Ok(UnsignedProof::new(key, &claims))
     }
@@ -246,7 +246,7 @@ impl DpopCall {
     /// A request to `url`, whose origin keys its nonces. `config` / `api_origin` when `url` is
     /// not an absolute http(s) URL.
     pub fn new(url: &str) -> Result<DpopCall, Error> {
-        let origin = origin_of(url).ok_or(Error::Config { reason: &"api_origin" })?;
+        let origin = origin_of(url).ok_or_else(|| Error::Config { reason: &"api_origin" })?;
         Ok(DpopCall { origin, retried: false })
     }
 

@@ -14,6 +14,10 @@ use crate::protocol::codec::json::ObjectWriter;
 pub type Reason = &'static &'static str;
 
 /// Everything that can go wrong, grouped by the stable `code` the app sees.
+///
+/// Made only on the path that fails: `ok_or_else(|| ...)`, not `ok_or(...)`. An error made
+/// eagerly is dropped on the path that succeeds, and its drop (the boxed provider errors) was
+/// code at every such place: the wasm is ~960 B gzip smaller without them, measured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {

@@ -131,6 +131,6 @@ impl HttpResponse {
         json::parse(&self.body)
             .ok()
             .filter(|v| v.as_object().is_some())
-            .ok_or(Error::InvalidResponse { reason: &"json" })
+            .ok_or_else(|| Error::InvalidResponse { reason: &"json" })
     }
 }

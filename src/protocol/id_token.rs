@@ -77,7 +77,7 @@ pub fn validate_claims(token: &Jwt<'_>, expect: &Expectations<'_>) -> Result<(),
         Some(Value::String(a)) => vec![a.as_str()],
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().ok_or(invalid(&"aud")))
+            .map(|v| v.as_str().ok_or_else(|| invalid(&"aud")))
             .collect::<Result<_, _>>()?,
         _ => return Err(invalid(&"aud")),
     };
@@ -100,13 +100,13 @@ pub fn validate_claims(token: &Jwt<'_>, expect: &Expectations<'_>) -> Result<(),
     // Steps 6–8 (signature, `alg`) are the caller's, before this function runs.
 
     // Step 9: the current time must be before `exp` (within the skew).
-    let exp = numeric_date(token, &"exp")?.ok_or(invalid(&"exp"))?;
+    let exp = numeric_date(token, &"exp")?.ok_or_else(|| invalid(&"exp"))?;
     if now >= exp.saturating_add(skew) {
         return Err(invalid(&"exp"));
     }
 
     // Step 10: `iat` is required and must not be in the future (beyond the skew).
-    let iat = numeric_date(token, &"iat")?.ok_or(invalid(&"iat"))?;
+    let iat = numeric_date(token, &"iat")?.ok_or_else(|| invalid(&"iat"))?;
     if iat > now.saturating_add(skew) {
         return Err(invalid(&"iat"));
     }
@@ -121,7 +121,7 @@ pub fn validate_claims(token: &Jwt<'_>, expect: &Expectations<'_>) -> Result<(),
     // Step 11: the nonce sent in the authentication request.
     let nonce = match token.claim("nonce") {
         None => None,
-        Some(v) => Some(v.as_str().ok_or(invalid(&"nonce"))?),
+        Some(v) => Some(v.as_str().ok_or_else(|| invalid(&"nonce"))?),
     };
     let nonce_ok = match (expect.nonce, nonce) {
         (NonceRule::Required(sent), Some(got)) => constant_time_eq(sent.as_bytes(), got.as_bytes()),
@@ -172,7 +172,7 @@ pub fn validate_claims(token: &Jwt<'_>, expect: &Expectations<'_>) -> Result<(),
 fn numeric_date(token: &Jwt<'_>, name: Reason) -> Result<Option<i64>, Error> {
     match token.claim(name) {
         None => Ok(None),
-        Some(v) => v.as_i64().map(Some).ok_or(invalid(name)),
+        Some(v) => v.as_i64().map(Some).ok_or_else(|| invalid(name)),
     }
 }
 

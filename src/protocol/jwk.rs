@@ -145,7 +145,7 @@ impl JwkSet {
             return Err(invalid);
         }
         let doc = res.json_body().map_err(|_| invalid.clone())?;
-        let keys = doc.get("keys").and_then(Value::as_array).ok_or(invalid.clone())?;
+        let keys = doc.get("keys").and_then(Value::as_array).ok_or_else(|| invalid.clone())?;
         if keys.len() > MAX_KEYS {
             return Err(invalid);
         }

@@ -40,14 +40,14 @@ impl<'a> Jwt<'a> {
             return Err(invalid(&"format"));
         };
         let object = |part: &str| {
-            let bytes = base64url::decode(part).ok_or(invalid(&"format"))?;
+            let bytes = base64url::decode(part).ok_or_else(|| invalid(&"format"))?;
             let value = json::parse(&bytes).map_err(|_| invalid(&"format"))?;
-            value.as_object().ok_or(invalid(&"format"))?;
+            value.as_object().ok_or_else(|| invalid(&"format"))?;
             Ok::<_, Error>((value, bytes))
         };
         let (header, _) = object(h)?;
         let (claims, claims_bytes) = object(p)?;
-        let signature = base64url::decode(s).ok_or(invalid(&"format"))?;
+        let signature = base64url::decode(s).ok_or_else(|| invalid(&"format"))?;
         // RFC 8725 §3.1: `none` is never acceptable, and an empty signature is not a signature.
         match header.get("alg").and_then(Value::as_str) {
             Some("none") | None => return Err(invalid(&"alg")),
@@ -57,7 +57,7 @@ impl<'a> Jwt<'a> {
         // RFC 8725 §3.11 / RFC 7519 §5.1: an explicit `typ` must say JWT, so that other
         // kinds of JWT (e.g. `at+jwt` access tokens) cannot pass as ID tokens.
         if let Some(typ) = header.get("typ") {
-            let typ = typ.as_str().ok_or(invalid(&"typ"))?;
+            let typ = typ.as_str().ok_or_else(|| invalid(&"typ"))?;
             if !typ.eq_ignore_ascii_case("JWT") && !typ.eq_ignore_ascii_case("application/jwt") {
                 return Err(invalid(&"typ"));
             }

@@ -33,7 +33,7 @@ impl HeldJson for Held {
 /// Reads a call from the JSON text `worker.js` made of it; anything that is not one of
 /// [`Call`]'s shapes is `config` / `invalid_call`.
 pub fn read_call(text: &str) -> Result<Call, Error> {
-    Call::from_json(text).ok_or(super::INVALID_CALL)
+    Call::from_json(text).ok_or_else(|| super::INVALID_CALL)
 }
 
 /// The reply for a call's result: its JSON text, or `fetch.js`'s response object after a
@@ -47,7 +47,7 @@ pub fn write_reply(result: Result<Box<ReplyValue<Held>>, Error>) -> Result<JsVal
         },
         Err(error) => messages::to_json(&Reply::<Held>::err(&error)),
     };
-    text.map(|text| JsValue::from_str(&text)).ok_or(JsValue::UNDEFINED)
+    text.map(|text| JsValue::from_str(&text)).ok_or_else(|| JsValue::UNDEFINED)
 }
 
 /// An event as JSON text, for `worker.js`'s listener.

@@ -93,7 +93,7 @@ pub async fn verify_signature(check: &SignatureCheck) -> Result<bool, Error> {
 /// `function` (`SHA-256`, `SHA-384`, `SHA-512`) of `data`, by WebCrypto (for `at_hash`). A
 /// browser that cannot: `invalid_id_token` / `at_hash`, since the check cannot be made.
 pub async fn digest(function: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
-    let subtle = subtle().ok_or(AT_HASH)?;
+    let subtle = subtle().ok_or_else(|| AT_HASH)?;
     match settle(subtle.digest_with_str_and_u8_array(function, data)).await {
         Ok(digest) => Ok(Uint8Array::new(&digest).to_vec()),
         Err(_) => Err(AT_HASH),

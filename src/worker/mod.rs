@@ -205,7 +205,7 @@ impl Host {
                 let (options, mode) = match call {
                     Call::Login(options) => (login_options(&options)?, None),
                     Call::Restore(request) => {
-                        let request = json::parse(request.as_bytes()).ok().as_ref().and_then(RestoreRequest::from_json).ok_or(INVALID_CALL)?;
+                        let request = json::parse(request.as_bytes()).ok().as_ref().and_then(RestoreRequest::from_json).ok_or_else(|| INVALID_CALL)?;
                         // A persisted session first: no provider page at all.
                         if self.resume_persisted(&request.url).await? {
                             return Ok(Box::new(ReplyValue::Null));
@@ -355,7 +355,7 @@ impl Host {
         }
         // The key the code is bound to (`dpop_jkt`) goes with the pending login: the callback
         // may reach a worker that did not start it.
-        let dpop_key = self.dpop_key.borrow().clone().unwrap_or(JsValue::UNDEFINED);
+        let dpop_key = self.dpop_key.borrow().clone().unwrap_or_else(|| JsValue::UNDEFINED);
         store::put(&start.pending_key, start.pending_record.expose(), start.expires_at, now, &dpop_key).await?;
         Ok((start.url, start.pending_key))
     }
@@ -432,7 +432,7 @@ impl Host {
         self.popups.borrow_mut().push((key, (outcome.clone(), wake)));
         let _ = wasm_bindgen_futures::JsFuture::from(done).await;
         let result = outcome.borrow_mut().take();
-        result.unwrap_or(Err(INVALID_CALL))
+        result.unwrap_or_else(|| Err(INVALID_CALL))
     }
 
     /// Takes the pending login of `callback` out of the store (single-use), checks the callback
@@ -565,7 +565,7 @@ impl Host {
         // has), read from those very headers: a list the page declared beside them could hide an
         // `Authorization` among them. (Read here, not held by the future past this line.)
         let (key, limits) = {
-            let header_names = io::api_header_names(request).ok_or(INVALID_CALL)?;
+            let header_names = io::api_header_names(request).ok_or_else(|| INVALID_CALL)?;
             self.with(|c| Ok((c.api_token_key(url, method, &header_names)?, io::ApiLimits::of(c.config()))))?
         };
         let (mut call, mut dpop) = self.with(|c| Ok((c.api_call(key), c.dpop_call(url)?)))?;
@@ -602,7 +602,7 @@ impl Host {
             return Ok(());
         }
         let pair = io::generate_dpop_key().await?;
-        let public = io::dpop_public_key(&pair).ok_or(Error::Config { reason: &"dpop_key" })?;
+        let public = io::dpop_public_key(&pair).ok_or_else(|| Error::Config { reason: &"dpop_key" })?;
         self.with_mut(|c| match c.needs_dpop_key() {
             true => c.set_dpop_key(&public),
             false => Ok(()), // a concurrent call got there first
@@ -665,7 +665,7 @@ impl Host {
             PersistAction::Store { id, record } => (id, Some(record.expose())),
             PersistAction::Delete { id } => (id, None),
         };
-        let pair = self.dpop_key.borrow().clone().unwrap_or(JsValue::UNDEFINED);
+        let pair = self.dpop_key.borrow().clone().unwrap_or_else(|| JsValue::UNDEFINED);
         if store::session_write(id, record, &pair).await.is_err() {
             let _ = self.with_mut(|c| {
                 c.persist_failed();
@@ -676,7 +676,7 @@ impl Host {
 
     /// Signs a DPoP proof the core built with the worker's private key: the `DPoP` header.
     async fn sign(&self, proof: UnsignedProof) -> Result<String, Error> {
-        let key = self.dpop_key.borrow().clone().ok_or(Error::Config { reason: &"dpop_key" })?;
+        let key = self.dpop_key.borrow().clone().ok_or_else(|| Error::Config { reason: &"dpop_key" })?;
         let signature = io::sign_es256(&key, proof.signing_input()).await?;
         Client::finish_proof(proof, &signature)
     }
@@ -747,7 +747,7 @@ fn device_scope(text: &str) -> Result<Option<String>, Error> {
     let options = json::parse(text.as_bytes()).map_err(|_| INVALID_CALL)?;
     Ok(match options.get("scope") {
         None | Some(Value::Null) => None,
-        Some(scope) => Some(scope.as_str().ok_or(Error::Config { reason: &"scope" })?.to_owned()),
+        Some(scope) => Some(scope.as_str().ok_or_else(|| Error::Config { reason: &"scope" })?.to_owned()),
     })
 }
 

@@ -58,7 +58,7 @@ impl Parser<'_> {
     }
 
     fn next(&mut self) -> Result<u8, JsonError> {
-        let c = self.peek().ok_or(JsonError)?;
+        let c = self.peek().ok_or_else(|| JsonError)?;
         self.i += 1;
         Ok(c)
     }
@@ -90,7 +90,7 @@ impl Parser<'_> {
     fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
         self.ws();
         let rest = self.s.as_bytes().get(self.i..).unwrap_or_default();
-        let (word, v) = match self.peek().ok_or(JsonError)? {
+        let (word, v) = match self.peek().ok_or_else(|| JsonError)? {
             b'[' => return self.container(depth + 1, b']'),
             b'{' => return self.container(depth + 1, b'}'),
             b'"' => return self.string().map(Value::String),
@@ -167,7 +167,7 @@ impl Parser<'_> {
                 self.i += 1;
             }
             // Both ends sit next to ASCII bytes, so they are char boundaries.
-            out.push_str(self.s.get(start..self.i).ok_or(JsonError)?);
+            out.push_str(self.s.get(start..self.i).ok_or_else(|| JsonError)?);
             match self.next()? {
                 b'"' => return Ok(out),
                 b'\\' => {}
@@ -197,7 +197,7 @@ impl Parser<'_> {
                         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                     }
                     // A lone low surrogate is not a char.
-                    char::from_u32(cp).ok_or(JsonError)?
+                    char::from_u32(cp).ok_or_else(|| JsonError)?
                 }
                 _ => return Err(JsonError),
             };
@@ -208,7 +208,7 @@ impl Parser<'_> {
     fn hex4(&mut self) -> Result<u32, JsonError> {
         let mut v = 0;
         for _ in 0..4 {
-            v = v << 4 | char::from(self.next()?).to_digit(16).ok_or(JsonError)?;
+            v = v << 4 | char::from(self.next()?).to_digit(16).ok_or_else(|| JsonError)?;
         }
         Ok(v)
     }
@@ -232,7 +232,7 @@ impl Parser<'_> {
             }
         }
         Ok(Value::Number(
-            self.s.get(start..self.i).ok_or(JsonError)?.to_owned(),
+            self.s.get(start..self.i).ok_or_else(|| JsonError)?.to_owned(),
         ))
     }
 }

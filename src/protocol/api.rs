@@ -16,7 +16,7 @@ use crate::protocol::url::Url;
 pub fn origin_of(href: &str) -> Option<String> {
     let colon = href.find(':')?;
     let after = href.get(colon + 1..)?.strip_prefix("//")?;
-    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let end = after.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(after.len());
     Url::parse(href.get(..colon + 3 + end)?).map(|u| u.origin())
 }
 

@@ -189,10 +189,10 @@ impl Client {
     pub fn device_authorization_request(&self, scope: Option<&str>) -> Result<HttpRequest, Error> {
         let scope = match scope {
             Some(scope) if scope.split(' ').any(|s| s == "openid") => scope.to_owned(),
-            Some(scope) => ["openid", scope].join(" "),
+            Some(scope) => crate::protocol::codec::join(&["openid", scope], " "),
             None => self.config.scope.clone(),
         };
-        device::device_authorization_request(&self.config, self.metadata()?, scope.trim()).ok_or_else(|| Error::Config { reason: &"device" })
+        device::device_authorization_request(&self.config, self.metadata()?, scope.trim_ascii()).ok_or_else(|| Error::Config { reason: &"device" })
     }
 
     /// Reads the device authorization response ([`device::process_device_authorization`]).
@@ -707,7 +707,7 @@ impl Client {
         }
         if res.has_media_type("application/jwt") {
             let jws = core::str::from_utf8(&res.body).map_err(|_| Error::InvalidResponse { reason: &"format" })?;
-            return Ok(UserInfo::Signed(jws.trim().to_owned()));
+            return Ok(UserInfo::Signed(jws.trim_ascii().to_owned()));
         }
         let claims = res.json_object()?;
         self.check_userinfo_sub(&claims)?;

@@ -326,7 +326,7 @@ impl ClientConfig {
 /// lines name the client (`issuer\nclient_id`), for logouts announced to the holders of its
 /// other configurations.
 pub fn session_key(config: &ClientConfig, options: &str) -> String {
-    [config.issuer.as_str(), &config.client_id, options].join("\n")
+    crate::protocol::codec::join(&[&config.issuer, &config.client_id, options], "\n")
 }
 
 /// One `apiOrigins` entry: `"https://api.example"` or `{ origin, resource?, scope? }`. The

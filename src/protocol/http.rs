@@ -98,12 +98,14 @@ pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
 pub const REQUEST_TIMEOUT_MS: u32 = 10_000;
 
 impl HttpResponse {
-    /// Whether the `Content-Type` names `media_type` (ignoring parameters and case).
+    /// Whether the `Content-Type` names `media_type` (ignoring parameters and case). (Trimmed of
+    /// ASCII whitespace only: HTTP's is spaces and tabs, RFC 9110 §5.6.3; and Unicode's would
+    /// bring its tables into the wasm.)
     pub fn has_media_type(&self, media_type: &str) -> bool {
         self.content_type
             .as_deref()
             .and_then(|ct| ct.split(';').next())
-            .is_some_and(|mt| mt.trim().eq_ignore_ascii_case(media_type))
+            .is_some_and(|mt| mt.trim_ascii().eq_ignore_ascii_case(media_type))
     }
 
     /// Whether the media type is `application/json`.

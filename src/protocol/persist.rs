@@ -55,7 +55,7 @@ pub enum Stored {
 /// session stored under other options of the same client is found (and replaced or deleted)
 /// rather than left behind with its refresh token.
 pub fn record_id(config: &ClientConfig) -> String {
-    ["session", config.issuer.as_str(), &config.client_id].join("\n")
+    crate::protocol::codec::join(&["session", &config.issuer, &config.client_id], "\n")
 }
 
 /// A stored session, read back.

@@ -357,29 +357,31 @@ impl Value {
 pub fn write_string(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
-    for c in s.chars() {
-        let esc = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            '\u{8}' => "\\b",
-            '\u{c}' => "\\f",
+    // Byte by byte: every byte to escape is ASCII, so the runs copied between them are whole
+    // UTF-8 sequences, and no character needs decoding.
+    let mut run = 0;
+    for (at, byte) in s.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
             // RFC 8259 §7: the other control characters as \u00XX.
-            c if c < ' ' => {
-                out.push_str("\\u00");
-                out.push(char::from(HEX[(c as usize >> 4) & 15]));
-                out.push(char::from(HEX[c as usize & 15]));
-                continue;
-            }
-            c => {
-                out.push(c);
-                continue;
-            }
+            0..=0x1f => "\\u00",
+            _ => continue,
         };
-        out.push_str(esc);
+        out.push_str(s.get(run..at).unwrap_or_default());
+        out.push_str(escape);
+        if escape.len() > 2 {
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 15)]));
+        }
+        run = at + 1;
     }
+    out.push_str(s.get(run..).unwrap_or_default());
     out.push('"');
 }
 

@@ -14,7 +14,7 @@ use crate::protocol::url::Url;
 /// The origin of an absolute http(s) URL as the browser serialises it (`Request.url`), or
 /// `None`. Only the authority is parsed here: the rest of the URL is the page's business.
 pub fn origin_of(href: &str) -> Option<String> {
-    let colon = href.find(':')?;
+    let colon = crate::protocol::codec::find_byte(href, b':')?;
     let after = href.get(colon + 1..)?.strip_prefix("//")?;
     let end = after.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(after.len());
     Url::parse(href.get(..colon + 3 + end)?).map(|u| u.origin())
@@ -38,7 +38,7 @@ pub fn api_token_key(config: &ClientConfig, url: &str, method: &str, header_name
         return Err(Error::Config { reason: &"method" });
     }
     // (`DPoP` too: the proof is the worker's, RFC 9449 §7.1.)
-    if header_names.split(',').any(|n| ["authorization", "dpop"].iter().any(|h| n.trim_ascii().eq_ignore_ascii_case(h))) {
+    if crate::protocol::codec::split_byte(header_names, b',').any(|n| ["authorization", "dpop"].iter().any(|h| n.trim_ascii().eq_ignore_ascii_case(h))) {
         return Err(Error::Config { reason: &"authorization_header" });
     }
     Ok(api.token.clone())
@@ -46,7 +46,7 @@ pub fn api_token_key(config: &ClientConfig, url: &str, method: &str, header_name
 
 /// RFC 9110 §5.6.2 `tchar`.
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    b.is_ascii_alphanumeric() || crate::protocol::codec::has_byte(b"!#$%&'*+-.^_`|~", b)
 }
 
 /// Whether a `WWW-Authenticate` value holds a `Bearer` challenge with
@@ -65,7 +65,7 @@ pub fn has_challenge_error(header: &str, scheme: &str, error: &str) -> bool {
     let mut i = 0;
     let mut in_scheme = false;
     let skip = |i: &mut usize, set: &[u8]| {
-        while *i < b.len() && set.contains(&b[*i]) {
+        while *i < b.len() && crate::protocol::codec::has_byte(set, b[*i]) {
             *i += 1;
         }
     };

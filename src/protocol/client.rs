@@ -188,7 +188,7 @@ impl Client {
     /// `device_authorization_endpoint`.
     pub fn device_authorization_request(&self, scope: Option<&str>) -> Result<HttpRequest, Error> {
         let scope = match scope {
-            Some(scope) if scope.split(' ').any(|s| s == "openid") => scope.to_owned(),
+            Some(scope) if crate::protocol::codec::split_byte(scope, b' ').any(|s| s == "openid") => scope.to_owned(),
             Some(scope) => crate::protocol::codec::join(&["openid", scope], " "),
             None => self.config.scope.clone(),
         };

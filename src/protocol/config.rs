@@ -391,7 +391,7 @@ fn normalize_scope(text: &str, openid: bool) -> Option<String> {
     if openid {
         tokens.push("openid");
     }
-    for token in text.split(' ').filter(|t| !t.is_empty()) {
+    for token in crate::protocol::codec::split_byte(text, b' ').filter(|t| !t.is_empty()) {
         if !token.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)) {
             return None;
         }

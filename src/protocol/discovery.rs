@@ -48,7 +48,7 @@ pub const MAX_METADATA_BYTES: usize = 64 * 1024;
 /// Builds the discovery request. OIDC Discovery §4: a trailing `/` of the issuer is removed
 /// before `/.well-known/openid-configuration` is appended.
 pub fn discovery_request(config: &ClientConfig) -> HttpRequest {
-    let base = config.issuer.strip_suffix('/').unwrap_or(&config.issuer);
+    let base = config.issuer.strip_suffix("/").unwrap_or(&config.issuer);
     HttpRequest {
         method: Method::Get,
         url: String::from(base) + "/.well-known/openid-configuration",

@@ -108,7 +108,7 @@ pub fn htu(url: &str) -> Option<String> {
     // After `scheme://` (which `origin_of` checked), the authority ends at the first of
     // `/?#`, the path at the first of `?#`.
     let b = url.as_bytes();
-    let at = |from: usize, stops: &[u8]| b.iter().skip(from).position(|c| stops.contains(c)).map_or(b.len(), |i| from + i);
+    let at = |from: usize, stops: &[u8]| b.iter().skip(from).position(|&c| crate::protocol::codec::has_byte(stops, c)).map_or(b.len(), |i| from + i);
     let start = at(at(0, b":") + 3, b"/?#");
     let path = url.get(start..at(start, b"?#"))?;
     out.push_str(if path.is_empty() { "/" } else { path });

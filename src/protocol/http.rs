@@ -104,7 +104,7 @@ impl HttpResponse {
     pub fn has_media_type(&self, media_type: &str) -> bool {
         self.content_type
             .as_deref()
-            .and_then(|ct| ct.split(';').next())
+            .and_then(|ct| crate::protocol::codec::split_byte(ct, b';').next())
             .is_some_and(|mt| mt.trim_ascii().eq_ignore_ascii_case(media_type))
     }
 

@@ -35,7 +35,7 @@ fn invalid(reason: Reason) -> Error {
 impl<'a> Jwt<'a> {
     /// Splits and decodes the compact JWS. Encrypted ID tokens (five parts) are not supported.
     pub fn parse(raw: &'a str) -> Result<Jwt<'a>, Error> {
-        let mut parts = raw.split('.');
+        let mut parts = crate::protocol::codec::split_byte(raw, b'.');
         let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(invalid(&"format"));
         };

@@ -180,7 +180,7 @@ impl<'a> Members<'a> {
     /// `,"name":` (no comma before the first member).
     #[inline(never)]
     fn name(&mut self, name: &str) -> &mut String {
-        if !self.out.ends_with('{') {
+        if !self.out.ends_with("{") {
             self.out.push(',');
         }
         json::write_string(self.out, name);

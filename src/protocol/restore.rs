@@ -84,7 +84,7 @@ pub fn restore_login_options(config: &ClientConfig, page_url: &str, silent: bool
     // case, no default port), on the redirect URI's origin: what follows that origin.
     let mut app_state = Vec::new();
     if let Some(origin) = Url::parse(&config.redirect_uri).map(|u| u.origin()) {
-        if let Some(path) = page_url.strip_prefix(origin.as_str()).filter(|p| p.starts_with('/')) {
+        if let Some(path) = page_url.strip_prefix(origin.as_str()).filter(|p| p.starts_with("/")) {
             app_state.push(("returnTo".into(), Value::String(path.into())));
         }
     }

@@ -289,11 +289,11 @@ impl Value {
         let Value::Number(text) = self else {
             return None;
         };
-        let (neg, rest) = match text.strip_prefix('-') {
+        let (neg, rest) = match text.strip_prefix("-") {
             Some(r) => (true, r),
             None => (false, text.as_str()),
         };
-        let int = rest.split_once('.').map_or(rest, |(i, _)| i);
+        let int = super::split_once_byte(rest, b'.').map_or(rest, |(i, _)| i);
         if int.is_empty() || text.bytes().any(|c| c == b'e' || c == b'E') {
             return None;
         }

@@ -32,33 +32,33 @@ impl Url {
         if !text.bytes().all(|c| c.is_ascii_graphic() && c != b'\\') {
             return None;
         }
-        // `scheme "://"`, found by a char search: a `&str` pattern would drag in the
+        // `scheme "://"`, found by a byte search: a `&str` pattern would drag in the
         // substring searcher and its panic paths, kilobytes of wasm.
-        let colon = text.find(':')?;
+        let colon = super::find_byte(text, b':')?;
         let (scheme, rest) = (text.get(..colon)?, text.get(colon + 1..)?.strip_prefix("//")?);
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "http" && scheme != "https" {
             return None;
         }
-        let (rest, fragment) = split(rest, '#');
-        let (rest, query) = split(rest, '?');
-        let at = rest.find('/').unwrap_or(rest.len());
+        let (rest, fragment) = split(rest, b'#');
+        let (rest, query) = split(rest, b'?');
+        let at = super::find_byte(rest, b'/').unwrap_or(rest.len());
         let (authority, path) = (rest.get(..at)?, rest.get(at..)?);
         // RFC 3986 §3.2.1: no userinfo (it enables `https://trusted@evil` look-alikes).
-        if authority.contains('@') {
+        if super::find_byte(&authority, b'@').is_some() {
             return None;
         }
         let authority = authority.to_ascii_lowercase();
         // RFC 3986 §3.2.2: IP-literal / IPv4address / reg-name.
-        let end = if authority.starts_with('[') {
-            authority.find(']')? + 1
+        let end = if authority.starts_with("[") {
+            super::find_byte(&authority, b']')? + 1
         } else {
-            authority.find(':').unwrap_or(authority.len())
+            super::find_byte(&authority, b':').unwrap_or(authority.len())
         };
         let (host, port) = (authority.get(..end)?, authority.get(end..)?);
-        if let Some(inner) = host.strip_prefix('[') {
+        if let Some(inner) = host.strip_prefix("[") {
             // No zone identifier ('%'), no IPvFuture; and only the form a browser serializes.
-            if !is_canonical_ipv6(inner.strip_suffix(']')?) {
+            if !is_canonical_ipv6(inner.strip_suffix("]")?) {
                 return None;
             }
         } else if host.is_empty()
@@ -71,7 +71,7 @@ impl Url {
             return None;
         }
         // RFC 3986 §3.2.3: port = *DIGIT; we also require at least one digit.
-        let port = match port.strip_prefix(':') {
+        let port = match port.strip_prefix(":") {
             Some(digits) => Some(parse_port(digits)?),
             None if port.is_empty() => None,
             None => return None,
@@ -79,10 +79,10 @@ impl Url {
         // RFC 3986 §3.3-3.5: only pchar, '/' and '?' in path, query and fragment; and no dot
         // segments, which a browser would remove (RFC 3986 §5.2.4).
         if !valid_part(path)
-            || path.split('/').any(is_dot_segment)
+            || super::split_byte(path, b'/').any(is_dot_segment)
             || !query.is_none_or(valid_part)
             // WHATWG URL's special-query percent-encode set: a browser sends `'` as `%27`.
-            || query.is_some_and(|q| q.contains('\''))
+            || query.is_some_and(|q| super::find_byte(q, b'\'').is_some())
             || !fragment.is_none_or(valid_part)
         {
             return None;
@@ -166,9 +166,9 @@ pub fn form_encode(pairs: &[(&str, &str)]) -> String {
 pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
     let mut out = base.to_owned();
     if !pairs.is_empty() {
-        if !base.contains('?') {
+        if super::find_byte(base, b'?').is_none() {
             out.push('?');
-        } else if !base.ends_with('?') && !base.ends_with('&') {
+        } else if !base.ends_with("?") && !base.ends_with("&") {
             out.push('&');
         }
         out.push_str(&form_encode(pairs));
@@ -180,8 +180,8 @@ pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
 /// `None` on an invalid `%` sequence or a result that is not UTF-8.
 pub fn parse_query(query: &str) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
-    for piece in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+    for piece in super::split_byte(query, b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = super::split_once_byte(piece, b'=').unwrap_or((piece, ""));
         out.push((form_decode(name)?, form_decode(value)?));
     }
     Some(out)
@@ -229,7 +229,7 @@ fn valid_part(s: &str) -> bool {
             continue;
         }
         // pchar = unreserved / pct-encoded / sub-delims / ":" / "@"
-        if !(is_unreserved(c) || b"!$&'()*+,;=:@/?".contains(&c)) {
+        if !(is_unreserved(c) || super::has_byte(b"!$&'()*+,;=:@/?", c)) {
             return false;
         }
         i += 1;
@@ -247,7 +247,7 @@ fn is_dot_segment(seg: &str) -> bool {
 /// WHATWG URL "ends in a number": the last label (ignoring one trailing dot) is all digits
 /// or `0x` followed by hex digits.
 fn ends_in_number(host: &str) -> bool {
-    let host = host.strip_suffix('.').unwrap_or(host);
+    let host = host.strip_suffix(".").unwrap_or(host);
     // The last label. (A byte search: `rsplit` pulls in a reverse char searcher, ~0.5 KB.)
     let last = host.bytes().rposition(|c| c == b'.').and_then(|dot| host.get(dot + 1..)).unwrap_or(host);
     let digits = !last.is_empty() && last.bytes().all(|c| c.is_ascii_digit());
@@ -260,11 +260,11 @@ fn ends_in_number(host: &str) -> bool {
 /// A canonical dotted quad: four decimal parts 0-255 without leading zeros.
 fn is_ipv4(host: &str) -> bool {
     let mut parts = 0;
-    for part in host.split('.') {
+    for part in super::split_byte(host, b'.') {
         parts += 1;
         let ok = (1..=3).contains(&part.len())
             && part.bytes().all(|c| c.is_ascii_digit())
-            && !(part.len() > 1 && part.starts_with('0'))
+            && !(part.len() > 1 && part.starts_with("0"))
             && part.bytes().fold(0u32, |v, c| v * 10 + u32::from(c - b'0')) <= 255;
         if !ok {
             return false;
@@ -293,7 +293,7 @@ fn is_canonical_ipv6(address: &str) -> bool {
             return Some(side);
         }
         let mut run = 0;
-        for group in text.split(':') {
+        for group in super::split_byte(text, b':') {
             let b = group.as_bytes();
             if !(1..=4).contains(&b.len())
                 || !b.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
@@ -346,8 +346,8 @@ fn parse_port(digits: &str) -> Option<u16> {
     u16::try_from(v).ok()
 }
 
-fn split(s: &str, at: char) -> (&str, Option<&str>) {
-    match s.split_once(at) {
+fn split(s: &str, at: u8) -> (&str, Option<&str>) {
+    match super::split_once_byte(s, at) {
         Some((a, b)) => (a, Some(b)),
         None => (s, None),
     }

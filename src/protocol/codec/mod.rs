@@ -30,7 +30,9 @@ pub fn join(parts: &[&str], separator: &str) -> String {
 // Searches for one ASCII byte. `str::find`, `split`, `split_once` and `contains` with a `char`
 // pattern go through core's char searcher, which encodes the char as UTF-8 and searches for
 // the sequence; for an ASCII separator a byte loop finds the same places (an ASCII byte never
-// occurs inside a multi-byte character), with less code in the wasm.
+// occurs inside a multi-byte character), with less code in the wasm. For the same reason the
+// core writes a one-character pattern of `strip_prefix`, `starts_with` & co. as a string
+// (`starts_with("[")`): a string pattern compares bytes, a char is first encoded as UTF-8.
 
 /// Whether `set` holds `byte`: `set.contains(&byte)` without core's word-at-a-time `memchr`,
 /// which pays only on long slices.

@@ -159,7 +159,6 @@ const unused = [
   'finish: callbacks should be Some',
   'finish: result should be None',
   'mid > len',
-  'Tried to shrink to a larger capacity',
   Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''), // the digit pairs
 ];
 let messages = 0;

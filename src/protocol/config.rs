@@ -399,13 +399,7 @@ fn normalize_scope(text: &str, openid: bool) -> Option<String> {
             tokens.push(token);
         }
     }
-    let mut scope = String::new();
-    for token in tokens {
-        if !scope.is_empty() {
-            scope.push(' ');
-        }
-        scope.push_str(token);
-    }
+    let scope = crate::protocol::codec::join(&tokens, " ");
     (!scope.is_empty()).then_some(scope)
 }
 
